@@ -1,0 +1,167 @@
+"""Reference tables shipped with the project (factors, limits, metric catalogue), read from CSV.
+
+The CSV files beside this module are the single source of every number used in the methodology; code
+never repeats them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+REFERENCE_DIR = Path(__file__).resolve().parent
+
+REFERENCE_FILES = (
+    "metrics.csv",
+    "fuels.csv",
+    "gwp.csv",
+    "grid_factors.csv",
+    "zdhc_wastewater_limits.csv",
+    "units.csv",
+)
+
+
+def read_rows(name: str) -> list[dict[str, str]]:
+    with (REFERENCE_DIR / name).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def file_sha256(name: str) -> str:
+    return hashlib.sha256((REFERENCE_DIR / name).read_bytes()).hexdigest()
+
+
+def _optional_float(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+@dataclass(frozen=True)
+class Metric:
+    code: str
+    topic: str
+    canonical_unit: str
+    accepted_units: tuple[str, ...]
+    plausible_max_per_month: float | None
+    sensitive: bool
+    description: str
+
+    @property
+    def is_wastewater_sample(self) -> bool:
+        """Lab results of a wastewater sample (they need sample point and date), not volumes."""
+        return self.topic == "wastewater"
+
+
+@dataclass(frozen=True)
+class Fuel:
+    fuel: str
+    ipcc_category: str
+    ncv_mj_per_kg: float
+    co2_kg_per_tj: float
+    ch4_kg_per_tj: float
+    n2o_kg_per_tj: float
+    biogenic: bool
+    density_kg_per_l: float | None
+    source: str
+
+    @property
+    def metric(self) -> str:
+        return f"energy.fuel.{self.fuel}"
+
+
+@dataclass(frozen=True)
+class GridFactor:
+    country: str
+    year: int
+    t_co2_per_mwh: float
+    method: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ZdhcLimit:
+    parameter: str
+    metric: str
+    unit: str
+    foundational: str
+    progressive: str
+    aspirational: str
+    kind: str  # "max" (result must not exceed) or "range" ("lo-hi", inclusive)
+    source: str
+
+
+@cache
+def metrics() -> dict[str, Metric]:
+    return {
+        row["metric"]: Metric(
+            code=row["metric"],
+            topic=row["topic"],
+            canonical_unit=row["canonical_unit"],
+            accepted_units=tuple(row["accepted_units"].split("|")),
+            plausible_max_per_month=_optional_float(row["plausible_max_per_month"]),
+            sensitive=row["sensitive"].strip().lower() == "true",
+            description=row["description"],
+        )
+        for row in read_rows("metrics.csv")
+    }
+
+
+@cache
+def fuels() -> dict[str, Fuel]:
+    return {
+        row["fuel"]: Fuel(
+            fuel=row["fuel"],
+            ipcc_category=row["ipcc_category"],
+            ncv_mj_per_kg=float(row["ncv_mj_per_kg"]),
+            co2_kg_per_tj=float(row["co2_kg_per_tj"]),
+            ch4_kg_per_tj=float(row["ch4_kg_per_tj"]),
+            n2o_kg_per_tj=float(row["n2o_kg_per_tj"]),
+            biogenic=row["biogenic"].strip().lower() == "true",
+            density_kg_per_l=_optional_float(row["density_kg_per_l"]),
+            source=row["source"],
+        )
+        for row in read_rows("fuels.csv")
+    }
+
+
+@cache
+def gwp(gwp_set: str) -> dict[str, float]:
+    """Global warming potentials of CO2, CH4 and N2O for an assessment report ("ar4", "ar5", "ar6")."""
+    rows = read_rows("gwp.csv")
+    key = gwp_set.lower()
+    if key not in rows[0]:
+        known = ", ".join(k for k in rows[0] if k.startswith("ar"))
+        raise ValueError(f"unknown GWP set {gwp_set!r}; expected one of {known}")
+    return {row["gas"]: float(row[key]) for row in rows}
+
+
+@cache
+def grid_factors() -> tuple[GridFactor, ...]:
+    return tuple(
+        GridFactor(
+            country=row["country"],
+            year=int(row["year"]),
+            t_co2_per_mwh=float(row["t_co2_per_mwh"]),
+            method=row["method"],
+            source=row["source"],
+        )
+        for row in read_rows("grid_factors.csv")
+    )
+
+
+@cache
+def zdhc_limits() -> dict[str, ZdhcLimit]:
+    return {
+        row["metric"]: ZdhcLimit(
+            parameter=row["parameter"],
+            metric=row["metric"],
+            unit=row["unit"],
+            foundational=row["foundational"],
+            progressive=row["progressive"],
+            aspirational=row["aspirational"],
+            kind=row["kind"],
+            source=row["source"],
+        )
+        for row in read_rows("zdhc_wastewater_limits.csv")
+    }

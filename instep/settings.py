@@ -1,0 +1,86 @@
+"""Where things live and the choices that shape a run, in one place.
+
+Every command, asset and test builds a `Settings`; nothing reads paths from module globals, so a test can
+point the whole pipeline at a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WORKSPACE = REPO_ROOT / "var"
+DEFAULT_DATAPACKAGES = REPO_ROOT / "datapackages"
+DEFAULT_PACKAGE_NAME = "instep-open-data"
+
+
+def _env_date(name: str) -> date | None:
+    raw = os.environ.get(name)
+    return date.fromisoformat(raw) if raw else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths and methodological choices for one workspace.
+
+    `workspace` holds the steward's working state (registry, inbox, archive, warehouse, reports, site
+    build); published releases go to `datapackages_dir`.
+    """
+
+    workspace: Path = DEFAULT_WORKSPACE
+    datapackages_dir: Path = DEFAULT_DATAPACKAGES
+    package_name: str = DEFAULT_PACKAGE_NAME
+    gwp_set: str = "ar5"
+    rubric_version: int = 1
+    # Submissions for months after this date are rejected as "period in the future".
+    as_of: date = field(default_factory=lambda: _env_date("INSTEP_AS_OF") or date.today())
+    # Demo workspaces are labelled synthetic on every published file and page.
+    synthetic: bool = True
+
+    @property
+    def registry_dir(self) -> Path:
+        return self.workspace / "registry"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.workspace / "inbox"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.workspace / "archive"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.workspace / "reports"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.workspace / "warehouse.duckdb"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.workspace / "warehouse.lock"
+
+    @property
+    def site_build_dir(self) -> Path:
+        return self.workspace / "site-build"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Settings from INSTEP_* environment variables, with defaults that work out of the box."""
+        kwargs: dict[str, object] = {}
+        if ws := os.environ.get("INSTEP_WORKSPACE"):
+            kwargs["workspace"] = Path(ws).resolve()
+        if dp := os.environ.get("INSTEP_DATAPACKAGES"):
+            kwargs["datapackages_dir"] = Path(dp).resolve()
+        if gwp := os.environ.get("INSTEP_GWP_SET"):
+            kwargs["gwp_set"] = gwp.lower()
+        if os.environ.get("INSTEP_SYNTHETIC", "").lower() in {"0", "false", "no"}:
+            kwargs["synthetic"] = False
+        return cls(**kwargs)  # type: ignore[arg-type]
