@@ -1,0 +1,305 @@
+"""Reading submission files (CSV, XLSX, JSON) into rows of submitted text.
+
+Readers never interpret values: every cell comes back as the text the factory sent (numbers from a
+workbook as their shortest exact decimal form), so that validation can judge it and the ledger can keep
+it. A file that cannot be read at all raises `UnreadableFile` with the rule from `expectations/rules.csv`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+
+SUBMISSION_COLUMNS = (
+    "facility_id",
+    "period",
+    "metric",
+    "value",
+    "unit",
+    "sample_point",
+    "sample_date",
+    "comment",
+)
+REQUIRED_COLUMNS = ("facility_id", "period", "metric", "value", "unit")
+
+# Limits that keep a hostile file from exhausting memory: a real monthly submission is a few hundred KB.
+MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
+MAX_XLSX_COMPRESSION_RATIO = 200
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_BOM = "\ufeff"
+
+
+class UnreadableFile(Exception):
+    """The whole file is rejected: `rule` is a file-scope rule id from expectations/rules.csv."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+@dataclass
+class SubmissionTable:
+    """The data rows of one file as submitted text, with their position in the file."""
+
+    format: str
+    row_numbers: list[int] = field(default_factory=list)
+    columns: dict[str, list[str | None]] = field(
+        default_factory=lambda: {name: [] for name in SUBMISSION_COLUMNS}
+    )
+    extra_cells: list[bool] = field(default_factory=list)
+    ignored_columns: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.row_numbers)
+
+    def append(self, row_number: int, values: dict[str, str | None], extra: bool = False) -> None:
+        self.row_numbers.append(row_number)
+        for name in SUBMISSION_COLUMNS:
+            self.columns[name].append(values.get(name))
+        self.extra_cells.append(extra)
+
+
+def detect_format(path: Path, head: bytes) -> str:
+    """Decide the format from the content first, the file name second."""
+    suffix = path.suffix.lower()
+    if head.startswith(_OLE2_MAGIC):
+        return "ole2"
+    if head.startswith(_ZIP_MAGIC):
+        return "xlsx" if suffix in {".xlsx", ".xlsm", ""} or _looks_like_xlsx(path) else "zip"
+    if b"\x00" in head[:4096]:
+        return "binary"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if suffix == ".json" or stripped.startswith((b"{", b"[")):
+        return "json"
+    if suffix in {".csv", ".txt", ".tsv", ""}:
+        return "csv"
+    return "unknown"
+
+
+def _looks_like_xlsx(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "[Content_Types].xml" in archive.namelist() and any(
+                name.startswith("xl/") for name in archive.namelist()
+            )
+    except zipfile.BadZipFile:
+        return False
+
+
+def read_submission(path: Path) -> SubmissionTable:
+    """Read one submission file; raise `UnreadableFile` if it cannot be read as a submission."""
+    size = path.stat().st_size
+    if size == 0:
+        raise UnreadableFile("empty_file", "the file is empty (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        raise UnreadableFile(
+            "too_large", f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} bytes"
+        )
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    kind = detect_format(path, head)
+    if kind == "csv":
+        return read_csv(path.read_bytes())
+    if kind == "json":
+        return read_json(path.read_bytes())
+    if kind == "xlsx":
+        from instep.xlsx_reader import read_xlsx
+
+        return read_xlsx(path)
+    if kind == "ole2":
+        raise UnreadableFile(
+            "encrypted_workbook",
+            "the file is an OLE2 container: a password-protected workbook or a legacy .xls file; "
+            "save it as an unprotected .xlsx workbook or CSV",
+        )
+    described = {"zip": "a ZIP archive that is not an XLSX workbook", "binary": "a binary file"}
+    raise UnreadableFile(
+        "unreadable_format",
+        f"{path.name} is {described.get(kind, 'not a CSV, XLSX or JSON file')}; "
+        "send a CSV (UTF-8), an XLSX workbook with a 'submission' sheet, or JSON",
+    )
+
+
+def decode_text(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise UnreadableFile(
+            "encoding",
+            f"byte {error.start} (line {line}) is not valid UTF-8; save the file as UTF-8 "
+            "(in Excel: 'CSV UTF-8 (comma delimited)')",
+        ) from None
+    return text.removeprefix(_BOM)
+
+
+def _normalise_header(cells: list[str]) -> list[str]:
+    return [cell.strip().removeprefix(_BOM).strip().lower() for cell in cells]
+
+
+def check_header(header: list[str]) -> tuple[dict[str, int], tuple[str, ...]]:
+    """Map each known column to its position; reject duplicate or missing required columns."""
+    seen: dict[str, int] = {}
+    duplicates = []
+    for position, name in enumerate(header):
+        if not name:
+            continue
+        if name in seen:
+            duplicates.append(name)
+        else:
+            seen[name] = position
+    if duplicates:
+        raise UnreadableFile(
+            "duplicate_columns",
+            "the header names these columns more than once: " + ", ".join(sorted(set(duplicates))),
+        )
+    missing = [name for name in REQUIRED_COLUMNS if name not in seen]
+    if missing:
+        raise UnreadableFile(
+            "missing_columns",
+            "the header lacks the required columns "
+            + ", ".join(missing)
+            + "; found: "
+            + (", ".join(name for name in header if name) or "no column names"),
+        )
+    positions = {name: seen[name] for name in SUBMISSION_COLUMNS if name in seen}
+    ignored = tuple(name for name in seen if name not in SUBMISSION_COLUMNS)
+    return positions, ignored
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """Comma or semicolon, whichever splits the header into more known columns."""
+
+    def known(delimiter: str) -> int:
+        cells = _normalise_header(next(csv.reader([header_line], delimiter=delimiter)))
+        return sum(cell in SUBMISSION_COLUMNS for cell in cells)
+
+    return ";" if known(";") > known(",") else ","
+
+
+def append_rows(
+    table: SubmissionTable,
+    rows: Iterator[tuple[int, list[str | None]]],
+    positions: dict[str, int],
+    header_width: int,
+) -> SubmissionTable:
+    """Add data rows; blank rows are skipped (they are not data), their numbers kept in place."""
+    for row_number, cells in rows:
+        if all(cell is None or not cell.strip() for cell in cells):
+            continue
+        values = {
+            name: (cells[position] if position < len(cells) else None) for name, position in positions.items()
+        }
+        extra = any(cell is not None and cell.strip() for cell in cells[header_width:])
+        table.append(row_number, values, extra=extra)
+    if not table.row_numbers:
+        raise UnreadableFile("empty_file", "the file has a header but no data rows")
+    return table
+
+
+def read_csv(data: bytes) -> SubmissionTable:
+    text = decode_text(data)
+    if not text.strip():
+        raise UnreadableFile("empty_file", "the file holds no text")
+    first_line = text.split("\n", 1)[0]
+    delimiter = sniff_delimiter(first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    try:
+        header = _normalise_header(next(reader))
+    except StopIteration:
+        raise UnreadableFile("empty_file", "the file holds no header row") from None
+    except csv.Error as error:
+        raise UnreadableFile("unreadable_format", f"the header cannot be parsed: {error}") from None
+    header_width = len(header)
+    positions, ignored = check_header(header)
+    table = SubmissionTable(format="csv", ignored_columns=ignored)
+
+    def numbered() -> Iterator[tuple[int, list[str | None]]]:
+        try:
+            for index, cells in enumerate(reader, start=1):
+                yield index, list[str | None](cells)
+        except csv.Error as error:
+            raise UnreadableFile(
+                "unreadable_format", f"line {reader.line_num}: the CSV cannot be parsed: {error}"
+            ) from None
+
+    return append_rows(table, numbered(), positions, header_width)
+
+
+def _json_cell(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def read_json(data: bytes) -> SubmissionTable:
+    text = decode_text(data)
+    try:
+        document = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise UnreadableFile("bad_json", f"line {error.lineno}, column {error.colno}: {error.msg}") from None
+    records = document.get("records") if isinstance(document, dict) else None
+    if not isinstance(records, list):
+        raise UnreadableFile("bad_json", 'expected an object {"records": [...]} with a list of row objects')
+    if not records:
+        raise UnreadableFile("empty_file", 'the "records" list is empty')
+    keys: set[str] = set()
+    for record in records:
+        if isinstance(record, dict):
+            keys.update(str(key).strip().lower() for key in record)
+    check_header(sorted(keys))
+    table = SubmissionTable(format="json", ignored_columns=tuple(sorted(keys - set(SUBMISSION_COLUMNS))))
+    for row_number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            table.append(row_number, {"comment": None}, extra=True)
+            continue
+        lowered = {str(key).strip().lower(): value for key, value in record.items()}
+        table.append(
+            row_number,
+            {name: _decimal_text(lowered.get(name)) for name in SUBMISSION_COLUMNS},
+        )
+    return table
+
+
+def _decimal_text(value: object) -> str | None:
+    if isinstance(value, Decimal):
+        return str(value)
+    return _json_cell(value)
+
+
+def cell_text(value: object, column: str) -> str | None:
+    """The text of a workbook cell, as the factory would read it on screen."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        if column == "period":
+            return value.strftime("%Y-%m")
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m") if column == "period" else value.isoformat()
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return repr(value) if not value.is_integer() else str(int(value))
+    return str(value)
