@@ -1,0 +1,38 @@
+"""Great Expectations suites for submissions and the rule list they report against.
+
+`rules.csv` is the one list of validation rules (id, scope, column, what was expected, message); the suites
+in this package attach a rule id to every expectation, so the pipeline, `instep check` and the site's
+rejection guide all speak of the same rules.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+RULES_FILE = Path(__file__).resolve().parent / "rules.csv"
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule: str
+    scope: str  # "file" or "row"
+    column: str
+    expected: str
+    message: str
+    order: int  # the first failed rule in this order is a rejected row's primary rule
+
+
+@cache
+def rules() -> dict[str, Rule]:
+    with RULES_FILE.open(encoding="utf-8", newline="") as handle:
+        return {row["rule"]: Rule(order=index, **row) for index, row in enumerate(csv.DictReader(handle))}
+
+
+def rule(rule_id: str) -> Rule:
+    try:
+        return rules()[rule_id]
+    except KeyError:
+        raise KeyError(f"rule {rule_id!r} is not defined in {RULES_FILE.name}") from None

@@ -62,8 +62,7 @@ def factor_for(metric: str, unit: str) -> UnitFactor:
     canonical = entry.canonical_unit
     if unit not in entry.accepted_units:
         raise UnknownConversion(
-            f"unit {unit!r} is not accepted for {metric}; expected one of "
-            + ", ".join(entry.accepted_units)
+            f"unit {unit!r} is not accepted for {metric}; expected one of " + ", ".join(entry.accepted_units)
         )
     if unit == canonical:
         return UnitFactor(metric, unit, canonical, 1.0, "canonical unit")

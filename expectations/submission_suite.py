@@ -1,0 +1,136 @@
+"""The submission suite: every row-level rule of `rules.csv` as Great Expectations expectations.
+
+The suite runs on the *prepared* rows (see `instep.validation.PREPARE_SQL`): the submitted text plus a
+few columns parsed set-based in DuckDB (number, month index, canonical value, the catalogue's limits).
+Each expectation carries `meta.rule`, the rule id reported for the rows it flags.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+
+from instep import reference
+
+SUITE_NAME = "submission_rows"
+WASTEWATER = 'topic=="wastewater"'
+NOT_WASTEWATER = 'topic!="wastewater"'
+SAMPLE_POINTS = ("raw", "treated", "discharge")
+
+# A number as a person types it, optionally below a detection limit ("<0.01"); commas are let through
+# here so that a decimal comma gets its own, more helpful rule.
+NUMBER_LIKE = r"^(<\s*)?[+-]?(\d[\d,.]*|[.,]\d+)([eE][+-]?\d+)?$"
+COMMA_NUMBER = r"^(<\s*)?[+-]?\d[\d.]*,\d*([eE][+-]?\d+)?$"
+PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+KEY_COLUMNS = ["submission_id", "facility_id", "period", "metric", "sample_point_key", "sample_date_key"]
+
+
+def _meta(rule: str, column: str) -> dict[str, str]:
+    return {"rule": rule, "column": column}
+
+
+def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) -> gx.ExpectationSuite:
+    """The expectations every submitted row must meet, for a registry and a reporting date."""
+    catalogue = reference.metrics()
+    unit_pairs = sorted((code, unit) for code, m in catalogue.items() for unit in m.accepted_units)
+    suite = gx.ExpectationSuite(name=SUITE_NAME)
+    for column in ("facility_id", "period", "metric", "value", "unit"):
+        suite.add_expectation(
+            gxe.ExpectColumnValuesToNotBeNull(column=column, meta=_meta("required_missing", column))
+        )
+    expectations = [
+        gxe.ExpectColumnValuesToBeInSet(
+            column="facility_id",
+            value_set=sorted(set(facility_ids)),
+            meta=_meta("unknown_facility", "facility_id"),
+        ),
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="period", regex=PERIOD, meta=_meta("bad_period_format", "period")
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="period_index", max_value=as_of_month_index, meta=_meta("future_period", "period")
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="period_index",
+            column_B="active_from_index",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta=_meta("facility_inactive", "period"),
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="active_to_index",
+            column_B="period_index",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta=_meta("facility_inactive", "period"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="metric", value_set=sorted(catalogue), meta=_meta("unknown_metric", "metric")
+        ),
+        gxe.ExpectColumnPairValuesToBeInSet(
+            column_A="known_metric",
+            column_B="unit",
+            value_pairs_set=unit_pairs,
+            ignore_row_if="either_value_is_missing",
+            meta=_meta("unit_not_accepted", "unit"),
+        ),
+        gxe.ExpectColumnValuesToNotMatchRegex(
+            column="value", regex=COMMA_NUMBER, meta=_meta("decimal_comma", "value")
+        ),
+        gxe.ExpectColumnValuesToMatchRegex(
+            column="value", regex=NUMBER_LIKE, meta=_meta("not_a_number", "value")
+        ),
+        # Looks like a number but is not a finite one (1e999): caught after DuckDB parsed it.
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="value_number",
+            row_condition="value_is_plain_number==True",
+            condition_parser="pandas",
+            meta=_meta("not_a_number", "value"),
+        ),
+        gxe.ExpectColumnValuesToNotMatchRegex(
+            column="value",
+            regex=r"^\s*<",
+            row_condition=NOT_WASTEWATER,
+            condition_parser="pandas",
+            meta=_meta("censored_not_allowed", "value"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="value_number", min_value=0, meta=_meta("negative_value", "value")
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="plausible_max",
+            column_B="value_canonical",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta=_meta("implausible_value", "value"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="sample_point_or_blank",
+            value_set=list(SAMPLE_POINTS),
+            row_condition=WASTEWATER,
+            condition_parser="pandas",
+            meta=_meta("sample_point_missing", "sample_point"),
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="sample_day_index",
+            row_condition=WASTEWATER,
+            condition_parser="pandas",
+            meta=_meta("sample_date_invalid", "sample_date"),
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="sample_day_index",
+            column_B="period_day_index",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta=_meta("sample_date_invalid", "sample_date"),
+        ),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=KEY_COLUMNS, meta=_meta("duplicate_in_file", "")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="extra_cells", value_set=[False], meta=_meta("extra_cells", "")
+        ),
+    ]
+    for expectation in expectations:
+        suite.add_expectation(expectation)
+    return suite

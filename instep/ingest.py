@@ -1,0 +1,309 @@
+"""Ingestion: inbox files into the warehouse ledger, then every row settled in exactly one state.
+
+Two steps, each one transaction:
+1. `stage_new_files` archives each new file by content hash, records it in `submission_files` and puts
+   its rows in `staged_rows`. A file whose content was seen before is skipped: re-ingesting is a no-op.
+2. `settle_staged_rows` validates the staged rows, records every failed rule in `row_issues`, moves each
+   row into `submission_rows` as accepted or rejected, lets a later accepted row supersede an earlier one
+   with the same key, and keeps `observations` equal to the accepted rows in canonical units.
+A crash in either step rolls back that step; the archive is content-addressed, so writing a file there
+again is harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from instep.readers import SUBMISSION_COLUMNS, SubmissionTable, UnreadableFile, read_submission
+from instep.validation import describe_issues, validate_staged
+
+SUBMISSION_ID_HEX = 16
+IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def submission_id_for(file_hash: str) -> str:
+    return "S-" + file_hash[:SUBMISSION_ID_HEX]
+
+
+def inbox_files(inbox: Path) -> list[Path]:
+    """Files waiting in the inbox, in the order they are ingested (by name)."""
+    if not inbox.exists():
+        return []
+    return sorted(
+        (
+            p
+            for p in inbox.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.name not in IGNORED_NAMES
+        ),
+        key=lambda p: p.name,
+    )
+
+
+def archive_file(source: Path, archive_dir: Path, file_hash: str) -> Path:
+    """Copy a raw file into the archive under its content hash; never overwrite, never modify."""
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    suffix = "".join(c for c in source.suffix.lower() if c.isalnum() or c == ".")[:8]
+    target = archive_dir / f"{file_hash}{suffix}"
+    if target.exists():
+        return target
+    partial = archive_dir / f".{file_hash}.partial"
+    shutil.copyfile(source, partial)
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.chmod(partial, 0o444)
+    partial.replace(target)
+    return target
+
+
+@dataclass
+class StageSummary:
+    new_files: list[str] = field(default_factory=list)
+    skipped_known: list[str] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)
+    rows_staged: int = 0
+
+
+def _staged_arrow(submission_id: str, file_seq: int, table: SubmissionTable) -> pa.Table:
+    count = len(table)
+    columns: dict[str, pa.Array] = {
+        "submission_id": pa.array([submission_id] * count, pa.string()),
+        "file_seq": pa.array([file_seq] * count, pa.int64()),
+        "row_number": pa.array(table.row_numbers, pa.int64()),
+    }
+    for name in SUBMISSION_COLUMNS:
+        columns[name] = pa.array(table.columns[name], pa.string())
+    columns["extra_cells"] = pa.array(table.extra_cells, pa.bool_())
+    return pa.table(columns)
+
+
+def stage_new_files(
+    con: duckdb.DuckDBPyConnection, inbox: Path, archive_dir: Path, files: Iterable[Path] | None = None
+) -> StageSummary:
+    """Archive and stage the files not seen before (by content hash), in one transaction."""
+    summary = StageSummary()
+    known = {row[0] for row in con.execute("SELECT file_hash FROM submission_files").fetchall()}
+    next_seq = con.execute("SELECT coalesce(max(file_seq), 0) + 1 FROM submission_files").fetchall()[0][0]
+    batches: list[pa.Table] = []
+    file_rows: list[tuple[object, ...]] = []
+    for path in files if files is not None else inbox_files(inbox):
+        file_hash = file_sha256(path)
+        if file_hash in known:
+            summary.skipped_known.append(path.name)
+            continue
+        known.add(file_hash)
+        archived = archive_file(path, archive_dir, file_hash)
+        submission_id = submission_id_for(file_hash)
+        try:
+            table = read_submission(path)
+        except UnreadableFile as error:
+            file_rows.append(
+                (
+                    submission_id,
+                    file_hash,
+                    path.name,
+                    archived.name,
+                    "unknown",
+                    next_seq,
+                    "unreadable",
+                    error.rule,
+                    error.message,
+                    0,
+                    None,
+                )
+            )
+            summary.unreadable[path.name] = f"{error.rule}: {error.message}"
+        else:
+            batches.append(_staged_arrow(submission_id, next_seq, table))
+            file_rows.append(
+                (
+                    submission_id,
+                    file_hash,
+                    path.name,
+                    archived.name,
+                    table.format,
+                    next_seq,
+                    "ingested",
+                    None,
+                    None,
+                    len(table),
+                    ", ".join(table.ignored_columns) or None,
+                )
+            )
+            summary.rows_staged += len(table)
+        summary.new_files.append(path.name)
+        next_seq += 1
+    if not file_rows:
+        return summary
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.executemany("INSERT INTO submission_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", file_rows)
+        for batch in batches:
+            con.register("_stage_batch", batch)
+            con.execute("INSERT INTO staged_rows SELECT * FROM _stage_batch")
+            con.unregister("_stage_batch")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return summary
+
+
+@dataclass(frozen=True)
+class SettleSummary:
+    rows: int
+    accepted: int
+    rejected: int
+    superseded: int
+    issues: int
+
+
+# Accepted rows of this batch with their key and canonical value; `winner` marks the latest per key.
+NEW_ACCEPTED_SQL = """
+CREATE OR REPLACE TEMP TABLE _new_accepted AS
+SELECT
+    p.submission_id, p.file_seq, p.row_number, p.facility_id, f.park_id, p.period,
+    make_date(p.period_index // 12, p.period_index % 12 + 1, 1) AS period_start,
+    p.period_index // 12 AS year,
+    p.metric, p.topic, p.value_canonical AS value, p.canonical_unit AS unit, p.censored,
+    p.value AS submitted_value, p.unit AS submitted_unit, p.sample_point,
+    try_strptime(p.sample_date, '%Y-%m-%d')::DATE AS sample_date,
+    coalesce(p.sample_point, '') AS sample_point_key, coalesce(p.sample_date, '') AS sample_date_key,
+    row_number() OVER latest = 1 AS winner,
+    first_value(p.submission_id) OVER latest AS winner_submission
+FROM _v_prepared AS p
+JOIN facilities AS f USING (facility_id)
+WHERE NOT EXISTS (
+    SELECT 1 FROM _rejected AS r WHERE r.submission_id = p.submission_id AND r.row_number = p.row_number
+)
+WINDOW latest AS (
+    PARTITION BY p.facility_id, p.period, p.metric, p.sample_point_key, p.sample_date_key
+    ORDER BY p.file_seq DESC
+)
+"""
+
+
+def settle_staged_rows(con: duckdb.DuckDBPyConnection, as_of: date) -> SettleSummary:
+    """Validate staged rows and settle each in exactly one state, in one transaction."""
+    staged = con.execute("SELECT count(*) FROM staged_rows").fetchall()[0][0]
+    if staged == 0:
+        return SettleSummary(0, 0, 0, 0, 0)
+    outcome = validate_staged(con, "staged_rows", as_of)
+    detailed = describe_issues(con, outcome.issues)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("_issue_details", detailed)
+        con.execute(
+            'INSERT INTO row_issues SELECT submission_id, row_number, "column", rule, value, expected, '
+            "message FROM _issue_details"
+        )
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _rejected AS
+            SELECT submission_id, row_number, arg_min(rule, rule_order) AS rule,
+                   arg_min(message, rule_order) AS message
+            FROM _issue_details GROUP BY submission_id, row_number
+            """
+        )
+        con.unregister("_issue_details")
+        con.execute(NEW_ACCEPTED_SQL)
+        # Earlier accepted rows restated by this batch's winners become superseded.
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _restated AS
+            SELECT o.submission_id, o.row_number, w.submission_id AS superseded_by
+            FROM observations AS o
+            JOIN _new_accepted AS w
+              ON w.winner AND o.facility_id = w.facility_id AND o.period = w.period AND o.metric = w.metric
+             AND coalesce(o.sample_point, '') = w.sample_point_key
+             AND coalesce(strftime(o.sample_date, '%Y-%m-%d'), '') = w.sample_date_key
+            """
+        )
+        con.execute(
+            """
+            UPDATE submission_rows AS s SET state = 'superseded', superseded_by = r.superseded_by
+            FROM _restated AS r WHERE s.submission_id = r.submission_id AND s.row_number = r.row_number
+            """
+        )
+        con.execute(
+            """
+            DELETE FROM observations AS o USING _restated AS r
+            WHERE o.submission_id = r.submission_id AND o.row_number = r.row_number
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO submission_rows
+            SELECT s.submission_id, s.file_seq, s.row_number, s.facility_id, s.period, s.metric, s.value,
+                   s.unit, s.sample_point, s.sample_date, s.comment,
+                   CASE WHEN r.rule IS NOT NULL THEN 'rejected'
+                        WHEN a.winner THEN 'accepted' ELSE 'superseded' END,
+                   r.rule, r.message,
+                   CASE WHEN r.rule IS NULL AND NOT a.winner THEN a.winner_submission END
+            FROM staged_rows AS s
+            LEFT JOIN _rejected AS r USING (submission_id, row_number)
+            LEFT JOIN _new_accepted AS a USING (submission_id, row_number)
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO observations
+            SELECT submission_id, row_number, facility_id, park_id, period, period_start, year, metric, topic,
+                   value, unit, censored, submitted_value, submitted_unit, sample_point, sample_date
+            FROM _new_accepted WHERE winner
+            """
+        )
+        con.execute("DELETE FROM staged_rows")
+        counts = con.execute(
+            """
+            SELECT count(*) FILTER (WHERE r.rule IS NULL AND a.winner),
+                   count(*) FILTER (WHERE r.rule IS NOT NULL),
+                   count(*) FILTER (WHERE r.rule IS NULL AND NOT a.winner)
+            FROM _v_prepared AS p
+            LEFT JOIN _rejected AS r USING (submission_id, row_number)
+            LEFT JOIN _new_accepted AS a USING (submission_id, row_number)
+            """
+        ).fetchall()[0]
+        restated = con.execute("SELECT count(*) FROM _restated").fetchall()[0][0]
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return SettleSummary(
+        rows=staged,
+        accepted=counts[0],
+        rejected=counts[1],
+        superseded=counts[2] + restated,
+        issues=len(detailed),
+    )
+
+
+def row_state_counts(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+    """Per file: rows read and rows in each state; the states always add up to rows read."""
+    return con.sql(
+        """
+        SELECT f.submission_id, f.original_name, f.status, f.rows_read,
+               count(r.row_number) FILTER (WHERE r.state = 'accepted') AS accepted,
+               count(r.row_number) FILTER (WHERE r.state = 'rejected') AS rejected,
+               count(r.row_number) FILTER (WHERE r.state = 'superseded') AS superseded
+        FROM submission_files AS f
+        LEFT JOIN submission_rows AS r USING (submission_id)
+        GROUP BY f.submission_id, f.original_name, f.status, f.rows_read, f.file_seq ORDER BY f.file_seq
+        """
+    )

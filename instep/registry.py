@@ -1,0 +1,145 @@
+"""The steward's registry of parks and facilities: read, checked and loaded into the warehouse."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+PARK_COLUMNS = (
+    "park_id",
+    "name",
+    "country",
+    "region",
+    "lat",
+    "lon",
+    "operator",
+    "area_ha",
+    "established",
+)
+FACILITY_COLUMNS = (
+    "facility_id",
+    "park_id",
+    "name",
+    "type",
+    "sector",
+    "os_id",
+    "disclosure",
+    "active_from",
+    "active_to",
+)
+FACILITY_TYPES = ("factory", "cetp", "central_boiler", "solar_plant")
+SECTORS = ("garment", "wet_processing", "spinning", "knitting", "footwear")
+DISCLOSURES = ("public", "aggregate_only")
+PARK_ID = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,6}$")
+FACILITY_ID = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,6}-[A-Z0-9]{2,8}$")
+
+
+class RegistryError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Registry:
+    parks: list[dict[str, str]]
+    facilities: list[dict[str, str]]
+
+    @property
+    def facility_ids(self) -> list[str]:
+        return [row["facility_id"] for row in self.facilities]
+
+
+def _read(path: Path, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    if not path.exists():
+        raise RegistryError(f"{path.name}: registry file not found in {path.parent}")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise RegistryError(f"{path.name}: missing columns {', '.join(missing)}")
+        return [{c: (row[c] or "").strip() for c in columns} for row in reader]
+
+
+def _check_date(file: str, line: int, column: str, text: str, required: bool) -> None:
+    if not text:
+        if required:
+            raise RegistryError(f"{file} line {line}: {column} is required (YYYY-MM-DD)")
+        return
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise RegistryError(f"{file} line {line}: {column} {text!r} is not a date YYYY-MM-DD") from None
+
+
+def read_registry(registry_dir: Path) -> Registry:
+    """Read and check parks.csv and facilities.csv; errors name the file, line and column."""
+    parks = _read(registry_dir / "parks.csv", PARK_COLUMNS)
+    facilities = _read(registry_dir / "facilities.csv", FACILITY_COLUMNS)
+    park_ids: set[str] = set()
+    for line, park in enumerate(parks, start=2):
+        if not PARK_ID.match(park["park_id"]):
+            raise RegistryError(f"parks.csv line {line}: park_id {park['park_id']!r} is not like ET-HAW")
+        if park["park_id"] in park_ids:
+            raise RegistryError(f"parks.csv line {line}: park_id {park['park_id']} appears twice")
+        park_ids.add(park["park_id"])
+        for column in ("lat", "lon", "area_ha"):
+            try:
+                float(park[column])
+            except ValueError:
+                raise RegistryError(
+                    f"parks.csv line {line}: {column} {park[column]!r} is not a number"
+                ) from None
+    facility_ids: set[str] = set()
+    for line, facility in enumerate(facilities, start=2):
+        fid = facility["facility_id"]
+        if not FACILITY_ID.match(fid):
+            raise RegistryError(f"facilities.csv line {line}: facility_id {fid!r} is not like ET-HAW-F003")
+        if fid in facility_ids:
+            raise RegistryError(f"facilities.csv line {line}: facility_id {fid} appears twice")
+        facility_ids.add(fid)
+        if facility["park_id"] not in park_ids:
+            raise RegistryError(
+                f"facilities.csv line {line}: park_id {facility['park_id']!r} is not in parks.csv"
+            )
+        for column, allowed in (("type", FACILITY_TYPES), ("disclosure", DISCLOSURES), ("sector", SECTORS)):
+            if facility[column] not in allowed and (facility[column] or column != "sector"):
+                raise RegistryError(
+                    f"facilities.csv line {line}: {column} {facility[column]!r} "
+                    f"is not one of {', '.join(allowed)}"
+                )
+        _check_date("facilities.csv", line, "active_from", facility["active_from"], required=True)
+        _check_date("facilities.csv", line, "active_to", facility["active_to"], required=False)
+    return Registry(parks=parks, facilities=facilities)
+
+
+def load_registry(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+    """Replace the warehouse's parks and facilities with the registry's current content."""
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE parks (
+            park_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, country VARCHAR NOT NULL,
+            region VARCHAR, lat DOUBLE, lon DOUBLE, operator VARCHAR, area_ha DOUBLE, established VARCHAR
+        )
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE facilities (
+            facility_id VARCHAR PRIMARY KEY, park_id VARCHAR NOT NULL, name VARCHAR NOT NULL,
+            type VARCHAR NOT NULL, sector VARCHAR, os_id VARCHAR, disclosure VARCHAR NOT NULL,
+            active_from DATE NOT NULL, active_to DATE
+        )
+        """
+    )
+    con.executemany(
+        "INSERT INTO parks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[row[c] or None for c in PARK_COLUMNS] for row in registry.parks],
+    )
+    con.executemany(
+        "INSERT INTO facilities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[row[c] or None for c in FACILITY_COLUMNS] for row in registry.facilities],
+    )

@@ -1,0 +1,264 @@
+"""Validating submitted rows: parse set-based in DuckDB, judge with the Great Expectations suite.
+
+The same function serves the pipeline (rows staged in the warehouse) and `instep check` (rows of a file
+in a throw-away in-memory database), so a factory sees exactly the verdict the pipeline will reach.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from expectations import rule, rules
+from instep import reference, units
+
+# Usage statistics would be a request leaving the machine; the pipeline runs offline.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+STAGED_COLUMNS = (
+    "submission_id",
+    "file_seq",
+    "row_number",
+    "facility_id",
+    "period",
+    "metric",
+    "value",
+    "unit",
+    "sample_point",
+    "sample_date",
+    "comment",
+    "extra_cells",
+)
+
+STRICT_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
+
+# One row per staged row: the submitted text (trimmed, blanks as NULL) and the parsed columns the
+# expectations read. `value_number` is the number, or the detection limit x of a "<x" result.
+PREPARE_SQL = f"""
+WITH s AS (
+    SELECT
+        submission_id, file_seq, row_number,
+        NULLIF(trim(facility_id), '') AS facility_id,
+        NULLIF(trim(period), '') AS period,
+        NULLIF(trim(metric), '') AS metric,
+        NULLIF(trim(value), '') AS value,
+        NULLIF(trim(unit), '') AS unit,
+        NULLIF(trim(sample_point), '') AS sample_point,
+        NULLIF(trim(sample_date), '') AS sample_date,
+        extra_cells
+    FROM {{staged}}
+), parsed AS (
+    SELECT
+        s.*,
+        regexp_full_match(s.value, '<\\s*{STRICT_NUMBER}') AS censored,
+        regexp_full_match(s.value, '(<\\s*)?{STRICT_NUMBER}') AS value_is_plain_number,
+        CASE WHEN regexp_full_match(s.period, '\\d{{4}}-(0[1-9]|1[0-2])')
+            THEN CAST(substr(s.period, 1, 4) AS INTEGER) * 12 + CAST(substr(s.period, 6, 2) AS INTEGER) - 1
+        END AS period_index,
+        try_strptime(s.sample_date, '%Y-%m-%d')::DATE AS sample_day
+    FROM s
+)
+SELECT
+    p.submission_id, p.file_seq, p.row_number, p.facility_id, p.period, p.metric, p.value, p.unit,
+    p.sample_point, p.sample_date, p.extra_cells, p.censored, p.value_is_plain_number,
+    m.topic,
+    m.metric AS known_metric,
+    p.period_index,
+    date_diff('month', DATE '0001-01-01', f.active_from) + 12 AS active_from_index,
+    date_diff('month', DATE '0001-01-01', f.active_to) + 12 AS active_to_index,
+    CASE WHEN isfinite(n.number) THEN n.number END AS value_number,
+    CASE WHEN isfinite(n.number * u.factor) THEN n.number * u.factor END AS value_canonical,
+    m.canonical_unit,
+    m.plausible_max,
+    coalesce(p.sample_point, '') AS sample_point_or_blank,
+    date_diff('day', DATE '1970-01-01', p.sample_day) AS sample_day_index,
+    CASE WHEN p.period_index IS NOT NULL
+        THEN date_diff('day', DATE '1970-01-01', make_date(p.period_index // 12, p.period_index % 12 + 1, 1))
+    END AS period_day_index,
+    coalesce(p.sample_point, '') AS sample_point_key,
+    coalesce(p.sample_date, '') AS sample_date_key
+FROM parsed AS p
+LEFT JOIN facilities AS f ON f.facility_id = p.facility_id
+LEFT JOIN _v_metrics AS m ON m.metric = p.metric
+LEFT JOIN _v_unit_factors AS u ON u.metric = p.metric AND u.unit = p.unit
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN p.value_is_plain_number
+        THEN TRY_CAST(regexp_replace(p.value, '^<\\s*', '') AS DOUBLE)
+    END AS number
+) AS n
+"""
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """Issues found (one row per failed rule on a row) and the prepared rows they refer to."""
+
+    issues: pd.DataFrame  # submission_id, row_number, column, rule
+    prepared_table: str
+
+
+def month_index(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def register_validation_reference(con: duckdb.DuckDBPyConnection) -> None:
+    """Temporary lookup tables the preparation joins: catalogue limits and unit factors."""
+    metrics = pd.DataFrame(
+        [
+            {
+                "metric": m.code,
+                "topic": m.topic,
+                "canonical_unit": m.canonical_unit,
+                "accepted_units": " | ".join(m.accepted_units),
+                "plausible_max": m.plausible_max_per_month,
+            }
+            for m in reference.metrics().values()
+        ]
+    )
+    factors = pd.DataFrame(
+        [{"metric": f.metric, "unit": f.unit, "factor": f.factor} for f in units.unit_factors()]
+    )
+    con.register("_v_metrics_df", metrics)
+    con.register("_v_unit_factors_df", factors)
+    con.execute("CREATE OR REPLACE TEMP TABLE _v_metrics AS SELECT * FROM _v_metrics_df")
+    con.execute("CREATE OR REPLACE TEMP TABLE _v_unit_factors AS SELECT * FROM _v_unit_factors_df")
+    con.unregister("_v_metrics_df")
+    con.unregister("_v_unit_factors_df")
+
+
+def _run_suite(prepared: pd.DataFrame, facility_ids: list[str], as_of: date) -> pd.DataFrame:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    from expectations.submission_suite import build_submission_suite
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    suite = context.suites.add(build_submission_suite(facility_ids, month_index(as_of)))
+    batch_definition = (
+        context.data_sources.add_pandas("submissions")
+        .add_dataframe_asset("prepared_rows")
+        .add_batch_definition_whole_dataframe("all_rows")
+    )
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": prepared})
+    result = batch.validate(
+        suite,
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["submission_id", "row_number"],
+            "return_unexpected_index_query": False,
+        },
+    )
+    found: list[dict[str, object]] = []
+    for outcome in result.results:
+        meta = outcome.expectation_config.meta or {}
+        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"expectation for rule {meta.get('rule')} could not run: "
+                f"{outcome.exception_info.get('exception_message')}"
+            )
+        if outcome.success:
+            continue
+        for index in outcome.result.get("unexpected_index_list") or []:
+            found.append(
+                {
+                    "submission_id": index["submission_id"],
+                    "row_number": int(index["row_number"]),
+                    "column": meta.get("column", ""),
+                    "rule": meta["rule"],
+                }
+            )
+    issues = pd.DataFrame(found, columns=["submission_id", "row_number", "column", "rule"])
+    return issues.drop_duplicates(ignore_index=True)
+
+
+def validate_staged(con: duckdb.DuckDBPyConnection, staged_table: str, as_of: date) -> ValidationOutcome:
+    """Judge the rows in `staged_table` (columns STAGED_COLUMNS) against the registry in `facilities`."""
+    register_validation_reference(con)
+    con.execute("CREATE OR REPLACE TEMP TABLE _v_prepared AS " + PREPARE_SQL.replace("{staged}", staged_table))
+    prepared = con.execute("SELECT * FROM _v_prepared ORDER BY file_seq, row_number").df()
+    if prepared.empty:
+        empty = pd.DataFrame(columns=["submission_id", "row_number", "column", "rule"])
+        return ValidationOutcome(empty, "_v_prepared")
+    facility_ids = [row[0] for row in con.execute("SELECT facility_id FROM facilities").fetchall()]
+    issues = _run_suite(prepared, facility_ids, as_of)
+    return ValidationOutcome(issues, "_v_prepared")
+
+
+def _rules_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"rule": r.rule, "rule_order": r.order, "expected": r.expected, "base_message": r.message}
+            for r in rules().values()
+        ]
+    )
+
+
+# The detail of each issue: the generic rule message plus the row's own values.
+ISSUE_DETAIL_SQL = """
+SELECT
+    i.submission_id,
+    i.row_number,
+    i."column",
+    i.rule,
+    CASE i."column"
+        WHEN 'facility_id' THEN p.facility_id WHEN 'period' THEN p.period WHEN 'metric' THEN p.metric
+        WHEN 'value' THEN p.value WHEN 'unit' THEN p.unit WHEN 'sample_point' THEN p.sample_point
+        WHEN 'sample_date' THEN p.sample_date
+    END AS value,
+    CASE i.rule
+        WHEN 'unit_not_accepted' THEN 'one of: ' || m.accepted_units
+        WHEN 'implausible_value' THEN 'at most ' || format('{:,}', p.plausible_max) || ' '
+            || p.canonical_unit || ' per month for ' || p.metric
+        ELSE r.expected
+    END AS expected,
+    CASE i.rule
+        WHEN 'implausible_value' THEN format(
+            '{} {} is {:,} {}, above the plausible monthly maximum of {:,} {} for {}; check the unit',
+            p.value, p.unit, round(p.value_canonical, 3), p.canonical_unit, p.plausible_max,
+            p.canonical_unit, p.metric)
+        WHEN 'unit_not_accepted' THEN format('unit "{}" is not accepted for {}', p.unit, p.metric)
+        WHEN 'required_missing' THEN format('{} is empty; it is required', i."column")
+        WHEN 'future_period' THEN format('period {} has not started yet', p.period)
+        WHEN 'facility_inactive' THEN format('{} was not active in {}', p.facility_id, p.period)
+        WHEN 'duplicate_in_file' THEN format(
+            '{} {} {} (sample {} {}) appears more than once in this file',
+            p.facility_id, p.period, p.metric, coalesce(p.sample_point, '-'), coalesce(p.sample_date, '-'))
+        WHEN 'negative_value' THEN format('value {} is negative', p.value)
+        ELSE r.base_message || CASE WHEN i."column" <> '' THEN format(': {} = "{}"', i."column",
+            CASE i."column"
+                WHEN 'facility_id' THEN p.facility_id WHEN 'period' THEN p.period
+                WHEN 'metric' THEN p.metric WHEN 'value' THEN p.value WHEN 'unit' THEN p.unit
+                WHEN 'sample_point' THEN coalesce(p.sample_point, '')
+                WHEN 'sample_date' THEN coalesce(p.sample_date, '')
+            END) ELSE '' END
+    END AS message,
+    r.rule_order
+FROM {issues} AS i
+JOIN _v_prepared AS p USING (submission_id, row_number)
+JOIN _v_rules AS r ON r.rule = i.rule
+LEFT JOIN _v_metrics AS m ON m.metric = p.metric
+"""
+
+
+def describe_issues(con: duckdb.DuckDBPyConnection, issues: pd.DataFrame) -> pd.DataFrame:
+    """Issues with the submitted value, what was expected and a specific message, in rule order."""
+    con.register("_v_rules_df", _rules_frame())
+    con.execute("CREATE OR REPLACE TEMP TABLE _v_rules AS SELECT * FROM _v_rules_df")
+    con.unregister("_v_rules_df")
+    con.register("_v_issues_df", issues)
+    try:
+        return con.execute(
+            ISSUE_DETAIL_SQL.replace("{issues}", "_v_issues_df")
+            + " ORDER BY i.submission_id, i.row_number, r.rule_order"
+        ).df()
+    finally:
+        con.unregister("_v_issues_df")
+
+
+def file_rule_message(rule_id: str, detail: str) -> str:
+    return f"{rule(rule_id).message}: {detail}"
