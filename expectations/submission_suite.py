@@ -11,19 +11,20 @@ from collections.abc import Iterable
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
+from great_expectations.expectations.row_conditions import Column
 
 from instep import reference
 
 SUITE_NAME = "submission_rows"
-WASTEWATER = 'topic=="wastewater"'
-NOT_WASTEWATER = 'topic!="wastewater"'
+WASTEWATER = Column("topic") == "wastewater"
+NOT_WASTEWATER = Column("topic") != "wastewater"
 SAMPLE_POINTS = ("raw", "treated", "discharge")
 
 # A number as a person types it, optionally below a detection limit ("<0.01"); commas are let through
 # here so that a decimal comma gets its own, more helpful rule.
-NUMBER_LIKE = r"^(<\s*)?[+-]?(\d[\d,.]*|[.,]\d+)([eE][+-]?\d+)?$"
-COMMA_NUMBER = r"^(<\s*)?[+-]?\d[\d.]*,\d*([eE][+-]?\d+)?$"
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
+NUMBER_LIKE = r"^(?:<\s*)?[+-]?(?:\d[\d,.]*|[.,]\d+)(?:[eE][+-]?\d+)?$"
+COMMA_NUMBER = r"^(?:<\s*)?[+-]?\d[\d.]*,\d*(?:[eE][+-]?\d+)?$"
+PERIOD = r"^\d{4}-(?:0[1-9]|1[0-2])$"
 KEY_COLUMNS = ["submission_id", "facility_id", "period", "metric", "sample_point_key", "sample_date_key"]
 
 
@@ -85,15 +86,13 @@ def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) 
         # Looks like a number but is not a finite one (1e999): caught after DuckDB parsed it.
         gxe.ExpectColumnValuesToNotBeNull(
             column="value_number",
-            row_condition="value_is_plain_number==True",
-            condition_parser="pandas",
+            row_condition=Column("value_is_plain_number") == True,  # noqa: E712 (builds a condition)
             meta=_meta("not_a_number", "value"),
         ),
         gxe.ExpectColumnValuesToNotMatchRegex(
             column="value",
             regex=r"^\s*<",
             row_condition=NOT_WASTEWATER,
-            condition_parser="pandas",
             meta=_meta("censored_not_allowed", "value"),
         ),
         gxe.ExpectColumnValuesToBeBetween(
@@ -110,13 +109,11 @@ def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) 
             column="sample_point_or_blank",
             value_set=list(SAMPLE_POINTS),
             row_condition=WASTEWATER,
-            condition_parser="pandas",
             meta=_meta("sample_point_missing", "sample_point"),
         ),
         gxe.ExpectColumnValuesToNotBeNull(
             column="sample_day_index",
             row_condition=WASTEWATER,
-            condition_parser="pandas",
             meta=_meta("sample_date_invalid", "sample_date"),
         ),
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(

@@ -1,0 +1,40 @@
+"""Shared fixtures: small hand-made registries and workspaces in temporary folders."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from instep.settings import Settings
+
+AS_OF = date(2026, 11, 25)
+
+PARKS_CSV = """park_id,name,country,region,lat,lon,operator,area_ha,established
+ET-HAW,Test Lakeside Park,ET,Sidama,7.05,38.47,Test Operator,300,2016
+VN-TST,Test River Park,VN,Nam Dinh,20.4,106.2,Test Operator,200,2012
+"""
+
+FACILITIES_CSV = """facility_id,park_id,name,type,sector,os_id,disclosure,active_from,active_to
+ET-HAW-F001,ET-HAW,Alpha Garments,factory,garment,,public,2020-01-01,
+ET-HAW-F002,ET-HAW,Beta Dyeing,factory,wet_processing,,aggregate_only,2020-01-01,2024-06-30
+ET-HAW-C001,ET-HAW,Lakeside CETP,cetp,,,public,2020-01-01,
+VN-TST-F001,VN-TST,Gamma Knits,factory,knitting,,public,2021-01-01,
+"""
+
+
+def write_registry(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "parks.csv").write_text(PARKS_CSV, encoding="utf-8")
+    (directory / "facilities.csv").write_text(FACILITIES_CSV, encoding="utf-8")
+    return directory
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Settings:
+    """A workspace with the small registry and an empty inbox."""
+    settings = Settings(workspace=tmp_path / "ws", datapackages_dir=tmp_path / "datapackages", as_of=AS_OF)
+    write_registry(settings.registry_dir)
+    settings.inbox_dir.mkdir(parents=True)
+    return settings
