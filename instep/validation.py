@@ -179,7 +179,9 @@ def _run_suite(prepared: pd.DataFrame, facility_ids: list[str], as_of: date) -> 
 def validate_staged(con: duckdb.DuckDBPyConnection, staged_table: str, as_of: date) -> ValidationOutcome:
     """Judge the rows in `staged_table` (columns STAGED_COLUMNS) against the registry in `facilities`."""
     register_validation_reference(con)
-    con.execute("CREATE OR REPLACE TEMP TABLE _v_prepared AS " + PREPARE_SQL.replace("{staged}", staged_table))
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _v_prepared AS " + PREPARE_SQL.replace("{staged}", staged_table)
+    )
     prepared = con.execute("SELECT * FROM _v_prepared ORDER BY file_seq, row_number").df()
     if prepared.empty:
         empty = pd.DataFrame(columns=["submission_id", "row_number", "column", "rule"])

@@ -135,8 +135,8 @@ def test_restatement_inside_one_batch_is_decided_by_file_order(workspace: Settin
     with connect(workspace) as con:
         assert con.execute("SELECT submitted_value FROM observations").fetchall() == [("900",)]
         assert con.execute(
-            "SELECT f.original_name, r.state FROM submission_rows r JOIN submission_files f USING (submission_id) "
-            "ORDER BY f.original_name"
+            "SELECT f.original_name, r.state FROM submission_rows r "
+            "JOIN submission_files f USING (submission_id) ORDER BY f.original_name"
         ).fetchall() == [("2024-02-10_a.csv", "superseded"), ("2024-03-10_b.csv", "accepted")]
 
 
@@ -213,7 +213,8 @@ def test_xlsx_and_json_submissions_are_read_like_csv(workspace: Settings):
             ("accepted", 8)
         ]
         assert con.execute(
-            "SELECT submitted_value FROM observations WHERE period = '2024-01' AND metric = 'energy.fuel.diesel'"
+            "SELECT submitted_value FROM observations "
+            "WHERE period = '2024-01' AND metric = 'energy.fuel.diesel'"
         ).fetchall() == [("850",)]
 
 
