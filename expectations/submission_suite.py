@@ -70,11 +70,10 @@ def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) 
         gxe.ExpectColumnValuesToBeInSet(
             column="metric", value_set=sorted(catalogue), meta=_meta("unknown_metric", "metric")
         ),
-        gxe.ExpectColumnPairValuesToBeInSet(
-            column_A="known_metric",
-            column_B="unit",
-            value_pairs_set=unit_pairs,
-            ignore_row_if="either_value_is_missing",
+        # A set of "metric|unit" strings: GX's column-pair set check runs row by row on pandas.
+        gxe.ExpectColumnValuesToBeInSet(
+            column="known_metric_unit",
+            value_set=[f"{metric}|{unit}" for metric, unit in unit_pairs],
             meta=_meta("unit_not_accepted", "unit"),
         ),
         gxe.ExpectColumnValuesToNotMatchRegex(

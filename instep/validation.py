@@ -67,6 +67,7 @@ SELECT
     p.sample_point, p.sample_date, p.extra_cells, p.censored, p.value_is_plain_number,
     m.topic,
     m.metric AS known_metric,
+    CASE WHEN m.metric IS NOT NULL THEN p.metric || '|' || p.unit END AS known_metric_unit,
     p.period_index,
     date_diff('month', DATE '0001-01-01', f.active_from) + 12 AS active_from_index,
     date_diff('month', DATE '0001-01-01', f.active_to) + 12 AS active_to_index,
