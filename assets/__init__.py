@@ -1,0 +1,19 @@
+"""The asset graph, one module per stage: ingest -> validate -> indicators -> scorecards -> publish -> site.
+
+Asset names say their layer: `raw_*` what was received, `validated_*`/`core_*` what was accepted,
+`out_*` what is computed from it, then the release package and the site.
+"""
+
+from assets import ingest, validate
+
+ASSETS = (
+    ingest.raw_registry,
+    ingest.raw_submission_files,
+    validate.settle_submission_rows,
+    validate.submission_reports,
+)
+
+ASSET_CHECKS = (validate.row_states_add_up, validate.observations_pass_suite)
+
+# Built by the nightly schedule into the workspace; never published.
+PREVIEW_ASSETS: tuple = ()

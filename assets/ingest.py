@@ -1,0 +1,106 @@
+"""Ingest: the steward's registry and the inbox files into the warehouse ledger (nothing judged yet)."""
+
+import dagster as dg
+from pydantic import Field
+
+from assets.common import (
+    DATA_ENGINEERING,
+    DATA_STEWARDS,
+    LISTED_ROWS,
+    WAREHOUSE_POOL,
+    markdown_table,
+    progress,
+)
+from instep.ingest import inbox_files, stage_new_files
+from instep.registry import load_registry, read_registry
+from pipelines.resources import InstepWorkspace
+
+GROUP = "ingest"
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"csv", "duckdb"},
+    owners=[DATA_STEWARDS],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "The steward's registry (registry/parks.csv and registry/facilities.csv), checked and loaded into "
+        "the warehouse tables `parks` and `facilities`. Submissions are judged against it."
+    ),
+)
+def raw_registry(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+    settings = instep.settings()
+    registry = read_registry(settings.registry_dir)
+    with instep.warehouse() as con:
+        load_registry(con, registry)
+    disclosure = [row["disclosure"] for row in registry.facilities]
+    progress(context, f"registry: {len(registry.parks)} parks, {len(registry.facilities)} facilities")
+    return dg.MaterializeResult(
+        metadata={
+            "parks": len(registry.parks),
+            "facilities": len(registry.facilities),
+            "facilities_public": disclosure.count("public"),
+            "facilities_aggregate_only": disclosure.count("aggregate_only"),
+            "registry_dir": dg.MetadataValue.path(str(settings.registry_dir)),
+        }
+    )
+
+
+class InboxSelection(dg.Config):
+    """Which inbox files a run ingests (the inbox sensor names one file per run)."""
+
+    files: list[str] = Field(
+        default_factory=list,
+        description="Inbox file names to ingest. Empty: every inbox file whose content is not ingested yet.",
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[raw_registry],
+    kinds={"duckdb", "csv", "json"},
+    owners=[DATA_ENGINEERING],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Submission files from the inbox, archived by content hash (archive/<sha256>.<ext>, never "
+        "modified) and recorded in `submission_files`; their rows wait in `staged_rows` as submitted text. "
+        "A file seen before (same content) is skipped; a file that cannot be read is rejected as a whole."
+    ),
+)
+def raw_submission_files(
+    context: dg.AssetExecutionContext, config: InboxSelection, instep: InstepWorkspace
+) -> dg.MaterializeResult:
+    settings = instep.settings()
+    if config.files:
+        missing = [name for name in config.files if not (settings.inbox_dir / name).is_file()]
+        if missing:
+            raise FileNotFoundError(f"not in the inbox {settings.inbox_dir}: {', '.join(missing)}")
+        files = [settings.inbox_dir / name for name in config.files]
+    else:
+        files = inbox_files(settings.inbox_dir)
+    progress(context, f"ingest: reading {len(files)} inbox files (files ingested before are skipped)")
+    with instep.warehouse() as con:
+        summary = stage_new_files(con, settings.inbox_dir, settings.archive_dir, files=files)
+        totals = con.execute("SELECT count(*), coalesce(sum(rows_read), 0) FROM submission_files").fetchall()
+    progress(
+        context,
+        f"ingest: {len(summary.new_files)} new files ({len(summary.unreadable)} unreadable), "
+        f"{summary.rows_staged} rows staged, {len(summary.skipped_known)} files already ingested",
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "files_in_inbox_selection": len(files),
+            "files_new": len(summary.new_files),
+            "files_already_ingested": len(summary.skipped_known),
+            "files_unreadable": len(summary.unreadable),
+            "rows_read": summary.rows_staged,
+            "files_total": totals[0][0],
+            "rows_read_total": totals[0][1],
+            "new_files": markdown_table(["file"], [[name] for name in summary.new_files[:LISTED_ROWS]]),
+            "unreadable_files": markdown_table(
+                ["file", "reason"], list(summary.unreadable.items())[:LISTED_ROWS]
+            ),
+            "inbox_dir": dg.MetadataValue.path(str(settings.inbox_dir)),
+            "archive_dir": dg.MetadataValue.path(str(settings.archive_dir)),
+        }
+    )

@@ -1,0 +1,167 @@
+"""The observation suite: what every accepted value in the warehouse's `observations` must be.
+
+Submissions are judged by the submission suite; this second suite guards the result of ingestion before
+anything is computed from it: each observation belongs to a facility of the registry (and to its park), is
+in the metric's canonical unit, lies between zero and the metric's plausible monthly maximum, and is the
+only value for its key (facility, period, metric, sample point, sample date). A failure here means the
+warehouse is inconsistent (a registry edit, a manual change, a bug), never a factory's mistake.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import duckdb
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pandas as pd
+
+from instep import reference
+
+# Usage statistics would be a request leaving the machine; the pipeline runs offline.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+SUITE_NAME = "accepted_observations"
+KEY_COLUMNS = ["facility_id", "period", "metric", "sample_point_key", "sample_date_key"]
+
+# What each expectation guards, reported with the rows that fail it.
+EXPECTATIONS = {
+    "value_missing": "a value in every observation",
+    "unknown_facility": "a facility_id from the registry",
+    "facility_in_other_park": "the park_id the registry gives the facility",
+    "unit_not_canonical": "the metric's canonical unit from the metric catalogue",
+    "negative_value": "a value of zero or more",
+    "above_plausible_range": "at most the metric's plausible monthly maximum",
+    "duplicate_key": "one observation per facility, period, metric, sample point and sample date",
+}
+
+# One row per observation with the registry's and the catalogue's view of it, for the suite to judge.
+OBSERVATION_FRAME_SQL = """
+SELECT
+    o.submission_id, o.row_number, o.facility_id, o.park_id, o.period, o.metric, o.unit, o.value,
+    o.facility_id || '|' || o.park_id AS facility_park,
+    o.metric || '|' || o.unit AS metric_unit,
+    m.plausible_max,
+    coalesce(o.sample_point, '') AS sample_point_key,
+    coalesce(strftime(o.sample_date, '%Y-%m-%d'), '') AS sample_date_key
+FROM observations AS o
+LEFT JOIN _obs_metrics AS m USING (metric)
+ORDER BY o.submission_id, o.row_number
+"""
+
+
+@dataclass(frozen=True)
+class ObservationFailure:
+    submission_id: str
+    row_number: int
+    expectation: str
+    expected: str
+
+
+def _meta(expectation: str) -> dict[str, str]:
+    return {"expectation": expectation}
+
+
+def build_observation_suite(facility_parks: Iterable[tuple[str, str]]) -> gx.ExpectationSuite:
+    """The expectations on accepted observations, for the registry's (facility_id, park_id) pairs."""
+    pairs = sorted(set(facility_parks))
+    catalogue = reference.metrics()
+    suite = gx.ExpectationSuite(name=SUITE_NAME)
+    for expectation in (
+        gxe.ExpectColumnValuesToNotBeNull(column="value", meta=_meta("value_missing")),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="facility_id",
+            value_set=sorted({facility for facility, _ in pairs}),
+            meta=_meta("unknown_facility"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="facility_park",
+            value_set=[f"{facility}|{park}" for facility, park in pairs],
+            meta=_meta("facility_in_other_park"),
+        ),
+        gxe.ExpectColumnValuesToBeInSet(
+            column="metric_unit",
+            value_set=sorted(f"{code}|{m.canonical_unit}" for code, m in catalogue.items()),
+            meta=_meta("unit_not_canonical"),
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="value", min_value=0, meta=_meta("negative_value")),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="plausible_max",
+            column_B="value",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            meta=_meta("above_plausible_range"),
+        ),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=KEY_COLUMNS, meta=_meta("duplicate_key")),
+    ):
+        suite.add_expectation(expectation)
+    return suite
+
+
+def observation_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    metrics = pd.DataFrame(
+        [
+            {"metric": code, "plausible_max": m.plausible_max_per_month}
+            for code, m in reference.metrics().items()
+        ]
+    )
+    con.register("_obs_metrics", metrics)
+    try:
+        return con.execute(OBSERVATION_FRAME_SQL).df()
+    finally:
+        con.unregister("_obs_metrics")
+
+
+def check_observations(con: duckdb.DuckDBPyConnection) -> tuple[int, list[ObservationFailure]]:
+    """Run the suite on the warehouse's observations: (rows checked, one failure per row and expectation)."""
+    frame = observation_frame(con)
+    if frame.empty:
+        return 0, []
+    facility_parks = con.execute("SELECT facility_id, park_id FROM facilities").fetchall()
+    return len(frame), run_observation_suite(frame, facility_parks)
+
+
+def run_observation_suite(
+    frame: pd.DataFrame, facility_parks: Iterable[tuple[str, str]]
+) -> list[ObservationFailure]:
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    suite = context.suites.add(build_observation_suite(facility_parks))
+    batch = (
+        context.data_sources.add_pandas("warehouse")
+        .add_dataframe_asset("observations")
+        .add_batch_definition_whole_dataframe("all_observations")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    result = batch.validate(
+        suite,
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["submission_id", "row_number"],
+            "return_unexpected_index_query": False,
+        },
+    )
+    failures: list[ObservationFailure] = []
+    for outcome in result.results:
+        name = (outcome.expectation_config.meta or {})["expectation"]
+        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"observation expectation {name} could not run: "
+                f"{outcome.exception_info.get('exception_message')}"
+            )
+        if outcome.success:
+            continue
+        for index in outcome.result.get("unexpected_index_list") or []:
+            failures.append(
+                ObservationFailure(
+                    submission_id=index["submission_id"],
+                    row_number=int(index["row_number"]),
+                    expectation=name,
+                    expected=EXPECTATIONS[name],
+                )
+            )
+    return sorted(set(failures), key=lambda f: (f.submission_id, f.row_number, f.expectation))

@@ -1,0 +1,67 @@
+"""Jobs, selected by asset group, and the nightly schedule.
+
+- `ingest_job`: inbox to validated rows, observations and reports (what the inbox sensor launches).
+- `main_job`: the whole chain, ingest to site (what `instep run` executes).
+- `release_job`: indicators to release and site; the version and date are run configuration.
+- `nightly_preview_job`: indicators, scorecards and a preview release and site in the workspace.
+
+Every job that reads observations includes the blocking checks that guard them, so a failed check stops
+the run before anything is computed from an inconsistent warehouse.
+"""
+
+import dagster as dg
+
+from assets import PREVIEW_ASSETS
+from assets.validate import OBSERVATIONS, VALIDATED_ROWS
+
+# Runs that write the warehouse carry this tag; dagster.yaml lets one of them run at a time.
+WAREHOUSE_TAGS = {"instep/warehouse": "write"}
+
+STAGES = ("ingest", "validate", "indicators", "scorecards", "publish", "site")
+PREVIEW = dg.AssetSelection.assets(*PREVIEW_ASSETS)
+GUARDS = dg.AssetSelection.checks_for_assets(VALIDATED_ROWS, OBSERVATIONS)
+
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=dg.AssetSelection.groups("ingest", "validate"),
+    tags=WAREHOUSE_TAGS,
+    description="Ingest and validate inbox files: ledger, observations, one report per submission.",
+)
+
+main_job = dg.define_asset_job(
+    "main_job",
+    selection=dg.AssetSelection.groups(*STAGES) - PREVIEW,
+    tags=WAREHOUSE_TAGS,
+    description=(
+        "The whole chain on the workspace: ingest -> validate -> indicators -> scorecards -> release -> "
+        "site. Without a configured version the release is automatic (see the release_package asset)."
+    ),
+)
+
+release_job = dg.define_asset_job(
+    "release_job",
+    selection=(dg.AssetSelection.groups("indicators", "scorecards", "publish", "site") - PREVIEW) | GUARDS,
+    tags=WAREHOUSE_TAGS,
+    description=(
+        "Cut a release from the warehouse as it is: indicators, scorecards, disclosure, the versioned data "
+        "package and the site. Set ops.release_package.config.version (and release_date, YYYY-MM-DD)."
+    ),
+)
+
+nightly_preview_job = dg.define_asset_job(
+    "nightly_preview_job",
+    selection=dg.AssetSelection.groups("indicators", "scorecards") | PREVIEW | GUARDS,
+    tags=WAREHOUSE_TAGS,
+    description="Fresh indicators and scorecards, and a preview of the next release and site (workspace).",
+)
+
+nightly_preview_schedule = dg.ScheduleDefinition(
+    name="nightly_preview",
+    job=nightly_preview_job,
+    cron_schedule="0 2 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every night at 02:00 UTC: fresh indicators and a preview site of what a release would show.",
+)
+
+JOBS = (ingest_job, main_job, release_job, nightly_preview_job)

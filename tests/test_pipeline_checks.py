@@ -1,0 +1,101 @@
+"""Asset checks: GX results reported per batch; blocking warehouse checks stop everything downstream."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from instep.settings import Settings
+from instep.warehouse import connect
+from pipelines.definitions import build_defs
+
+# Three rows: the first two accepted, the third rejected (unknown facility).
+FILE_A = (
+    "facility_id,period,metric,value,unit\n"
+    "ET-HAW-F001,2024-01,energy.electricity.grid,120,MWh\n"
+    "ET-HAW-F001,2024-01,water.recycled,10,m3\n"
+    "ET-HAW-F009,2024-01,water.recycled,10,m3\n"
+)
+UPSTREAM_OF_CHECKS = {
+    "raw_registry",
+    "raw_submission_files",
+    "validated_submission_rows",
+    "core_observations",
+}
+
+
+def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
+    return {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
+
+
+def evaluation(result: dg.ExecuteInProcessResult, check_name: str) -> dg.AssetCheckEvaluation:
+    (found,) = [e for e in result.get_asset_check_evaluations() if e.check_name == check_name]
+    return found
+
+
+@pytest.fixture
+def ingested(workspace: Settings) -> tuple[Settings, dg.Definitions, str]:
+    (workspace.inbox_dir / "alpha.csv").write_text(FILE_A, encoding="utf-8")
+    defs = build_defs(workspace)
+    result = defs.resolve_job_def("ingest_job").execute_in_process()
+    assert result.success
+    with connect(workspace) as con:
+        (submission_id,) = con.execute("SELECT submission_id FROM submission_files").fetchall()[0]
+    return workspace, defs, submission_id
+
+
+def test_rejected_rows_of_the_batch_are_reported_by_rule_without_blocking(workspace: Settings):
+    (workspace.inbox_dir / "alpha.csv").write_text(FILE_A, encoding="utf-8")
+    result = build_defs(workspace).resolve_job_def("ingest_job").execute_in_process()
+    assert result.success
+    check = evaluation(result, "rejected_rows_in_latest_batch")
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    assert check.metadata["rows_checked"].value == 3
+    assert check.metadata["rows_rejected"].value == 1
+    assert check.metadata["rejected_rows_by_rule"].value == {"unknown_facility": 1}
+    assert "| alpha.csv | 4 | unknown_facility |" in check.metadata["rejected_rows"].value
+    assert evaluation(result, "row_states_add_up").passed
+    assert evaluation(result, "observations_pass_suite").passed
+    assert "submission_reports" in materialized(result)
+
+
+def test_counts_not_adding_up_block_downstream_and_name_the_row(ingested):
+    settings, defs, submission_id = ingested
+    with connect(settings) as con:
+        con.execute("DELETE FROM submission_rows WHERE submission_id = ? AND row_number = 2", [submission_id])
+
+    result = defs.resolve_job_def("main_job").execute_in_process(raise_on_error=False)
+
+    assert not result.success
+    check = evaluation(result, "row_states_add_up")
+    assert not check.passed
+    assert check.metadata["files_not_adding_up"].value == 1
+    assert f"| {submission_id} | alpha.csv | 3 | 1 | 1 | 0 | -1 |" in check.metadata["failing_files"].value
+    assert check.metadata["failing_rows_json"].value == [
+        {"submission_id": submission_id, "row_number": 2, "problem": "observation without an accepted row"}
+    ]
+    assert materialized(result) == UPSTREAM_OF_CHECKS
+
+
+def test_observation_outside_the_suite_blocks_downstream_and_names_the_row(ingested):
+    settings, defs, submission_id = ingested
+    with connect(settings) as con:
+        # A value left in the submitted unit (MWh instead of the canonical kWh).
+        con.execute(
+            "UPDATE observations SET unit = 'MWh', value = 120 WHERE submission_id = ? AND row_number = 1",
+            [submission_id],
+        )
+
+    result = defs.resolve_job_def("main_job").execute_in_process(raise_on_error=False)
+
+    assert not result.success
+    check = evaluation(result, "observations_pass_suite")
+    assert not check.passed
+    assert check.metadata["failures_by_expectation"].value == {"unit_not_canonical": 1}
+    assert check.metadata["failing_rows_json"].value == [
+        {"submission_id": submission_id, "row_number": 1, "expectation": "unit_not_canonical"}
+    ]
+    assert "| alpha.csv | 2 | unit_not_canonical |" in check.metadata["failing_rows"].value
+    assert evaluation(result, "row_states_add_up").passed
+    assert not materialized(result) - UPSTREAM_OF_CHECKS - {"submission_reports"}
