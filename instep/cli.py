@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from instep.demo.command import demo_data
 from instep.settings import Settings
 
 
@@ -52,3 +53,6 @@ def check(files: tuple[Path, ...], registry_dir: Path | None, quiet: bool) -> No
         else:
             click.echo(render_report(verdict))
     sys.exit(max((v.exit_code for v in verdicts), default=0))
+
+
+main.add_command(demo_data)

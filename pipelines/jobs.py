@@ -12,14 +12,14 @@ the run before anything is computed from an inconsistent warehouse.
 import dagster as dg
 
 from assets import PREVIEW_ASSETS
-from assets.validate import OBSERVATIONS, VALIDATED_ROWS
+from assets.validate import observations_pass_suite, row_states_add_up
 
 # Runs that write the warehouse carry this tag; dagster.yaml lets one of them run at a time.
 WAREHOUSE_TAGS = {"instep/warehouse": "write"}
 
 STAGES = ("ingest", "validate", "indicators", "scorecards", "publish", "site")
 PREVIEW = dg.AssetSelection.assets(*PREVIEW_ASSETS)
-GUARDS = dg.AssetSelection.checks_for_assets(VALIDATED_ROWS, OBSERVATIONS)
+GUARDS = dg.AssetSelection.checks(row_states_add_up, observations_pass_suite)
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
