@@ -36,3 +36,18 @@ def rule(rule_id: str) -> Rule:
         return rules()[rule_id]
     except KeyError:
         raise KeyError(f"rule {rule_id!r} is not defined in {RULES_FILE.name}") from None
+
+
+def rules_markdown() -> str:
+    """The rule list as a Markdown table, for the steward guide and the factories' rejection guide."""
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = ["| rule | applies to | column | what is expected | what the report says |", "|---|---|---|---|---|"]
+    for item in rules().values():
+        scope = "the whole file" if item.scope == "file" else "a row"
+        lines.append(
+            f"| `{item.rule}` | {scope} | {item.column or '–'} | {cell(item.expected)} | {cell(item.message)} |"
+        )
+    return "\n".join(lines) + "\n"

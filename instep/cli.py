@@ -55,4 +55,90 @@ def check(files: tuple[Path, ...], registry_dir: Path | None, quiet: bool) -> No
     sys.exit(max((v.exit_code for v in verdicts), default=0))
 
 
+def _run_and_report(job: str, settings: Settings, run_config: dict) -> None:
+    from instep.runs import RunFailed, execute_job, show_progress_on
+    from instep.warehouse import WarehouseBusy
+
+    show_progress_on()
+    try:
+        summary = execute_job(job, settings, run_config)
+    except (RunFailed, WarehouseBusy) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    for line in summary.lines():
+        click.echo(line)
+
+
+@main.command()
+@click.option("--version", "version", help="Release version to publish (default: see the release asset).")
+@click.option("--release-date", help="Release date YYYY-MM-DD (default: SOURCE_DATE_EPOCH or today).")
+@click.option(
+    "--no-demo",
+    is_flag=True,
+    help="Do not write the synthetic demo registry and inbox into an empty workspace.",
+)
+def run(version: str | None, release_date: str | None, no_demo: bool) -> None:
+    """Run the whole chain on the workspace: ingest, validate, indicators, scorecards, release, site.
+
+    In a workspace without a registry, the bundled synthetic demo data is written first (unless
+    --no-demo), so that one command shows the whole pipeline.
+    """
+    from instep.runs import release_run_config
+
+    settings = Settings.from_env()
+    if not (settings.registry_dir / "facilities.csv").exists():
+        if no_demo:
+            click.echo(f"error: no registry in {settings.registry_dir} (facilities.csv missing)", err=True)
+            sys.exit(2)
+        from instep.demo.generate import generate_demo
+
+        manifest = generate_demo(settings.workspace)
+        click.echo(
+            f"Workspace {settings.workspace} was empty: wrote the SYNTHETIC demo registry and inbox "
+            f"({manifest.files:,} files, {manifest.rows:,} rows)"
+        )
+    _run_and_report("main_job", settings, release_run_config(version, release_date))
+
+
+@main.command()
+@click.option("--version", "version", required=True, help="Version of the release, e.g. 2026.1.")
+@click.option("--release-date", help="Release date YYYY-MM-DD (default: SOURCE_DATE_EPOCH or today).")
+def release(version: str, release_date: str | None) -> None:
+    """Cut release VERSION from the warehouse as it is (indicators, scorecards, package, site).
+
+    A published version is immutable: publishing it again with different content fails.
+    """
+    from instep.runs import release_run_config
+
+    _run_and_report("release_job", Settings.from_env(), release_run_config(version, release_date))
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--site-dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Built site folder (default: the workspace's built site).",
+)
+def serve(port: int, site_dir: Path | None) -> None:
+    """Serve the built transparency site on http://127.0.0.1:PORT/ (this machine only)."""
+    from instep.serve import make_server
+    from instep.site.build import built_site_dir
+
+    folder = site_dir or built_site_dir(Settings.from_env())
+    try:
+        server = make_server(folder, port, verbose=True)
+    except (FileNotFoundError, OSError) as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    host, bound = server.server_address[:2]
+    click.echo(f"Serving {folder} on http://{host}:{bound}/ (Ctrl+C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("stopped")
+    finally:
+        server.server_close()
+
+
 main.add_command(demo_data)

@@ -1,0 +1,148 @@
+"""Running the Dagster jobs from the command line: the same definitions the steward's UI loads.
+
+`instep run` and `instep release` call `execute_job` with a job name and the workspace's `Settings`;
+progress lines from the assets go to the terminal, and `RunSummary` is what the command prints at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+
+from instep.settings import Settings
+
+RELEASE_ASSET = "release_package"
+SITE_ASSET = "transparency_site"
+
+
+class RunFailed(RuntimeError):
+    """A job ended unsuccessfully; the message names the failed steps and checks."""
+
+
+@dataclass
+class RunSummary:
+    """What a run did, gathered from its materialisations and the warehouse."""
+
+    job: str
+    files: int = 0
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rows_superseded: int = 0
+    files_unreadable: int = 0
+    release_version: str | None = None
+    release_path: str | None = None
+    site_path: str | None = None
+    materialized: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"{self.job}: {len(self.materialized)} assets materialised"]
+        if self.files or self.rows_read:
+            out.append(
+                f"  submissions: {self.files:,} files ({self.files_unreadable:,} unreadable), "
+                f"{self.rows_read:,} rows: {self.rows_accepted:,} accepted, {self.rows_rejected:,} rejected, "
+                f"{self.rows_superseded:,} superseded"
+            )
+        if self.release_path:
+            out.append(f"  release:     {self.release_version} in {self.release_path}")
+        if self.site_path:
+            out.append(f"  site:        {self.site_path} (instep serve to browse it)")
+        return out
+
+
+def show_progress_on(stream: Any = sys.stderr) -> None:
+    """Print the assets' progress lines (logger `instep.pipeline`) as plain lines."""
+    logger = logging.getLogger("instep.pipeline")
+    if any(getattr(handler, "_instep_cli", False) for handler in logger.handlers):
+        return
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s  %(message)s", datefmt="%H:%M:%S"))
+    handler._instep_cli = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def _quiet_dagster_logs(run_config: Mapping[str, Any]) -> dict[str, Any]:
+    # Dagster's own event log would bury the progress lines; its warnings and errors still show.
+    config = dict(run_config)
+    config.setdefault("loggers", {"console": {"config": {"log_level": "WARNING"}}})
+    return config
+
+
+def _failure_message(job: str, result: dg.ExecuteInProcessResult) -> str:
+    failed_steps = [event.step_key for event in result.all_events if event.is_step_failure]
+    failed_checks = [
+        f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    parts = [f"{job} failed"]
+    if failed_steps:
+        parts.append("failed steps: " + ", ".join(str(step) for step in failed_steps))
+    if failed_checks:
+        parts.append("blocking checks failed: " + ", ".join(failed_checks))
+    return "; ".join(parts)
+
+
+def _metadata_value(event: dg.AssetMaterialization, key: str) -> Any:
+    entry = event.metadata.get(key)
+    return None if entry is None else getattr(entry, "value", entry)
+
+
+def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -> RunSummary:
+    summary = RunSummary(job=job)
+    for event in result.get_asset_materialization_events():
+        materialization = event.asset_materialization
+        assert materialization is not None
+        name = materialization.asset_key.to_user_string()
+        summary.materialized.append(name)
+        if name == RELEASE_ASSET:
+            summary.release_version = _metadata_value(materialization, "version")
+            summary.release_path = _metadata_value(materialization, "release_path")
+        elif name == SITE_ASSET:
+            summary.site_path = _metadata_value(materialization, "site_path")
+    if settings.warehouse_path.exists():
+        from instep.warehouse import connect
+
+        with connect(settings, read_only=True) as con:
+            files = con.execute(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'unreadable'), coalesce(sum(rows_read), 0) "
+                "FROM submission_files"
+            ).fetchall()[0]
+            states = dict(
+                con.execute("SELECT state, count(*) FROM submission_rows GROUP BY state").fetchall()
+            )
+        summary.files, summary.files_unreadable, summary.rows_read = files
+        summary.rows_accepted = states.get("accepted", 0)
+        summary.rows_rejected = states.get("rejected", 0)
+        summary.rows_superseded = states.get("superseded", 0)
+    return summary
+
+
+def execute_job(job: str, settings: Settings, run_config: Mapping[str, Any] | None = None) -> RunSummary:
+    """Run one job of the code location in this process against `settings`' workspace."""
+    from pipelines.definitions import build_defs
+
+    definition = build_defs(settings).resolve_job_def(job)
+    result = definition.execute_in_process(
+        run_config=_quiet_dagster_logs(run_config or {}), raise_on_error=False
+    )
+    if not result.success:
+        raise RunFailed(_failure_message(job, result))
+    return summarise(job, result, settings)
+
+
+def release_run_config(version: str | None, release_date: str | None) -> dict[str, Any]:
+    """Run configuration for the release asset; empty values leave its defaults."""
+    config: dict[str, Any] = {}
+    if version:
+        config["version"] = version
+    if release_date:
+        config["release_date"] = release_date
+    return {"ops": {RELEASE_ASSET: {"config": config}}} if config else {}
