@@ -44,10 +44,12 @@ def rules_markdown() -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
 
-    lines = ["| rule | applies to | column | what is expected | what the report says |", "|---|---|---|---|---|"]
+    lines = [
+        "| rule | applies to | column | what is expected | what the report says |",
+        "|---|---|---|---|---|",
+    ]
     for item in rules().values():
         scope = "the whole file" if item.scope == "file" else "a row"
-        lines.append(
-            f"| `{item.rule}` | {scope} | {item.column or '–'} | {cell(item.expected)} | {cell(item.message)} |"
-        )
+        column = item.column or "–"
+        lines.append(f"| `{item.rule}` | {scope} | {column} | {cell(item.expected)} | {cell(item.message)} |")
     return "\n".join(lines) + "\n"
