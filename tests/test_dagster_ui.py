@@ -1,0 +1,138 @@
+"""`dagster dev` on 127.0.0.1 loads the code location; its GraphQL API shows every stage and the checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from instep.settings import REPO_ROOT, Settings
+from pipelines.jobs import STAGES
+
+STARTUP_SECONDS = 240
+
+WORKSPACE_QUERY = """
+{ workspaceOrError { __typename ... on Workspace { locationEntries {
+    name
+    locationOrLoadError { __typename ... on PythonError { message stack } }
+} } } }
+"""
+
+ASSETS_QUERY = """
+{ assetNodes {
+    assetKey { path }
+    groupName
+    description
+    assetChecksOrError { __typename ... on AssetChecks { checks { name blocking } } }
+} }
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def graphql(base: str, query: str) -> dict:
+    request = urllib.request.Request(
+        base + "graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        payload = json.load(response)
+    assert "errors" not in payload, payload.get("errors")
+    return payload["data"]
+
+
+def wait_until_loaded(base: str, process: subprocess.Popen, log: Path) -> dict:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"dagster dev exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            data = graphql(base, WORKSPACE_QUERY)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(1.0)
+            continue
+        entries = data["workspaceOrError"].get("locationEntries") or []
+        if entries and all(e["locationOrLoadError"] is not None for e in entries):
+            return data
+        time.sleep(1.0)
+    pytest.fail(
+        f"dagster dev did not load the code location in {STARTUP_SECONDS} s:\n{log.read_text()[-4000:]}"
+    )
+
+
+@pytest.fixture
+def dagster_dev(workspace: Settings, tmp_path: Path) -> Iterator[str]:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "INSTEP_WORKSPACE": str(workspace.workspace),
+        "INSTEP_DATAPACKAGES": str(workspace.datapackages_dir),
+    }
+    log = tmp_path / "dagster-dev.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_loaded(base, process, log)
+        yield base
+    finally:
+        # dagster dev stops its webserver, daemon and code server on SIGINT/SIGTERM.
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+def test_dagster_dev_loads_every_stage_with_its_checks(dagster_dev: str):
+    workspace = graphql(dagster_dev, WORKSPACE_QUERY)["workspaceOrError"]
+    assert workspace["__typename"] == "Workspace"
+    (entry,) = workspace["locationEntries"]
+    assert entry["name"] == "instep"
+    assert entry["locationOrLoadError"]["__typename"] == "RepositoryLocation", entry
+
+    nodes = graphql(dagster_dev, ASSETS_QUERY)["assetNodes"]
+    groups = {node["groupName"] for node in nodes}
+    assert set(STAGES) <= groups, f"stages missing from the asset graph: {set(STAGES) - groups}"
+    by_name = {"/".join(node["assetKey"]["path"]): node for node in nodes}
+    for name in ("raw_submission_files", "core_observations", "release_package", "transparency_site"):
+        assert name in by_name, f"{name} missing from the asset graph"
+        assert by_name[name]["description"], f"{name} has no description"
+
+    checks = {
+        (name, check["name"]): check["blocking"]
+        for name, node in by_name.items()
+        if node["assetChecksOrError"]["__typename"] == "AssetChecks"
+        for check in node["assetChecksOrError"]["checks"]
+    }
+    assert checks[("core_observations", "observations_pass_suite")] is True
+    assert checks[("validated_submission_rows", "row_states_add_up")] is True
+    assert checks[("validated_submission_rows", "rejected_rows_in_latest_batch")] is False
