@@ -154,8 +154,9 @@ def stage_new_files(
     con.execute("BEGIN TRANSACTION")
     try:
         con.executemany("INSERT INTO submission_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", file_rows)
-        for batch in batches:
-            con.register("_stage_batch", batch)
+        if batches:
+            # One insert for the whole batch of files: per-file inserts cost more than reading the files.
+            con.register("_stage_batch", pa.concat_tables(batches))
             con.execute("INSERT INTO staged_rows SELECT * FROM _stage_batch")
             con.unregister("_stage_batch")
         con.execute("COMMIT")
