@@ -196,7 +196,526 @@ REFERENCE_RESOURCES = (METRICS, EMISSION_FACTORS, ZDHC_LIMITS)
 
 # --- computed resources (indicators) --------------------------------------------------------------------
 
-COMPUTED_RESOURCES: tuple[Resource, ...] = ()
+PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+GWP_SETS = ("ar4", "ar5", "ar6")
+ZDHC_LEVELS = ("aspirational", "progressive", "foundational", "none", "inconclusive")
+PILLARS = ("energy_climate", "water_wastewater", "chemicals", "social_ohs", "transparency", "overall")
+# Person counts below this are too few to publish a ratio over (SPEC 5).
+MIN_PERSONS = 10
+ANNUAL_STOCK = " In annual tables: the average of the month-end values over the months with data."
+
+
+def _amount(name: str, unit: str, description: str) -> Field:
+    """A non-negative quantity; null when nothing was reported."""
+    return Field(name, "number", description, unit=unit, minimum=0)
+
+
+def _pct(name: str, description: str, maximum: float | None = 100) -> Field:
+    return Field(name, "number", description, unit="%", minimum=0, maximum=maximum)
+
+
+def _person_ratio(name: str, unit: str, description: str, maximum: float | None = 100) -> Field:
+    suppressed = (
+        f" Suppressed (null, named in `suppressed_fields`) when fewer than {MIN_PERSONS} persons are "
+        "behind it."
+    )
+    return Field(name, "number", description + suppressed, unit=unit, minimum=0, maximum=maximum)
+
+
+FACILITY_ID_FIELD = Field(
+    "facility_id",
+    "string",
+    "Registry id of the facility: park id + facility code.",
+    required=True,
+    pattern=FACILITY_ID,
+)
+PARK_ID_FIELD = Field(
+    "park_id",
+    "string",
+    "Registry id of the park: ISO 3166-1 country code + park code.",
+    required=True,
+    pattern=PARK_ID,
+)
+PERIOD = Field("period", "yearmonth", "Reporting month YYYY-MM.", required=True, pattern=PERIOD_PATTERN)
+YEAR = Field("year", "year", "Calendar year.", required=True)
+
+ENERGY_FIELDS = (
+    _amount("electricity_grid_kwh", "kWh", "Electricity drawn from the national grid."),
+    _amount(
+        "electricity_solar_kwh",
+        "kWh",
+        "Electricity from on-site solar used in the facility; in park tables including the output of the "
+        "park's shared solar plant.",
+    ),
+    _amount(
+        "electricity_renewable_contract_kwh",
+        "kWh",
+        "Grid electricity covered by a renewable supply contract or certificates (part of the grid kWh).",
+    ),
+    _amount(
+        "steam_purchased_gj",
+        "GJ",
+        "Purchased steam or heat. In park tables only steam bought from outside the park: steam from the "
+        "park's central boiler is already counted as the boiler's fuel (see steam_from_central_boiler_gj).",
+    ),
+    _amount("fuel_fossil_gj", "GJ", "Energy of fossil fuels burned: mass x net calorific value."),
+    _amount("fuel_biomass_gj", "GJ", "Energy of biomass fuels burned: mass x net calorific value."),
+    _amount("fuel_energy_gj", "GJ", "Energy of all fuels burned: fuel_fossil_gj + fuel_biomass_gj."),
+    _amount(
+        "energy_total_gj",
+        "GJ",
+        "Total energy: fuel energy + electricity (grid + solar, 1 kWh = 0.0036 GJ) + purchased steam.",
+    ),
+    _pct(
+        "renewable_electricity_share_pct",
+        "Renewable electricity share: (solar + renewable contract) / (grid + solar) x 100.",
+    ),
+)
+GHG_FIELDS = (
+    _amount(
+        "scope1_t_co2e",
+        "t CO2e",
+        "Scope 1: fuel energy (TJ) x (CO2 + CH4 x GWP + N2O x GWP) emission factors; CO2 of biomass excluded "
+        "(see biogenic_co2_t), its CH4 and N2O included. GWP set in gwp_set.",
+    ),
+    _amount("biogenic_co2_t", "t CO2", "Memo item: CO2 from burning biomass, reported outside Scope 1."),
+    _amount(
+        "scope2_location_t_co2e",
+        "t CO2e",
+        "Scope 2, location-based: grid MWh x the country grid factor for the year (grid_factor_*).",
+    ),
+    _amount(
+        "scope2_market_t_co2e",
+        "t CO2e",
+        "Scope 2, market-based: (grid MWh - renewable contract MWh) x the same grid factor.",
+    ),
+    _amount(
+        "grid_factor_t_co2_per_mwh",
+        "t CO2/MWh",
+        "Grid emission factor used for Scope 2: the country's factor for the year, or the latest earlier "
+        "year when the year is missing (grid_factor_fallback).",
+    ),
+    Field("grid_factor_year", "year", "Year of the grid emission factor used."),
+    Field(
+        "grid_factor_fallback",
+        "boolean",
+        "True when no grid factor exists for the year and the latest earlier year's factor was used.",
+    ),
+    Field("gwp_set", "string", "IPCC assessment report of the GWPs used for CO2e.", enum=GWP_SETS),
+)
+PRODUCTION_FIELDS = (
+    _amount("output_kg", "kg", "Mass of finished product."),
+    _amount("output_pieces", "pcs", "Finished garments or pieces."),
+    _amount(
+        "ghg_intensity_kg_co2e_per_kg",
+        "kg CO2e/kg",
+        "(Scope 1 + Scope 2 location-based) x 1000 / output_kg; in park tables a ratio of park sums.",
+    ),
+    _amount("energy_intensity_mj_per_kg", "MJ/kg", "energy_total_gj x 1000 / output_kg."),
+)
+WATER_FIELDS = (
+    _amount("water_municipal_m3", "m3", "Water withdrawn from a municipal or park supply."),
+    _amount("water_groundwater_m3", "m3", "Water withdrawn from wells or boreholes."),
+    _amount("water_surface_m3", "m3", "Water withdrawn from rivers, lakes or reservoirs."),
+    _amount("water_rainwater_m3", "m3", "Rainwater harvested and used."),
+    _amount("water_withdrawal_m3", "m3", "Total water withdrawal: the sum of the four sources."),
+    _amount("water_recycled_m3", "m3", "Treated wastewater reused."),
+    _pct("water_recycling_rate_pct", "Recycling rate: recycled / (withdrawal + recycled) x 100."),
+    _amount("water_intensity_l_per_kg", "L/kg", "water_withdrawal_m3 x 1000 / output_kg."),
+    _amount("wastewater_to_cetp_m3", "m3", "Wastewater sent to the park's central effluent treatment plant."),
+    _amount("wastewater_direct_m3", "m3", "Wastewater discharged to the environment after treatment."),
+)
+WASTEWATER_RESULT_COUNT_FIELDS = (
+    Field(
+        "wastewater_results_discharge",
+        "integer",
+        "Discharge sample results with a ZDHC limit (one per sample and parameter).",
+        unit="count",
+        minimum=0,
+    ),
+    Field(
+        "wastewater_results_meeting_foundational",
+        "integer",
+        "Discharge results meeting the ZDHC foundational limit.",
+        unit="count",
+        minimum=0,
+    ),
+    Field(
+        "wastewater_results_inconclusive",
+        "integer",
+        "Discharge results below a detection limit that is above the foundational limit (cannot be judged).",
+        unit="count",
+        minimum=0,
+    ),
+    _pct(
+        "zdhc_foundational_share_pct",
+        "Results meeting foundational / (results - inconclusive results) x 100.",
+    ),
+)
+CHEMICAL_FIELDS = (
+    _amount(
+        "chemical_products_total", "count", "Chemical products in the inventory at month end." + ANNUAL_STOCK
+    ),
+    _amount(
+        "chemical_products_zdhc_level1plus",
+        "count",
+        "Inventory products with ZDHC MRSL conformance level 1 or higher." + ANNUAL_STOCK,
+    ),
+    _pct("mrsl_conformance_pct", "MRSL conformance: products level 1+ / products x 100."),
+    _amount("chemicals_kg", "kg", "Mass of process chemicals used."),
+)
+WASTE_FIELDS = (
+    _amount("waste_hazardous_kg", "kg", "Hazardous waste generated."),
+    _amount("waste_non_hazardous_kg", "kg", "Non-hazardous waste generated."),
+    _amount("waste_recycled_kg", "kg", "Waste sent to recycling or reuse."),
+)
+SOCIAL_FIELDS = (
+    _amount("workers_total", "persons", "Workers on payroll at month end (female + male)." + ANNUAL_STOCK),
+    _person_ratio("workers_female", "persons", "Female workers at month end." + ANNUAL_STOCK, maximum=None),
+    _person_ratio("women_share_workforce_pct", "%", "Women's share of the workforce: female / total x 100."),
+    _amount("supervisors_total", "persons", "Supervisors at month end (female + male)." + ANNUAL_STOCK),
+    _person_ratio(
+        "supervisors_female", "persons", "Female supervisors at month end." + ANNUAL_STOCK, maximum=None
+    ),
+    _person_ratio("women_share_supervisors_pct", "%", "Women's share of supervisors: female / total x 100."),
+    _amount("managers_total", "persons", "Managers at month end (female + male)." + ANNUAL_STOCK),
+    _person_ratio("managers_female", "persons", "Female managers at month end." + ANNUAL_STOCK, maximum=None),
+    _person_ratio("women_share_managers_pct", "%", "Women's share of managers: female / total x 100."),
+    _person_ratio(
+        "women_supervisor_parity",
+        "ratio",
+        "Women's share of supervisors / women's share of the workforce (1 = parity).",
+        maximum=None,
+    ),
+    _amount("hours_worked", "h", "Hours worked by all workers."),
+    _amount("injuries_lost_time", "count", "Work-related injuries with at least one lost day."),
+    _amount("injuries_recordable", "count", "Recordable work-related injuries (GRI 403-9)."),
+    _amount("fatalities", "count", "Work-related fatalities."),
+    _amount("lost_days", "days", "Working days lost to work-related injuries."),
+    _amount(
+        "ltifr", "per 1,000,000 h", "Lost-time injury frequency rate: lost-time injuries x 1,000,000 / hours."
+    ),
+    _amount("trir", "per 200,000 h", "Total recordable injury rate: recordable injuries x 200,000 / hours."),
+    _amount("grievances_received", "count", "Grievances received."),
+    _amount("grievances_resolved", "count", "Grievances closed with a resolution."),
+    _pct(
+        "grievance_resolution_rate_pct",
+        "Grievances resolved / grievances received x 100 (may exceed 100 in a month when older "
+        "grievances are closed).",
+        maximum=None,
+    ),
+    _amount("training_hours", "h", "Hours of training delivered to workers."),
+    _person_ratio(
+        "training_hours_per_worker",
+        "h/person",
+        "Training hours / workers_total (annual tables: per average worker over the year).",
+        maximum=None,
+    ),
+)
+SUPPRESSED = Field(
+    "suppressed_fields",
+    "string",
+    f"Columns of this row left empty by disclosure control, separated by ';': ratios over fewer than "
+    f"{MIN_PERSONS} persons and the female counts behind them. Empty when nothing is suppressed.",
+)
+MEASURES = (
+    ENERGY_FIELDS
+    + GHG_FIELDS
+    + PRODUCTION_FIELDS
+    + WATER_FIELDS
+    + WASTEWATER_RESULT_COUNT_FIELDS
+    + CHEMICAL_FIELDS
+    + WASTE_FIELDS
+    + SOCIAL_FIELDS
+)
+ENTRY_WAGE = _amount(
+    "entry_wage_local", "local currency", "Lowest regular monthly base wage paid, in the local currency."
+)
+PARK_FIELDS = (
+    _amount(
+        "steam_from_central_boiler_gj",
+        "GJ",
+        "Steam factories bought from the park's central boiler: shown for information, not added to "
+        "energy_total_gj (the boiler's fuel is).",
+    ),
+    Field(
+        "grievances_gbv_received_display",
+        "string",
+        "Grievances about gender-based violence or harassment received in the park: '' when not reported, "
+        "'0', '<5' for 1 to 4, else the number. Never published per facility.",
+    ),
+)
+PARK_MONTH_COVERAGE = (
+    Field(
+        "facilities_expected",
+        "integer",
+        "Facilities active in the month (registry active_from/active_to).",
+        unit="count",
+        minimum=0,
+    ),
+    Field(
+        "facilities_reporting",
+        "integer",
+        "Facilities with accepted data for the month.",
+        unit="count",
+        minimum=0,
+    ),
+)
+CHANGE_FIELDS = (
+    Field(
+        "ghg_intensity_change_pct",
+        "number",
+        "Change of ghg_intensity_kg_co2e_per_kg against the previous year: (this / previous - 1) x 100; "
+        "null when either year has no intensity.",
+        unit="%",
+    ),
+    Field(
+        "water_intensity_change_pct",
+        "number",
+        "Change of water_intensity_l_per_kg against the previous year: (this / previous - 1) x 100; null "
+        "when either year has no intensity.",
+        unit="%",
+    ),
+)
+COMPLETENESS = _pct(
+    "data_completeness_pct",
+    "Facility-months with accepted data / expected facility-months (active facilities, months of the "
+    "reporting window) x 100.",
+)
+FIRST_TIME = _pct(
+    "first_time_acceptance_pct",
+    "Facility-months whose first submission had no rejected row / facility-months submitted x 100.",
+)
+FACILITY_FK = ForeignKey(("facility_id",), "facilities", ("facility_id",))
+PARK_FK = ForeignKey(("park_id",), "parks", ("park_id",))
+
+FACILITY_MONTHLY = Resource(
+    name="facility_monthly",
+    title="Facility indicators by month",
+    description=(
+        "Indicators of each public facility (factories and shared park plants) per month, computed from the "
+        "accepted submissions in canonical units. Facilities that disclose only in aggregate are not listed "
+        "(they are inside the park tables)."
+    ),
+    fields=(FACILITY_ID_FIELD, PARK_ID_FIELD, PERIOD, YEAR, *MEASURES, ENTRY_WAGE, SUPPRESSED),
+    primary_key=("facility_id", "period"),
+    foreign_keys=(FACILITY_FK, PARK_FK),
+    caveats=("Months a facility did not report are absent; a null cell means the value was not reported.",),
+)
+PARK_MONTHLY = Resource(
+    name="park_monthly",
+    title="Park indicators by month",
+    description=(
+        "Park totals per month over all its facilities (including those disclosing only in aggregate), "
+        "shared plants counted once; every ratio is a ratio of park sums."
+    ),
+    fields=(PARK_ID_FIELD, PERIOD, YEAR, *MEASURES, *PARK_FIELDS, *PARK_MONTH_COVERAGE, SUPPRESSED),
+    primary_key=("park_id", "period"),
+    foreign_keys=(PARK_FK,),
+)
+PARK_ANNUAL = Resource(
+    name="park_annual",
+    title="Park indicators by year",
+    description=(
+        "Park totals per calendar year (sums of the months; month-end counts averaged), ratios of sums, "
+        "changes against the previous year, data completeness and first-time acceptance. The scorecards "
+        "are computed from these rows."
+    ),
+    fields=(
+        PARK_ID_FIELD,
+        YEAR,
+        *MEASURES,
+        *PARK_FIELDS,
+        *CHANGE_FIELDS,
+        COMPLETENESS,
+        FIRST_TIME,
+        SUPPRESSED,
+    ),
+    primary_key=("park_id", "year"),
+    foreign_keys=(PARK_FK,),
+)
+WASTEWATER_RESULTS = Resource(
+    name="wastewater_results",
+    title="Wastewater discharge results against ZDHC limits",
+    description=(
+        "Each discharge sample result of a public facility with the ZDHC wastewater limits and the strictest "
+        "level it demonstrably meets."
+    ),
+    fields=(
+        FACILITY_ID_FIELD,
+        PARK_ID_FIELD,
+        PERIOD,
+        Field("sample_date", "date", "Day the sample was taken.", required=True),
+        Field("sample_point", "string", "Where the sample was taken.", enum=("discharge",)),
+        Field("metric", "string", "Metric code of the parameter (metrics catalogue).", required=True),
+        Field("parameter", "string", "Parameter name as in the ZDHC wastewater guidelines."),
+        Field(
+            "value",
+            "number",
+            "Result in `unit`; for a result below the detection limit (censored) the detection limit.",
+        ),
+        Field("unit", "string", "Unit of value and limits."),
+        Field("censored", "boolean", "True for a '<x' result: below the detection limit x."),
+        Field("limit_foundational", "string", "ZDHC foundational limit: a maximum, or 'lo-hi' for pH."),
+        Field("limit_progressive", "string", "ZDHC progressive limit: a maximum, or 'lo-hi' for pH."),
+        Field("limit_aspirational", "string", "ZDHC aspirational limit: a maximum, or 'lo-hi' for pH."),
+        Field(
+            "zdhc_level",
+            "string",
+            "Strictest level demonstrably met (aspirational > progressive > foundational); 'none' when the "
+            "foundational limit is exceeded; 'inconclusive' when the result is censored at a detection "
+            "limit above the foundational limit. A '<x' result meets a level when x is at or below its "
+            "limit; at a stricter level with a lower limit it is inconclusive, so the reported level is "
+            "the last one met.",
+            enum=ZDHC_LEVELS,
+        ),
+        Field(
+            "meets_foundational",
+            "boolean",
+            "Whether the result meets the foundational limit; null when inconclusive.",
+        ),
+    ),
+    primary_key=("facility_id", "period", "sample_date", "metric"),
+    foreign_keys=(FACILITY_FK, PARK_FK),
+)
+SCORECARDS = Resource(
+    name="scorecards",
+    title="Park scorecards",
+    description=(
+        "Per park and year: each rubric indicator with its value, floor, target and score (linear from "
+        "floor = 0 to target = 100, clamped), each pillar (mean of its scored indicators) and the overall "
+        "score (weighted mean of the pillars with data). Recomputable from park_annual and the rubric."
+    ),
+    fields=(
+        PARK_ID_FIELD,
+        YEAR,
+        Field("pillar", "string", "Rubric pillar, or 'overall'.", required=True, enum=PILLARS),
+        Field(
+            "component",
+            "string",
+            "Indicator code, 'pillar' for the pillar score or 'overall' for the overall score.",
+            required=True,
+        ),
+        Field("label", "string", "Human-readable name of the indicator or pillar."),
+        Field("value", "number", "Indicator value from park_annual (unit in `unit`); empty on pillar rows."),
+        Field("unit", "string", "Unit of value, floor and target."),
+        Field("floor", "number", "Value scoring 0."),
+        Field("target", "number", "Value scoring 100."),
+        Field(
+            "weight",
+            "number",
+            "Pillar weight on pillar rows; on the overall row the sum of the weights of pillars with data.",
+            minimum=0,
+        ),
+        Field(
+            "score", "number", "Score from 0 to 100; empty when n/a.", unit="points", minimum=0, maximum=100
+        ),
+        Field(
+            "status",
+            "string",
+            "'scored', or 'n/a' when there is no data.",
+            required=True,
+            enum=("scored", "n/a"),
+        ),
+        Field("na_reason", "string", "Why the component is n/a."),
+        Field("rubric_version", "integer", "Version of the rubric (instep/rubric/v<N>.csv).", required=True),
+        Field("gwp_set", "string", "GWP set of the CO2e values behind the scores.", enum=GWP_SETS),
+    ),
+    primary_key=("park_id", "year", "pillar", "component"),
+    foreign_keys=(PARK_FK,),
+)
+DATA_QUALITY = Resource(
+    name="data_quality",
+    title="Data quality by park and year",
+    description=(
+        "How complete and how clean the submissions of each park were: expected and reported "
+        "facility-months, first-time acceptance and the fate of every submitted row attributable to the "
+        "park and year."
+    ),
+    fields=(
+        PARK_ID_FIELD,
+        YEAR,
+        Field(
+            "facility_months_expected",
+            "integer",
+            "Facility-months of active facilities in the reporting window.",
+            unit="count",
+            minimum=0,
+        ),
+        Field(
+            "facility_months_reported",
+            "integer",
+            "Expected facility-months with at least one accepted value.",
+            unit="count",
+            minimum=0,
+        ),
+        COMPLETENESS,
+        Field(
+            "submissions",
+            "integer",
+            "Facility-months submitted (each counted once, judged by its first submission).",
+            unit="count",
+            minimum=0,
+        ),
+        Field(
+            "submissions_accepted_first_time",
+            "integer",
+            "Facility-months whose first submission had no rejected row.",
+            unit="count",
+            minimum=0,
+        ),
+        FIRST_TIME,
+        Field(
+            "rows_read",
+            "integer",
+            "Submitted rows of the park's facilities for the year.",
+            unit="count",
+            minimum=0,
+        ),
+        Field("rows_accepted", "integer", "Of rows_read: accepted and current.", unit="count", minimum=0),
+        Field(
+            "rows_rejected",
+            "integer",
+            "Of rows_read: rejected by a validation rule.",
+            unit="count",
+            minimum=0,
+        ),
+        Field("rows_superseded", "integer", "Of rows_read: restated later.", unit="count", minimum=0),
+    ),
+    primary_key=("park_id", "year"),
+    foreign_keys=(PARK_FK,),
+)
+
+COMPUTED_RESOURCES = (
+    FACILITY_MONTHLY,
+    PARK_MONTHLY,
+    PARK_ANNUAL,
+    WASTEWATER_RESULTS,
+    SCORECARDS,
+    DATA_QUALITY,
+)
+
+# Columns the warehouse keeps before disclosure and never publishes (disclosure drops them).
+WAREHOUSE_ONLY_FIELDS: dict[str, tuple[Field, ...]] = {
+    "facility_monthly": (
+        Field(
+            "disclosure", "string", "Registry disclosure of the facility.", enum=("public", "aggregate_only")
+        ),
+        Field("facility_type", "string", "Registry type of the facility."),
+        _amount("grievances_gbv_received", "count", "Sensitive: gender-based violence grievances."),
+    ),
+    "park_monthly": (
+        _amount("grievances_gbv_received", "count", "Sensitive: gender-based violence grievances."),
+    ),
+    "park_annual": (
+        _amount("grievances_gbv_received", "count", "Sensitive: gender-based violence grievances."),
+    ),
+    "wastewater_results": (
+        Field(
+            "disclosure", "string", "Registry disclosure of the facility.", enum=("public", "aggregate_only")
+        ),
+    ),
+}
 
 # --- the package ----------------------------------------------------------------------------------------
 
@@ -210,3 +729,15 @@ def resource(name: str) -> Resource:
             return candidate
     known = ", ".join(r.name for r in RESOURCES)
     raise KeyError(f"no published resource {name!r}; known: {known}")
+
+
+def warehouse_fields(name: str) -> tuple[Field, ...]:
+    """Columns of `out_<name>`: the published fields plus the warehouse-only ones."""
+    return resource(name).fields + WAREHOUSE_ONLY_FIELDS.get(name, ())
+
+
+def table_ddl(table: str, fields: tuple[Field, ...], primary_key: tuple[str, ...]) -> str:
+    """CREATE OR REPLACE TABLE for a warehouse table described by metadata fields."""
+    columns = ",\n  ".join(f'"{f.name}" {f.duckdb_type}' for f in fields)
+    key = ", ".join(f'"{k}"' for k in primary_key)
+    return f'CREATE OR REPLACE TABLE "{table}" (\n  {columns},\n  PRIMARY KEY ({key})\n)'

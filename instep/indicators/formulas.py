@@ -1,0 +1,198 @@
+"""The indicator formulas, written once: the SQL the tables are computed with and the text the
+methodology page prints come from the same definitions below.
+
+Amounts are summed (facility -> park -> year); every ratio is then computed from the sums by the same
+expression at every level, so a park's ratio is a ratio of sums, never a mean of facility ratios.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from instep.indicators.reference_tables import generic_factor
+from instep.metadata.resources import MIN_PERSONS
+
+# Rates per this many hours worked (ILO / GRI 403-9 conventions).
+LTIFR_HOURS = 1_000_000
+TRIR_HOURS = 200_000
+KWH_TO_GJ = generic_factor("kWh", "GJ")
+
+# Submitted metric -> column of facility_monthly holding its monthly value (canonical unit).
+METRIC_COLUMNS: dict[str, str] = {
+    "energy.electricity.grid": "electricity_grid_kwh",
+    "energy.electricity.solar_onsite": "electricity_solar_kwh",
+    "energy.electricity.renewable_contract": "electricity_renewable_contract_kwh",
+    "energy.steam.purchased": "steam_purchased_gj",
+    "production.output_mass": "output_kg",
+    "production.output_pieces": "output_pieces",
+    "water.withdrawal.municipal": "water_municipal_m3",
+    "water.withdrawal.groundwater": "water_groundwater_m3",
+    "water.withdrawal.surface": "water_surface_m3",
+    "water.withdrawal.rainwater": "water_rainwater_m3",
+    "water.recycled": "water_recycled_m3",
+    "wastewater.discharged.to_cetp": "wastewater_to_cetp_m3",
+    "wastewater.discharged.direct": "wastewater_direct_m3",
+    "chemicals.products.total": "chemical_products_total",
+    "chemicals.products.zdhc_level1plus": "chemical_products_zdhc_level1plus",
+    "chemicals.consumption": "chemicals_kg",
+    "waste.hazardous": "waste_hazardous_kg",
+    "waste.non_hazardous": "waste_non_hazardous_kg",
+    "waste.recycled": "waste_recycled_kg",
+    "workforce.female": "workers_female",
+    "workforce.male": "workers_male",
+    "workforce.supervisors.female": "supervisors_female",
+    "workforce.supervisors.male": "supervisors_male",
+    "workforce.managers.female": "managers_female",
+    "workforce.managers.male": "managers_male",
+    "workforce.hours_worked": "hours_worked",
+    "wages.entry_level_monthly": "entry_wage_local",
+    "ohs.injuries.recordable": "injuries_recordable",
+    "ohs.injuries.lost_time": "injuries_lost_time",
+    "ohs.lost_days": "lost_days",
+    "ohs.fatalities": "fatalities",
+    "grievances.received": "grievances_received",
+    "grievances.resolved": "grievances_resolved",
+    "grievances.gbv.received": "grievances_gbv_received",
+    "training.hours": "training_hours",
+}
+# Month-end counts (stocks): summed over facilities, averaged over the months of a year.
+STOCKS = (
+    "workers_total",
+    "workers_female",
+    "supervisors_total",
+    "supervisors_female",
+    "managers_total",
+    "managers_female",
+    "chemical_products_total",
+    "chemical_products_zdhc_level1plus",
+)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    column: str
+    sql: str  # over the summed amounts of the same row
+    text: str  # for the methodology page
+    # Person count(s) behind the ratio: suppressed when any is below MIN_PERSONS.
+    persons: tuple[str, ...] = ()
+
+
+def _share(part: str, whole: str) -> str:
+    return f"100.0 * {part} / nullif({whole}, 0)"
+
+
+RATIOS: tuple[Ratio, ...] = (
+    Ratio(
+        "renewable_electricity_share_pct",
+        "100.0 * (coalesce(electricity_solar_kwh, 0) + coalesce(electricity_renewable_contract_kwh, 0)) "
+        "/ nullif(coalesce(electricity_grid_kwh, 0) + coalesce(electricity_solar_kwh, 0), 0)",
+        "(solar kWh + renewable contract kWh) / (grid kWh + solar kWh) x 100",
+    ),
+    Ratio(
+        "ghg_intensity_kg_co2e_per_kg",
+        "1000.0 * (scope1_t_co2e + scope2_location_t_co2e) / nullif(output_kg, 0)",
+        "(Scope 1 t CO2e + Scope 2 location-based t CO2e) x 1000 / output kg",
+    ),
+    Ratio(
+        "energy_intensity_mj_per_kg",
+        "1000.0 * energy_total_gj / nullif(output_kg, 0)",
+        "total energy GJ x 1000 / output kg",
+    ),
+    Ratio(
+        "water_recycling_rate_pct",
+        "100.0 * coalesce(water_recycled_m3, 0) "
+        "/ nullif(coalesce(water_withdrawal_m3, 0) + coalesce(water_recycled_m3, 0), 0)",
+        "recycled m3 / (withdrawal m3 + recycled m3) x 100",
+    ),
+    Ratio(
+        "water_intensity_l_per_kg",
+        "1000.0 * water_withdrawal_m3 / nullif(output_kg, 0)",
+        "water withdrawal m3 x 1000 / output kg",
+    ),
+    Ratio(
+        "zdhc_foundational_share_pct",
+        _share(
+            "wastewater_results_meeting_foundational",
+            "wastewater_results_discharge - wastewater_results_inconclusive",
+        ),
+        "discharge results meeting foundational / (discharge results - inconclusive results) x 100",
+    ),
+    Ratio(
+        "mrsl_conformance_pct",
+        _share("chemical_products_zdhc_level1plus", "chemical_products_total"),
+        "products with ZDHC MRSL level 1 or higher / products in the inventory x 100",
+    ),
+    Ratio(
+        "women_share_workforce_pct",
+        _share("workers_female", "workers_total"),
+        "female workers / workers x 100",
+        ("workers_total",),
+    ),
+    Ratio(
+        "women_share_supervisors_pct",
+        _share("supervisors_female", "supervisors_total"),
+        "female supervisors / supervisors x 100",
+        ("supervisors_total",),
+    ),
+    Ratio(
+        "women_share_managers_pct",
+        _share("managers_female", "managers_total"),
+        "female managers / managers x 100",
+        ("managers_total",),
+    ),
+    Ratio(
+        "women_supervisor_parity",
+        "(supervisors_female / nullif(supervisors_total, 0)) "
+        "/ nullif(workers_female / nullif(workers_total, 0), 0)",
+        "women's share of supervisors / women's share of the workforce",
+        ("supervisors_total", "workers_total"),
+    ),
+    Ratio(
+        "ltifr",
+        f"{LTIFR_HOURS}.0 * injuries_lost_time / nullif(hours_worked, 0)",
+        f"lost-time injuries x {LTIFR_HOURS:,} / hours worked",
+    ),
+    Ratio(
+        "trir",
+        f"{TRIR_HOURS}.0 * injuries_recordable / nullif(hours_worked, 0)",
+        f"recordable injuries x {TRIR_HOURS:,} / hours worked",
+    ),
+    Ratio(
+        "grievance_resolution_rate_pct",
+        _share("grievances_resolved", "grievances_received"),
+        "grievances resolved / grievances received x 100",
+    ),
+    Ratio(
+        "training_hours_per_worker",
+        "training_hours / nullif(workers_total, 0)",
+        "training hours / workers",
+        ("workers_total",),
+    ),
+)
+# Female counts published only with their total's ratio (a count over a tiny total reveals the ratio).
+SUPPRESSED_COUNTS = {
+    "workers_female": "workers_total",
+    "supervisors_female": "supervisors_total",
+    "managers_female": "managers_total",
+}
+RATIO_COLUMNS = tuple(r.column for r in RATIOS)
+
+
+def ratio_select() -> str:
+    """`expr AS column` for every ratio, over a relation holding the summed amounts."""
+    return ",\n    ".join(f"{r.sql} AS {r.column}" for r in RATIOS)
+
+
+__all__ = [
+    "KWH_TO_GJ",
+    "LTIFR_HOURS",
+    "METRIC_COLUMNS",
+    "MIN_PERSONS",
+    "RATIOS",
+    "RATIO_COLUMNS",
+    "STOCKS",
+    "SUPPRESSED_COUNTS",
+    "TRIR_HOURS",
+    "Ratio",
+    "ratio_select",
+]
