@@ -123,9 +123,12 @@ def release(version: str, release_date: str | None) -> None:
 def serve(port: int, site_dir: Path | None) -> None:
     """Serve the built transparency site on http://127.0.0.1:PORT/ (this machine only)."""
     from instep.serve import make_server
-    from instep.site.build import built_site_dir
 
-    folder = site_dir or built_site_dir(Settings.from_env())
+    if site_dir is None:
+        from instep.site.build import built_site_dir
+
+        site_dir = built_site_dir(Settings.from_env())
+    folder = site_dir
     try:
         server = make_server(folder, port, verbose=True)
     except (FileNotFoundError, OSError) as error:
