@@ -1,0 +1,48 @@
+"""The list of a package's releases (`releases.json`) and the pointer to the latest one (`LATEST`).
+
+Both are rewritten whole through a temporary file and an atomic rename, so a reader never sees half of
+either. Releases themselves never change; only these two files do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+INDEX_NAME = "releases.json"
+LATEST_NAME = "LATEST"
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8", newline="\n")
+    os.replace(temporary, path)
+
+
+def read_index(package_dir: Path) -> list[dict[str, Any]]:
+    path = package_dir / INDEX_NAME
+    if not path.exists():
+        return []
+    return list(json.loads(path.read_text(encoding="utf-8"))["releases"])
+
+
+def write_index(package_dir: Path, package_name: str, releases: list[dict[str, Any]]) -> None:
+    document = {"package": package_name, "releases": releases}
+    _write_atomically(package_dir / INDEX_NAME, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def add_release(package_dir: Path, package_name: str, entry: dict[str, Any]) -> None:
+    """Record a release (replacing an entry of the same version) and point LATEST at it."""
+    releases = [r for r in read_index(package_dir) if r["version"] != entry["version"]]
+    releases.append(entry)
+    write_index(package_dir, package_name, releases)
+    _write_atomically(package_dir / LATEST_NAME, entry["version"] + "\n")
+
+
+def latest_version(package_dir: Path) -> str | None:
+    path = package_dir / LATEST_NAME
+    if not path.exists():
+        return None
+    return path.read_text(encoding="utf-8").strip() or None
