@@ -4,13 +4,15 @@ Asset names say their layer: `raw_*` what was received, `validated_*`/`core_*` w
 `out_*` what is computed from it, then the release package and the site.
 """
 
-from assets import ingest, validate
+from assets import ingest, publish, validate
 
 ASSETS = (
     ingest.raw_registry,
     ingest.raw_submission_files,
     validate.settle_submission_rows,
     validate.submission_reports,
+    publish.pub_tables,
+    publish.release_package,
 )
 
 ASSET_CHECKS = (validate.row_states_add_up, validate.observations_pass_suite)

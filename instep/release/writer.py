@@ -426,10 +426,11 @@ def publish_release(
     """
     when = resolve_release_date(release_date, settings)
     chosen = list(resources if resources is not None else RESOURCES)
+    # Lock order everywhere: the warehouse first, then the package's release lock.
+    if con is None:
+        with connect(settings) as own:
+            return publish_release(settings, version=version, release_date=when, con=own, resources=chosen)
     with publish_lock(settings) as directory:
-        if con is None:
-            with connect(settings) as own:
-                return _publish(own, settings, directory, version, when, chosen)
         return _publish(con, settings, directory, version, when, chosen)
 
 
