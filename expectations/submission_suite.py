@@ -14,6 +14,7 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
 
 from instep import reference
+from instep.readers import MAX_CELL_CHARS
 
 SUITE_NAME = "submission_rows"
 WASTEWATER = Column("topic") == "wastewater"
@@ -24,6 +25,16 @@ SAMPLE_POINTS = ("raw", "treated", "discharge")
 # here so that a decimal comma gets its own, more helpful rule.
 NUMBER_LIKE = r"^(?:<\s*)?[+-]?(?:\d[\d,.]*|[.,]\d+)(?:[eE][+-]?\d+)?$"
 COMMA_NUMBER = r"^(?:<\s*)?[+-]?\d[\d.]*,\d*(?:[eE][+-]?\d+)?$"
+# Digit groups of three after a comma with a decimal point (1,234.5), two or more comma groups
+# (1,234,567) or groups split by a space, no-break space or apostrophe (1 234, 1'234). "1,234" alone
+# stays a decimal comma: it is ambiguous, and both messages ask for the same fix.
+THOUSANDS = (
+    r"^(?:<\s*)?[+-]?(?:\d{1,3}(?:,\d{3})+\.\d*|\d{1,3}(?:,\d{3}){2,}"
+    r"|\d{1,3}(?:[ \u00a0\u202f']\d{3})+(?:[.,]\d*)?)$"
+)
+# A spreadsheet formula: from a CSV typed by hand, or a workbook cell that has no saved result.
+FORMULA = r"^="
+FORMULA_COLUMNS = ("facility_id", "period", "metric", "value", "unit", "sample_point", "sample_date")
 PERIOD = r"^\d{4}-(?:0[1-9]|1[0-2])$"
 KEY_COLUMNS = ["submission_id", "facility_id", "period", "metric", "sample_point_key", "sample_date_key"]
 
@@ -37,6 +48,17 @@ def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) 
     catalogue = reference.metrics()
     unit_pairs = sorted((code, unit) for code, m in catalogue.items() for unit in m.accepted_units)
     suite = gx.ExpectationSuite(name=SUITE_NAME)
+    suite.add_expectation(
+        gxe.ExpectColumnValuesToBeBetween(
+            column="longest_cell_chars", max_value=MAX_CELL_CHARS, meta=_meta("cell_too_long", "")
+        )
+    )
+    for column in FORMULA_COLUMNS:
+        suite.add_expectation(
+            gxe.ExpectColumnValuesToNotMatchRegex(
+                column=column, regex=FORMULA, meta=_meta("formula_without_result", column)
+            )
+        )
     for column in ("facility_id", "period", "metric", "value", "unit"):
         suite.add_expectation(
             gxe.ExpectColumnValuesToNotBeNull(column=column, meta=_meta("required_missing", column))
@@ -49,6 +71,13 @@ def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) 
         ),
         gxe.ExpectColumnValuesToMatchRegex(
             column="period", regex=PERIOD, meta=_meta("bad_period_format", "period")
+        ),
+        # The backstop behind the regex: a period DuckDB could not read as a month ("2024-01\\n",
+        # full-width digits) never reaches the warehouse.
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="period_index",
+            row_condition=Column("period_given") == True,  # noqa: E712 (builds a condition)
+            meta=_meta("bad_period_format", "period"),
         ),
         gxe.ExpectColumnValuesToBeBetween(
             column="period_index", max_value=as_of_month_index, meta=_meta("future_period", "period")
@@ -79,8 +108,18 @@ def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) 
         gxe.ExpectColumnValuesToNotMatchRegex(
             column="value", regex=COMMA_NUMBER, meta=_meta("decimal_comma", "value")
         ),
+        gxe.ExpectColumnValuesToNotMatchRegex(
+            column="value", regex=THOUSANDS, meta=_meta("thousands_separator", "value")
+        ),
         gxe.ExpectColumnValuesToMatchRegex(
             column="value", regex=NUMBER_LIKE, meta=_meta("not_a_number", "value")
+        ),
+        # The backstop behind the regexes: every value with an accepted unit must have become a number
+        # in canonical units ("1.2.3" looks like a number to the regex but is not one).
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="value_canonical",
+            row_condition=Column("value_convertible") == True,  # noqa: E712 (builds a condition)
+            meta=_meta("not_a_number", "value"),
         ),
         # Looks like a number but is not a finite one (1e999): caught after DuckDB parsed it.
         gxe.ExpectColumnValuesToNotBeNull(

@@ -32,6 +32,7 @@ def check(files: tuple[Path, ...], registry_dir: Path | None, quiet: bool) -> No
     Exit status: 0 every file valid, 1 some rows invalid (report printed), 2 a file unreadable.
     """
     from instep.check import check_files
+    from instep.readers import display_name
     from instep.registry import RegistryError, read_registry
     from instep.report import render_report
 
@@ -49,7 +50,7 @@ def check(files: tuple[Path, ...], registry_dir: Path | None, quiet: bool) -> No
     for verdict in verdicts:
         if quiet:
             status = {0: "valid", 1: "invalid", 2: "unreadable"}[verdict.exit_code]
-            click.echo(f"{verdict.file_name}: {status}")
+            click.echo(f"{display_name(verdict.file_name)}: {status}")
         else:
             click.echo(render_report(verdict))
     sys.exit(max((v.exit_code for v in verdicts), default=0))

@@ -43,14 +43,21 @@ def submission_id_for(file_hash: str) -> str:
 
 
 def inbox_files(inbox: Path) -> list[Path]:
-    """Files waiting in the inbox, in the order they are ingested (by name)."""
+    """Files waiting in the inbox, in the order they are ingested (by name).
+
+    Hidden files (a leading dot: editor lock files, ".DS_Store") and symbolic links are left alone: a
+    link could point anywhere on the machine, and following it would copy that file into the archive.
+    """
     if not inbox.exists():
         return []
     return sorted(
         (
             p
             for p in inbox.iterdir()
-            if p.is_file() and not p.name.startswith(".") and p.name not in IGNORED_NAMES
+            if not p.is_symlink()
+            and p.is_file()
+            and not p.name.startswith(".")
+            and p.name not in IGNORED_NAMES
         ),
         key=lambda p: p.name,
     )

@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import accumulate
 from pathlib import Path
 
 SUBMISSION_COLUMNS = (
@@ -33,10 +35,16 @@ REQUIRED_COLUMNS = ("facility_id", "period", "metric", "value", "unit")
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_XLSX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
 MAX_XLSX_COMPRESSION_RATIO = 200
+# Excel's own limit for the text of one cell; a longer cell is rejected with its row (cell_too_long).
+MAX_CELL_CHARS = 32_767
+# Deeper JSON is not a submission; refusing it early keeps the parser far from the recursion limit.
+MAX_JSON_DEPTH = 64
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
 _BOM = "\ufeff"
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")  # UTF-16 and UTF-32 text, as Excel's "Unicode text" saves it
+_TEXT_SUFFIXES = {".csv", ".txt", ".tsv", ".json", ""}
 
 
 class UnreadableFile(Exception):
@@ -77,7 +85,9 @@ def detect_format(path: Path, head: bytes) -> str:
         return "ole2"
     if head.startswith(_ZIP_MAGIC):
         return "xlsx" if suffix in {".xlsx", ".xlsm", ""} or _looks_like_xlsx(path) else "zip"
-    if b"\x00" in head[:4096]:
+    if head.startswith(_WIDE_BOMS):
+        return "wide_text"
+    if b"\x00" in head[:4096] and suffix not in _TEXT_SUFFIXES:
         return "binary"
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if suffix == ".json" or stripped.startswith((b"{", b"[")):
@@ -97,8 +107,35 @@ def _looks_like_xlsx(path: Path) -> bool:
         return False
 
 
+def display_name(name: str) -> str:
+    """A file name safe to print in a report or log line: control characters shown as escapes.
+
+    Names come from whoever dropped the file; a newline or terminal escape in one must not forge a line
+    of a report. The ledger keeps the name as it was.
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
 def read_submission(path: Path) -> SubmissionTable:
-    """Read one submission file; raise `UnreadableFile` if it cannot be read as a submission."""
+    """Read one submission file; raise `UnreadableFile` if it cannot be read as a submission.
+
+    Any other error from a reader is a defect in this code, but it must not stop the rest of the inbox:
+    it becomes an `UnreadableFile` naming the error, so the steward sees it in the file's report.
+    """
+    try:
+        return read_by_format(path)
+    except UnreadableFile:
+        raise
+    except Exception as error:  # the safety net described above; the fuzz tests call read_by_format
+        raise UnreadableFile(
+            "unreadable_format",
+            f"the file could not be read ({type(error).__name__}: {str(error)[:200]}); "
+            "please report this file to the data steward",
+        ) from error
+
+
+def read_by_format(path: Path) -> SubmissionTable:
+    """Read one file by its detected format; errors other than `UnreadableFile` are defects."""
     size = path.stat().st_size
     if size == 0:
         raise UnreadableFile("empty_file", "the file is empty (0 bytes)")
@@ -123,10 +160,16 @@ def read_submission(path: Path) -> SubmissionTable:
             "the file is an OLE2 container: a password-protected workbook or a legacy .xls file; "
             "save it as an unprotected .xlsx workbook or CSV",
         )
+    if kind == "wide_text":
+        raise UnreadableFile(
+            "encoding",
+            "the file is UTF-16 (or UTF-32) text, as Excel's 'Unicode text' saves it; save it as UTF-8 "
+            "(in Excel: 'CSV UTF-8 (comma delimited)')",
+        )
     described = {"zip": "a ZIP archive that is not an XLSX workbook", "binary": "a binary file"}
     raise UnreadableFile(
         "unreadable_format",
-        f"{path.name} is {described.get(kind, 'not a CSV, XLSX or JSON file')}; "
+        f"{display_name(path.name)} is {described.get(kind, 'not a CSV, XLSX or JSON file')}; "
         "send a CSV (UTF-8), an XLSX workbook with a 'submission' sheet, or JSON",
     )
 
@@ -141,6 +184,15 @@ def decode_text(data: bytes) -> str:
             f"byte {error.start} (line {line}) is not valid UTF-8; save the file as UTF-8 "
             "(in Excel: 'CSV UTF-8 (comma delimited)')",
         ) from None
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        # Valid UTF-8, but no submission holds NUL: it is UTF-16 without a BOM or a binary file.
+        line = data[:nul].count(b"\n") + 1
+        raise UnreadableFile(
+            "encoding",
+            f"byte {nul} (line {line}) is a NUL character: the file is binary or UTF-16 text, not UTF-8; "
+            "save the file as UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)')",
+        )
     return text.removeprefix(_BOM)
 
 
@@ -210,6 +262,9 @@ def append_rows(
 
 def read_csv(data: bytes) -> SubmissionTable:
     text = decode_text(data)
+    # The csv module refuses fields over 128 KB and would reject the whole file; a long cell is the
+    # row's problem (rule cell_too_long), so let any field through that fits in an accepted file.
+    csv.field_size_limit(MAX_FILE_BYTES)
     if not text.strip():
         raise UnreadableFile("empty_file", "the file holds no text")
     first_line = text.split("\n", 1)[0]
@@ -246,30 +301,75 @@ def _json_cell(value: object) -> str | None:
         return json.dumps(value)
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class _Record(dict):
+    """A JSON object that remembers the keys it named more than once (json keeps only the last)."""
+
+    def __init__(self, pairs: list[tuple[str, object]]) -> None:
+        super().__init__(pairs)
+        names = [key.strip().lower() for key, _ in pairs]
+        self.duplicates = sorted({name for name in names if names.count(name) > 1})
+
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects, counted outside strings, without parsing."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(1 if char in "[{" else -1 for char in brackets), default=0)
+
+
+_JSON_KIND = {list: "a list", str: "a string", Decimal: "a number", bool: "true or false", type(None): "null"}
 
 
 def read_json(data: bytes) -> SubmissionTable:
     text = decode_text(data)
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise UnreadableFile(
+            "bad_json", f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep; a submission needs 3"
+        )
     try:
-        document = json.loads(text, parse_float=Decimal)
+        # Numbers stay exact text (Decimal): no float rounding, and no limit on the digits of integers.
+        document = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_Record)
     except json.JSONDecodeError as error:
         raise UnreadableFile("bad_json", f"line {error.lineno}, column {error.colno}: {error.msg}") from None
+    except RecursionError:  # a guard behind _json_depth: nesting must never crash the run
+        raise UnreadableFile("bad_json", "the JSON is nested too deeply") from None
     records = document.get("records") if isinstance(document, dict) else None
     if not isinstance(records, list):
-        raise UnreadableFile("bad_json", 'expected an object {"records": [...]} with a list of row objects')
+        if isinstance(document, dict) and "records" in document:
+            found = 'the "records" member is ' + _JSON_KIND.get(type(records), "an object")
+        elif isinstance(document, dict):
+            found = 'the object has no "records" member'
+        else:
+            found = "the top level is " + _JSON_KIND.get(type(document), "something else")
+        raise UnreadableFile(
+            "bad_json", 'expected an object {"records": [...]} with a list of row objects; ' + found
+        )
     if not records:
         raise UnreadableFile("empty_file", 'the "records" list is empty')
     keys: set[str] = set()
-    for record in records:
-        if isinstance(record, dict):
-            keys.update(str(key).strip().lower() for key in record)
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, _Record):
+            # A program wrote this file; a record that is not an object means the program is wrong.
+            raise UnreadableFile(
+                "bad_json",
+                f'record {number} of "records" is {_JSON_KIND.get(type(record), "something else")}, '
+                "not an object with the submission columns",
+            )
+        if record.duplicates:
+            raise UnreadableFile(
+                "duplicate_columns",
+                f"record {number} names these keys more than once: " + ", ".join(record.duplicates),
+            )
+        keys.update(str(key).strip().lower() for key in record)
     check_header(sorted(keys))
     table = SubmissionTable(format="json", ignored_columns=tuple(sorted(keys - set(SUBMISSION_COLUMNS))))
     for row_number, record in enumerate(records, start=1):
-        if not isinstance(record, dict):
-            table.append(row_number, {"comment": None}, extra=True)
-            continue
         lowered = {str(key).strip().lower(): value for key, value in record.items()}
         table.append(
             row_number,

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from expectations import rule as rule_definition
+from instep.readers import display_name
 
 
 @dataclass(frozen=True)
@@ -64,18 +65,19 @@ def _cell(text: object, limit: int = 80) -> str:
     shown = "" if text is None else str(text)
     if len(shown) > limit:
         shown = shown[: limit - 3] + "..."
-    return shown.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("`", "'")
+    shown = shown.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("`", "'")
+    return display_name(shown)  # other control characters (a terminal escape) are shown, not obeyed
 
 
 def render_report(verdict: SubmissionVerdict) -> str:
-    lines = [f"# Validation report: {verdict.file_name}", ""]
+    lines = [f"# Validation report: {display_name(verdict.file_name)}", ""]
     lines.append(f"- submission id: `{verdict.submission_id}`")
     if verdict.unreadable:
         definition = rule_definition(verdict.unreadable_rule or "")
         lines += [
             "- verdict: **file rejected as a whole** (nothing in it was ingested)",
             f"- rule: `{verdict.unreadable_rule}`",
-            f"- reason: {verdict.unreadable_message}",
+            f"- reason: {display_name(verdict.unreadable_message or '')}",
             f"- expected: {definition.expected}",
             "",
             "Fix the file and send it again; the template and `instep check FILE` help.",

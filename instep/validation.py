@@ -15,6 +15,7 @@ import pandas as pd
 
 from expectations import rule, rules
 from instep import reference, units
+from instep.readers import MAX_CELL_CHARS
 
 # Usage statistics would be a request leaving the machine; the pipeline runs offline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -36,6 +37,11 @@ STAGED_COLUMNS = (
 
 STRICT_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
+# Every submitted cell, raw (untrimmed), for the longest-cell check.
+_CELL_COLUMNS = ("facility_id", "period", "metric", "value", "unit", "sample_point", "sample_date", "comment")
+_lengths = ", ".join(f"length(coalesce({c}, ''))" for c in _CELL_COLUMNS)
+_longest_column = " ".join(f"WHEN length(coalesce({c}, '')) THEN '{c}'" for c in _CELL_COLUMNS)
+
 # One row per staged row: the submitted text (trimmed, blanks as NULL) and the parsed columns the
 # expectations read. `value_number` is the number, or the detection limit x of a "<x" result.
 PREPARE_SQL = f"""
@@ -49,7 +55,9 @@ WITH s AS (
         NULLIF(trim(unit), '') AS unit,
         NULLIF(trim(sample_point), '') AS sample_point,
         NULLIF(trim(sample_date), '') AS sample_date,
-        extra_cells
+        extra_cells,
+        greatest({_lengths}) AS longest_cell_chars,
+        CASE greatest({_lengths}) {_longest_column} END AS longest_cell_column
     FROM {{staged}}
 ), parsed AS (
     SELECT
@@ -65,6 +73,9 @@ WITH s AS (
 SELECT
     p.submission_id, p.file_seq, p.row_number, p.facility_id, p.period, p.metric, p.value, p.unit,
     p.sample_point, p.sample_date, p.extra_cells, p.censored, p.value_is_plain_number,
+    p.longest_cell_chars, p.longest_cell_column,
+    p.period IS NOT NULL AS period_given,
+    p.value IS NOT NULL AND u.factor IS NOT NULL AS value_convertible,
     m.topic,
     m.metric AS known_metric,
     CASE WHEN m.metric IS NOT NULL THEN p.metric || '|' || p.unit END AS known_metric_unit,
@@ -72,7 +83,8 @@ SELECT
     date_diff('month', DATE '0001-01-01', f.active_from) + 12 AS active_from_index,
     date_diff('month', DATE '0001-01-01', f.active_to) + 12 AS active_to_index,
     CASE WHEN isfinite(n.number) THEN n.number END AS value_number,
-    CASE WHEN isfinite(n.number * u.factor) THEN n.number * u.factor END AS value_canonical,
+    -- A finite number that overflows on conversion (1e308 MWh) stays infinite: implausible, not missing.
+    CASE WHEN isfinite(n.number) THEN n.number * u.factor END AS value_canonical,
     m.canonical_unit,
     m.plausible_max,
     coalesce(p.sample_point, '') AS sample_point_or_blank,
@@ -174,7 +186,21 @@ def _run_suite(prepared: pd.DataFrame, facility_ids: list[str], as_of: date) -> 
                 }
             )
     issues = pd.DataFrame(found, columns=["submission_id", "row_number", "column", "rule"])
-    return issues.drop_duplicates(ignore_index=True)
+    return without_generic_value_issues(issues.drop_duplicates(ignore_index=True))
+
+
+# Rules that say what is wrong with a value more precisely than "not a number".
+SPECIFIC_VALUE_RULES = ("formula_without_result", "decimal_comma", "thousands_separator")
+
+
+def without_generic_value_issues(issues: pd.DataFrame) -> pd.DataFrame:
+    """Drop `not_a_number` on rows that a more specific value rule already explains."""
+    keys = ["submission_id", "row_number"]
+    explained = issues.loc[issues["rule"].isin(SPECIFIC_VALUE_RULES), keys].drop_duplicates()
+    generic = issues["rule"] == "not_a_number"
+    marked = issues[keys].merge(explained.assign(_explained=True), how="left", on=keys)["_explained"]
+    keep = ~(generic.to_numpy() & marked.fillna(False).astype(bool).to_numpy())
+    return issues[keep].reset_index(drop=True)
 
 
 def validate_staged(con: duckdb.DuckDBPyConnection, staged_table: str, as_of: date) -> ValidationOutcome:
@@ -201,6 +227,13 @@ def _rules_frame() -> pd.DataFrame:
     )
 
 
+# The submitted text of the issue's column.
+_COLUMN_VALUE = """CASE i."column"
+        WHEN 'facility_id' THEN p.facility_id WHEN 'period' THEN p.period WHEN 'metric' THEN p.metric
+        WHEN 'value' THEN p.value WHEN 'unit' THEN p.unit WHEN 'sample_point' THEN p.sample_point
+        WHEN 'sample_date' THEN p.sample_date
+    END"""
+
 # The detail of each issue: the generic rule message plus the row's own values.
 ISSUE_DETAIL_SQL = """
 SELECT
@@ -208,11 +241,7 @@ SELECT
     i.row_number,
     i."column",
     i.rule,
-    CASE i."column"
-        WHEN 'facility_id' THEN p.facility_id WHEN 'period' THEN p.period WHEN 'metric' THEN p.metric
-        WHEN 'value' THEN p.value WHEN 'unit' THEN p.unit WHEN 'sample_point' THEN p.sample_point
-        WHEN 'sample_date' THEN p.sample_date
-    END AS value,
+    {column_value} AS value,
     CASE i.rule
         WHEN 'unit_not_accepted' THEN 'one of: ' || m.accepted_units
         WHEN 'implausible_value' THEN 'at most ' || format('{:,}', p.plausible_max) || ' '
@@ -220,10 +249,25 @@ SELECT
         ELSE r.expected
     END AS expected,
     CASE i.rule
-        WHEN 'implausible_value' THEN format(
+        WHEN 'implausible_value' THEN CASE WHEN NOT isfinite(p.value_canonical) THEN format(
+            '{} {} is too large to convert to {}; the plausible monthly maximum is {:,} {} for {}; '
+            || 'check the unit',
+            p.value, p.unit, p.canonical_unit, p.plausible_max, p.canonical_unit, p.metric) ELSE format(
             '{} {} is {:,} {}, above the plausible monthly maximum of {:,} {} for {}; check the unit',
             p.value, p.unit, round(p.value_canonical, 3), p.canonical_unit, p.plausible_max,
-            p.canonical_unit, p.metric)
+            p.canonical_unit, p.metric) END
+        WHEN 'cell_too_long' THEN format(
+            '{} holds {:,} characters; a cell may hold at most {:,} (a spreadsheet cell''s own limit)',
+            p.longest_cell_column, p.longest_cell_chars, {max_cell})
+        WHEN 'formula_without_result' THEN format(
+            '{} holds the formula "{}", not a value; type the value itself (in a workbook: open and save '
+            || 'it in Excel so the result is saved, or paste values)', i."column", {column_value})
+        WHEN 'not_a_number' THEN CASE WHEN p.value_is_plain_number THEN format(
+            'value "{}" is outside the range of numbers that can be stored (about ±1.8e308)',
+            CASE WHEN length(p.value) > 40 THEN left(p.value, 37) || '...' ELSE p.value END)
+            ELSE format('the value is not a number: value = "{}"', p.value) END
+        WHEN 'thousands_separator' THEN format(
+            'value "{}" has a thousands separator; write the number without one (1234.5)', p.value)
         WHEN 'unit_not_accepted' THEN format('unit "{}" is not accepted for {}', p.unit, p.metric)
         WHEN 'required_missing' THEN format('{} is empty; it is required', i."column")
         WHEN 'future_period' THEN format('period {} has not started yet', p.period)
@@ -245,7 +289,7 @@ FROM {issues} AS i
 JOIN _v_prepared AS p USING (submission_id, row_number)
 JOIN _v_rules AS r ON r.rule = i.rule
 LEFT JOIN _v_metrics AS m ON m.metric = p.metric
-"""
+""".replace("{column_value}", _COLUMN_VALUE).replace("{max_cell}", str(MAX_CELL_CHARS))
 
 
 def describe_issues(con: duckdb.DuckDBPyConnection, issues: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 import zipfile
 from collections.abc import Iterator
+from itertools import zip_longest
 from pathlib import Path
 
 from instep.readers import (
@@ -42,18 +43,35 @@ def check_archive(path: Path) -> None:
         )
 
 
-def read_xlsx(path: Path) -> SubmissionTable:
-    check_archive(path)
+def _open(path: Path, *, data_only: bool):  # -> openpyxl Workbook (openpyxl is imported lazily)
     import openpyxl  # imported here: workbooks are rare and openpyxl is slow to import
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
-            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
     except Exception as error:  # openpyxl raises many types for damaged workbooks
         raise UnreadableFile(
             "unreadable_format", f"the workbook cannot be opened: {type(error).__name__}: {error}"
         ) from None
+
+
+def _cell(value: object, formula: object, column: str) -> str | None:
+    """A cell's saved value; a formula whose result was never saved comes back as its formula text.
+
+    Excel saves each formula's last result and that is what the factory saw. A workbook written by a
+    program may hold formulas without results: their text ("=B2*2") then reaches validation, which
+    rejects it under `formula_without_result` instead of reading an empty cell.
+    """
+    if value is None and isinstance(formula, str) and formula.startswith("="):
+        return formula
+    return cell_text(value, column)
+
+
+def read_xlsx(path: Path) -> SubmissionTable:
+    check_archive(path)
+    workbook = _open(path, data_only=True)
+    formulas = None
     try:
         names = {name.strip().lower(): name for name in workbook.sheetnames}
         if SHEET_NAME not in names:
@@ -63,7 +81,17 @@ def read_xlsx(path: Path) -> SubmissionTable:
                 + ", ".join(workbook.sheetnames),
             )
         sheet = workbook[names[SHEET_NAME]]
+        if sheet.sheet_state != "visible":
+            # What the factory sees must be what is ingested: a hidden sheet is easily a stale copy.
+            raise UnreadableFile(
+                "hidden_submission_sheet",
+                f"the '{sheet.title}' sheet is {sheet.sheet_state}; unhide it (right-click a sheet tab, "
+                "Unhide) and check its rows before sending",
+            )
+        formulas = _open(path, data_only=False)
+        formula_rows = formulas[sheet.title].iter_rows(values_only=True)
         rows = sheet.iter_rows(values_only=True)
+        next(formula_rows, None)
         try:
             first = next(rows)
         except StopIteration:
@@ -74,12 +102,16 @@ def read_xlsx(path: Path) -> SubmissionTable:
         table = SubmissionTable(format="xlsx", ignored_columns=ignored)
 
         def numbered() -> Iterator[tuple[int, list[str | None]]]:
-            for index, cells in enumerate(rows, start=1):
+            # Both views parse the same sheet XML, so their rows line up; zip_longest never drops one.
+            for index, (cells, formula_cells) in enumerate(zip_longest(rows, formula_rows, fillvalue=()), 1):
+                padded = list(formula_cells) + [None] * (len(cells) - len(formula_cells))
                 yield (
                     index,
-                    [cell_text(cell, column_at.get(i, "")) for i, cell in enumerate(cells)],
+                    [_cell(cell, padded[i], column_at.get(i, "")) for i, cell in enumerate(cells)],
                 )
 
         return append_rows(table, numbered(), positions, len(header))
     finally:
         workbook.close()
+        if formulas is not None:
+            formulas.close()

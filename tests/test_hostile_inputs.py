@@ -1,0 +1,157 @@
+"""Hostile and malformed submissions: each gets its specific verdict and the rest of the inbox goes on.
+
+The whole corpus (tests/hostile_corpus.py) is ingested together with one valid file in a single run; the
+tests then read the ledger. The behaviour table in CONTRIBUTING.md documents the same verdicts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from instep.ingest import row_state_counts, settle_staged_rows, stage_new_files
+from instep.readers import display_name
+from instep.registry import load_registry, read_registry
+from instep.report import render_report, verdicts_from_warehouse, write_reports
+from instep.settings import Settings
+from instep.warehouse import connect
+from tests.conftest import AS_OF, write_registry
+from tests.hostile_corpus import CASES, VALID_FACILITY, Case, build_corpus, valid_csv
+
+VALID_NAME = "valid.csv"
+INGESTED = [case for case in CASES if case.ingested]
+ARCHIVE_NAME = re.compile(r"[0-9a-f]{64}(\.[a-z0-9]{1,7})?")
+
+
+@pytest.fixture(scope="module")
+def ingested(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    root = tmp_path_factory.mktemp("hostile")
+    settings = Settings(workspace=root / "ws", datapackages_dir=root / "datapackages", as_of=AS_OF)
+    write_registry(settings.registry_dir)
+    build_corpus(settings.inbox_dir)
+    (settings.inbox_dir / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
+    with connect(settings) as con:
+        load_registry(con, read_registry(settings.registry_dir))
+        stage_new_files(con, settings.inbox_dir, settings.archive_dir)
+        settle_staged_rows(con, settings.as_of)
+    return settings
+
+
+def file_record(settings: Settings, name: str) -> tuple:
+    with connect(settings, read_only=True) as con:
+        found = con.execute(
+            "SELECT submission_id, status, rule, message, rows_read FROM submission_files "
+            "WHERE original_name = ?",
+            [name],
+        ).fetchall()
+    assert len(found) == 1, name
+    return found[0]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: display_name(case.name))
+def test_each_hostile_file_gets_its_verdict(ingested: Settings, case: Case):
+    if not case.ingested:
+        with connect(ingested, read_only=True) as con:
+            names = {n for (n,) in con.execute("SELECT original_name FROM submission_files").fetchall()}
+        assert case.name not in names
+        assert os.path.lexists(ingested.inbox_dir / case.name)  # left where it was
+        return
+    submission_id, status, rule, message, rows_read = file_record(ingested, case.name)
+    if case.file_rule:
+        assert (status, rule, rows_read) == ("unreadable", case.file_rule, 0)
+        texts = [message]
+    else:
+        assert (status, rule, rows_read) == ("ingested", None, case.rows)
+        with connect(ingested, read_only=True) as con:
+            states = con.execute(
+                "SELECT row_number, state, rule, message FROM submission_rows WHERE submission_id = ? "
+                "ORDER BY row_number",
+                [submission_id],
+            ).fetchall()
+        assert len(states) == case.rows
+        for row_number, state, row_rule, row_message in states:
+            if row_number in case.row_rules:
+                assert (state, row_rule) == ("rejected", case.row_rules[row_number]), row_number
+                assert row_message
+            else:
+                assert (state, row_rule) == ("accepted", None), (row_number, row_message)
+        texts = [m for _, _, _, m in states if m]
+    for word in case.message_has:
+        assert any(word in text for text in texts), (word, texts)
+
+
+def test_valid_file_is_accepted_whole_beside_the_corpus(ingested: Settings):
+    submission_id, status, _, _, rows_read = file_record(ingested, VALID_NAME)
+    with connect(ingested, read_only=True) as con:
+        states = con.execute(
+            "SELECT state, count(*) FROM submission_rows WHERE submission_id = ? GROUP BY state",
+            [submission_id],
+        ).fetchall()
+        observed = con.execute(
+            "SELECT count(*) FROM observations WHERE facility_id = ?", [VALID_FACILITY]
+        ).fetchall()[0][0]
+    assert (status, rows_read) == ("ingested", 3)
+    assert states == [("accepted", 3)]
+    assert observed == 3
+
+
+def test_row_states_add_up_per_file_and_observations_are_the_accepted_rows(ingested: Settings):
+    with connect(ingested, read_only=True) as con:
+        per_file = row_state_counts(con).fetchall()
+        accepted = con.execute("SELECT count(*) FROM submission_rows WHERE state = 'accepted'").fetchall()
+        observations = con.execute("SELECT count(*) FROM observations").fetchall()
+        staged = con.execute("SELECT count(*) FROM staged_rows").fetchall()
+    assert len(per_file) == len(INGESTED) + 1
+    for _, name, status, rows_read, n_accepted, n_rejected, n_superseded in per_file:
+        assert n_accepted + n_rejected + n_superseded == rows_read, name
+        if status == "unreadable":
+            assert rows_read == 0, name
+    assert accepted == observations
+    assert staged == [(0,)]
+
+
+def test_archive_names_are_content_hashes_whatever_the_file_was_called(ingested: Settings):
+    archived = sorted(ingested.archive_dir.iterdir())
+    assert len(archived) == len(INGESTED) + 1
+    for path in archived:
+        assert ARCHIVE_NAME.fullmatch(path.name), path.name
+        assert path.resolve().parent == ingested.archive_dir.resolve()
+    with connect(ingested, read_only=True) as con:
+        names = con.execute("SELECT original_name, archived_path FROM submission_files").fetchall()
+    for original, archived_name in names:
+        assert (ingested.archive_dir / archived_name).read_bytes() == (
+            ingested.inbox_dir / original
+        ).read_bytes()
+    # Nothing was written next to the workspace, whatever "..%2F" or a newline in a name asked for.
+    assert sorted(p.name for p in ingested.workspace.iterdir()) == [
+        "archive",
+        "inbox",
+        "outside-the-inbox.csv",
+        "registry",
+        "warehouse.duckdb",
+        "warehouse.lock",
+    ]
+
+
+def test_reports_are_named_by_submission_and_show_control_characters_escaped(
+    ingested: Settings, tmp_path: Path
+):
+    with connect(ingested, read_only=True) as con:
+        verdicts = verdicts_from_warehouse(con)
+    written = write_reports(verdicts, tmp_path / "reports")
+    assert sorted(p.parent for p in written) == [tmp_path / "reports"] * len(written)
+    assert all(re.fullmatch(r"S-[0-9a-f]{16}\.md", p.name) for p in written)
+    hostile = next(v for v in verdicts if "\n" in v.file_name)
+    report = render_report(hostile)
+    assert report.startswith("# Validation report: line\\nbreak\\r\\x1b[31m.csv\n")
+    assert "\x1b" not in report and "\r" not in report
+
+
+def test_long_cell_report_does_not_carry_the_megabyte(ingested: Settings):
+    submission_id = file_record(ingested, "long_cell.csv")[0]
+    with connect(ingested, read_only=True) as con:
+        (verdict,) = verdicts_from_warehouse(con, [submission_id])
+    assert len(render_report(verdict)) < 5_000
