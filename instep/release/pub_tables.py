@@ -20,7 +20,7 @@ from instep.release.tables import arrow_schema
 from instep.settings import Settings
 
 # Names of the function of `instep.disclosure` that builds the computed pub_* tables, in order of preference.
-DISCLOSURE_FUNCTIONS = ("build_pub_tables", "apply_disclosure", "disclose")
+DISCLOSURE_FUNCTIONS = ("build_publishable_tables",)
 
 FUEL_PARAMETERS = (
     ("ncv", "ncv_mj_per_kg", "MJ/kg"),
