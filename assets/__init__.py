@@ -11,11 +11,17 @@ ASSETS = (
     ingest.raw_submission_files,
     validate.settle_submission_rows,
     validate.submission_reports,
+    indicators.indicator_tables,
+    scorecards.out_scorecards,
     publish.pub_tables,
     publish.release_package,
 )
 
-ASSET_CHECKS = (validate.row_states_add_up, validate.observations_pass_suite)
+ASSET_CHECKS = (
+    validate.row_states_add_up,
+    validate.observations_pass_suite,
+    scorecards.scores_within_bounds,
+)
 
 # Built by the nightly schedule into the workspace; never published.
 PREVIEW_ASSETS: tuple = ()

@@ -4,3 +4,33 @@ Each step is plain SQL on one connection, writing an `out_*` table whose columns
 `instep.metadata.resources`. The formulas are in `instep.indicators.formulas`; the factors come from
 `instep.reference` through `instep.indicators.reference_tables`.
 """
+
+from __future__ import annotations
+
+import duckdb
+
+from instep.indicators.coverage import build_coverage, build_data_quality
+from instep.indicators.facility import build_facility_monthly, build_wastewater_results
+from instep.indicators.park import build_park_annual, build_park_monthly
+from instep.indicators.reference_tables import register_reference_tables
+from instep.settings import Settings
+
+OUT_TABLES = (
+    "out_wastewater_results",
+    "out_facility_monthly",
+    "out_data_quality",
+    "out_park_monthly",
+    "out_park_annual",
+)
+
+
+def build_indicator_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
+    """Recompute every out_* indicator table from `observations` and the registry; rows per table."""
+    register_reference_tables(con, settings.gwp_set)
+    build_wastewater_results(con)
+    build_facility_monthly(con, settings.gwp_set)
+    build_coverage(con)
+    build_data_quality(con)
+    build_park_monthly(con)
+    build_park_annual(con)
+    return {table: con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0] for table in OUT_TABLES}

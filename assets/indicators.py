@@ -1,0 +1,94 @@
+"""Indicators: facility-month, park-month and park-year tables in the warehouse (`out_*`, before disclosure).
+
+Thin: the SQL lives in `instep.indicators`; the columns in `instep.metadata.resources`.
+"""
+
+import dagster as dg
+
+from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, progress
+from instep.indicators import build_indicator_tables
+from instep.indicators.checks import park_sum_mismatches
+from pipelines.resources import InstepWorkspace
+
+GROUP = "indicators"
+OBSERVATIONS = dg.AssetKey("core_observations")
+REGISTRY = dg.AssetKey("raw_registry")
+
+DESCRIPTIONS = {
+    "out_wastewater_results": (
+        "Each discharge sample result with the ZDHC limits and the strictest level demonstrably met "
+        "(all facilities, before disclosure)."
+    ),
+    "out_facility_monthly": (
+        "Energy, GHG (Scope 1, biogenic memo, Scope 2 location- and market-based), water, wastewater, "
+        "chemicals, waste, workforce, safety and grievance indicators per facility and month."
+    ),
+    "out_data_quality": (
+        "Expected and reported facility-months, first-time acceptance and row fates per park and year."
+    ),
+    "out_park_monthly": (
+        "Park sums per month over all facilities (shared plants once; central-boiler steam not added "
+        "again), ratios of sums, reporting coverage."
+    ),
+    "out_park_annual": (
+        "Park sums per year, ratios of sums, change of intensities against the previous year, data "
+        "completeness and first-time acceptance: the input of the scorecards."
+    ),
+}
+PARK_SUMS_MATCH = "park_sums_match_facility_sums"
+
+
+@dg.multi_asset(
+    name="indicator_tables",
+    group_name=GROUP,
+    pool=WAREHOUSE_POOL,
+    specs=[
+        dg.AssetSpec(
+            key,
+            deps=[OBSERVATIONS, REGISTRY],
+            kinds={"duckdb"},
+            owners=[DATA_ENGINEERING],
+            description=description,
+        )
+        for key, description in DESCRIPTIONS.items()
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            PARK_SUMS_MATCH,
+            asset="out_park_monthly",
+            blocking=True,
+            description=(
+                "Park-month totals (energy, Scope 1 and 2, water, output, hours) equal the sums of their "
+                "facilities, central-boiler steam taken out once. Blocking: scorecards are not computed "
+                "from inconsistent park sums."
+            ),
+        )
+    ],
+)
+def indicator_tables(context: dg.AssetExecutionContext, instep: InstepWorkspace):
+    settings = instep.settings()
+    with instep.warehouse() as con:
+        progress(context, f"indicators: computing from observations (GWP set {settings.gwp_set})")
+        rows = build_indicator_tables(con, settings)
+        coverage = con.execute(
+            "SELECT count(DISTINCT park_id), min(period), max(period), "
+            "count(*) FILTER (WHERE grid_factor_fallback) FROM out_park_monthly"
+        ).fetchall()[0]
+        mismatches = park_sum_mismatches(con)
+    progress(context, "indicators: " + ", ".join(f"{table} {count}" for table, count in rows.items()))
+    for key in DESCRIPTIONS:
+        metadata: dict[str, object] = {"dagster/row_count": rows[key], "gwp_set": settings.gwp_set}
+        if key == "out_park_monthly":
+            metadata |= {
+                "parks": coverage[0],
+                "first_period": coverage[1] or "",
+                "last_period": coverage[2] or "",
+                "park_months_with_grid_factor_fallback": coverage[3],
+            }
+        yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+    yield dg.AssetCheckResult(
+        check_name=PARK_SUMS_MATCH,
+        asset_key="out_park_monthly",
+        passed=not mismatches,
+        metadata={"mismatches": len(mismatches), "first_mismatches": [str(m) for m in mismatches[:20]]},
+    )

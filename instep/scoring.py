@@ -1,0 +1,230 @@
+"""Park scorecards from the rubric: pure functions over one park-year of published indicator values.
+
+Indicator score: linear from floor (0) to target (100), clamped to 0..100; the same formula serves a
+decreasing target (LTIFR 10 -> 1, change -10 %). Method `zero_if_any` (fatality-free): 0 when the value is
+above zero, else 100. An indicator without a value is n/a with a reason and left out of its pillar's mean.
+Pillar score = mean of its scored indicators; overall = mean of the pillar scores weighted by the pillar
+weights, over the pillars with a score. Every row carries the rubric version and the GWP set.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from instep.metadata.resources import MIN_PERSONS
+
+RUBRIC_DIR = Path(__file__).resolve().parent / "rubric"
+SUPPRESSED_REASON = f"suppressed by disclosure control: fewer than {MIN_PERSONS} persons"
+
+
+@dataclass(frozen=True)
+class RubricItem:
+    rubric_version: int
+    pillar: str
+    pillar_label: str
+    pillar_weight: float
+    indicator: str
+    label: str
+    column: str  # the park_annual column holding the value
+    method: str  # "linear" or "zero_if_any"
+    floor: float | None
+    target: float | None
+    unit: str
+    direction: str
+    na_reason: str
+
+
+def rubric_path(version: int) -> Path:
+    return RUBRIC_DIR / f"v{version}.csv"
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+@cache
+def load_rubric(version: int = 1) -> tuple[RubricItem, ...]:
+    path = rubric_path(version)
+    if not path.exists():
+        raise FileNotFoundError(f"no rubric version {version}: {path.name} is not in {RUBRIC_DIR.name}/")
+    with path.open(encoding="utf-8", newline="") as handle:
+        items = tuple(
+            RubricItem(
+                rubric_version=int(row["rubric_version"]),
+                pillar=row["pillar"],
+                pillar_label=row["pillar_label"],
+                pillar_weight=float(row["pillar_weight"]),
+                indicator=row["indicator"],
+                label=row["label"],
+                column=row["column"],
+                method=row["method"],
+                floor=_number(row["floor"]),
+                target=_number(row["target"]),
+                unit=row["unit"],
+                direction=row["direction"],
+                na_reason=row["na_reason"],
+            )
+            for row in csv.DictReader(handle)
+        )
+    for item in items:
+        if item.rubric_version != version:
+            raise ValueError(f"{path.name}: row {item.indicator} says version {item.rubric_version}")
+        if item.method == "linear" and (
+            item.floor is None or item.target is None or item.floor == item.target
+        ):
+            raise ValueError(f"{path.name}: {item.indicator} needs a floor and a different target")
+        if item.method not in ("linear", "zero_if_any"):
+            raise ValueError(f"{path.name}: {item.indicator} has unknown method {item.method!r}")
+    return items
+
+
+def linear_score(value: float, floor: float, target: float) -> float:
+    """0 at the floor, 100 at the target, straight line between, clamped; works both ways round."""
+    raw = 100.0 * (value - floor) / (target - floor)
+    return min(100.0, max(0.0, raw))
+
+
+def indicator_score(item: RubricItem, value: float | None) -> float | None:
+    if value is None:
+        return None
+    if item.method == "zero_if_any":
+        return 0.0 if value > 0 else 100.0
+    assert item.floor is not None and item.target is not None
+    return linear_score(value, item.floor, item.target)
+
+
+def pillars(rubric: Iterable[RubricItem]) -> dict[str, list[RubricItem]]:
+    out: dict[str, list[RubricItem]] = {}
+    for item in rubric:
+        out.setdefault(item.pillar, []).append(item)
+    return out
+
+
+def _value(row: Mapping[str, Any], column: str) -> float | None:
+    value = row.get(column)
+    if value is None or value != value:  # NaN from a data frame is missing too
+        return None
+    return float(value)
+
+
+def score_park_year(
+    row: Mapping[str, Any], rubric: tuple[RubricItem, ...], gwp_set: str
+) -> list[dict[str, Any]]:
+    """Scorecard rows (indicators, pillars, overall) of one park_annual row."""
+    park_id, year = row["park_id"], int(row["year"])
+    suppressed = set(filter(None, (row.get("suppressed_fields") or "").split(";")))
+    common = {
+        "park_id": park_id,
+        "year": year,
+        "rubric_version": rubric[0].rubric_version,
+        "gwp_set": gwp_set,
+    }
+    out: list[dict[str, Any]] = []
+    pillar_scores: dict[str, tuple[float, float]] = {}
+    for pillar, items in pillars(rubric).items():
+        scores = []
+        for item in items:
+            value = _value(row, item.column)
+            score = indicator_score(item, value)
+            reason = None
+            if score is None:
+                reason = SUPPRESSED_REASON if item.column in suppressed else item.na_reason
+            else:
+                scores.append(score)
+            out.append(
+                {
+                    **common,
+                    "pillar": pillar,
+                    "component": item.indicator,
+                    "label": item.label,
+                    "value": value,
+                    "unit": item.unit,
+                    "floor": item.floor,
+                    "target": item.target,
+                    "weight": None,
+                    "score": score,
+                    "status": "n/a" if score is None else "scored",
+                    "na_reason": reason,
+                }
+            )
+        weight = items[0].pillar_weight
+        pillar_score = sum(scores) / len(scores) if scores else None
+        if pillar_score is not None:
+            pillar_scores[pillar] = (pillar_score, weight)
+        out.append(
+            {
+                **common,
+                "pillar": pillar,
+                "component": "pillar",
+                "label": items[0].pillar_label,
+                "value": None,
+                "unit": "points",
+                "floor": None,
+                "target": None,
+                "weight": weight,
+                "score": pillar_score,
+                "status": "n/a" if pillar_score is None else "scored",
+                "na_reason": None if scores else "no indicator of this pillar has a value",
+            }
+        )
+    total_weight = sum(weight for _, weight in pillar_scores.values())
+    overall = (
+        sum(score * weight for score, weight in pillar_scores.values()) / total_weight
+        if total_weight
+        else None
+    )
+    out.append(
+        {
+            **common,
+            "pillar": "overall",
+            "component": "overall",
+            "label": "Overall",
+            "value": None,
+            "unit": "points",
+            "floor": None,
+            "target": None,
+            "weight": total_weight,
+            "score": overall,
+            "status": "n/a" if overall is None else "scored",
+            "na_reason": None if overall is not None else "no pillar has a score",
+        }
+    )
+    return out
+
+
+def scorecard_rows(
+    park_years: Iterable[Mapping[str, Any]], rubric: tuple[RubricItem, ...], gwp_set: str
+) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for row in park_years:
+        rows += score_park_year(row, rubric, gwp_set)
+    return rows
+
+
+def build_scorecards(con: duckdb.DuckDBPyConnection, rubric_version: int, gwp_set: str) -> int:
+    """out_scorecards from out_park_annual as it will be published (disclosure applied first)."""
+    from instep.disclosure import disclosed_query
+    from instep.metadata.resources import resource, table_ddl, warehouse_fields
+
+    rubric = load_rubric(rubric_version)
+    relation = con.execute(disclosed_query("park_annual"))
+    columns = [d[0] for d in relation.description]
+    park_years = [dict(zip(columns, values, strict=True)) for values in relation.fetchall()]
+    rows = scorecard_rows(park_years, rubric, gwp_set)
+    spec = resource("scorecards")
+    con.execute(table_ddl("out_scorecards", warehouse_fields("scorecards"), spec.primary_key))
+    names = spec.field_names
+    if rows:
+        placeholders = ", ".join("?" for _ in names)
+        con.executemany(
+            f"INSERT INTO out_scorecards ({', '.join(names)}) VALUES ({placeholders})",
+            [[row[name] for name in names] for row in rows],
+        )
+    return len(rows)
