@@ -4,7 +4,7 @@ Asset names say their layer: `raw_*` what was received, `validated_*`/`core_*` w
 `out_*` what is computed from it, then the release package and the site.
 """
 
-from assets import ingest, publish, validate
+from assets import indicators, ingest, publish, scorecards, validate
 
 ASSETS = (
     ingest.raw_registry,
