@@ -1,0 +1,119 @@
+"""The privacy scan: what must never be published stops a release, and never reaches a published file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from instep.metadata.model import Field, Resource
+from instep.metadata.resources import FACILITIES, PARKS
+from instep.release import PrivacyLeak, publish_release
+from instep.release.privacy import PrivacyRules, rules_from_warehouse, scan_file
+from instep.settings import Settings
+from instep.warehouse import connect
+from tests.release_helpers import BASE_RESOURCES, RELEASE_DATE, all_published_bytes, prepare
+
+SUBMISSION = (
+    "facility_id,period,metric,value,unit,sample_point,sample_date,comment\n"
+    "ET-HAW-F001,2024-01,energy.electricity.grid,1000,kWh,,,meter shared with Beta Dyeing next door\n"
+    "ET-HAW-F002,2024-01,energy.electricity.grid,2000,kWh,,,call Ms Tesfaye on 0911 000 000 about this\n"
+)
+COMMENT = "call Ms Tesfaye on 0911 000 000 about this"
+
+
+@pytest.fixture
+def with_comments(workspace: Settings) -> Settings:
+    (workspace.inbox_dir / "jan.csv").write_text(SUBMISSION, encoding="utf-8")
+    prepare(workspace)
+    return workspace
+
+
+def package_dir(settings: Settings) -> Path:
+    return settings.datapackages_dir / settings.package_name
+
+
+def test_rules_come_from_the_registry_and_the_comments(with_comments: Settings):
+    with connect(with_comments) as con:
+        rules = rules_from_warehouse(con)
+    assert rules.facility_ids == ("ET-HAW-F002",)
+    assert rules.facility_names == ("Beta Dyeing",)
+    assert COMMENT in rules.comments
+    assert rules.sensitive_metrics == ("grievances.gbv.received",)
+
+
+def test_a_name_planted_in_a_comment_reaches_no_published_file(with_comments: Settings):
+    release = publish_release(
+        with_comments, version="1.0.0", release_date=RELEASE_DATE, resources=BASE_RESOURCES
+    )
+    assert release.published
+    published = all_published_bytes(package_dir(with_comments))
+    assert any(name.endswith(".zip!instep-open-data-1.0.0/data/facilities.csv") for name in published)
+    for name, data in published.items():
+        for secret in (b"Beta Dyeing", b"ET-HAW-F002", b"Tesfaye", b"next door"):
+            assert secret not in data, f"{secret!r} in {name}"
+
+
+def test_the_scan_stops_a_release_carrying_an_aggregate_only_name(with_comments: Settings):
+    with connect(with_comments) as con:
+        con.execute("UPDATE pub_parks SET operator = 'Beta  dyeing Ltd' WHERE park_id = 'ET-HAW'")
+    with pytest.raises(PrivacyLeak) as error:
+        publish_release(with_comments, version="1.0.0", release_date=RELEASE_DATE, resources=BASE_RESOURCES)
+    message = str(error.value)
+    assert "facility name 'Beta Dyeing'" in message
+    assert "data/parks.csv" in message and "data/parks.parquet" in message
+    assert "instep-open-data.duckdb" in message
+    assert not (package_dir(with_comments) / "1.0.0").exists()
+    assert [p.name for p in package_dir(with_comments).iterdir() if p.is_dir()] == []
+
+
+def test_the_scan_stops_a_release_carrying_a_comment_or_an_aggregate_only_id(with_comments: Settings):
+    with connect(with_comments) as con:
+        con.execute(f"UPDATE pub_parks SET region = '{COMMENT}' WHERE park_id = 'ET-HAW'")
+        con.execute("UPDATE pub_parks SET operator = 'see ET-HAW-F002' WHERE park_id = 'VN-TST'")
+    with pytest.raises(PrivacyLeak) as error:
+        publish_release(with_comments, version="1.0.0", release_date=RELEASE_DATE, resources=BASE_RESOURCES)
+    message = str(error.value)
+    assert "submitter comment" in message and "facility id ET-HAW-F002" in message
+    assert not (package_dir(with_comments) / "1.0.0").exists()
+
+
+SENSITIVE = Resource(
+    name="facility_grievances",
+    title="Facility grievances",
+    description="Test resource publishing a sensitive metric per facility.",
+    fields=(
+        Field("facility_id", "string", "Facility."),
+        Field("period", "yearmonth", "Month."),
+        Field("grievances_gbv_received", "integer", "Sensitive count."),
+    ),
+    primary_key=("facility_id", "period"),
+)
+
+
+def test_the_scan_stops_a_sensitive_metric_per_facility(with_comments: Settings):
+    with connect(with_comments) as con:
+        con.execute(SENSITIVE.duckdb_ddl().replace('"facility_grievances"', '"pub_facility_grievances"'))
+        con.execute("INSERT INTO pub_facility_grievances VALUES ('ET-HAW-F001', '2024-01', 0)")
+    with pytest.raises(PrivacyLeak, match=r"sensitive metric grievances\.gbv\.received per facility"):
+        publish_release(
+            with_comments,
+            version="1.0.0",
+            release_date=RELEASE_DATE,
+            resources=(PARKS, FACILITIES, SENSITIVE),
+        )
+    assert not (package_dir(with_comments) / "1.0.0").exists()
+
+
+def test_short_generic_comments_and_lookalike_ids_do_not_match(tmp_path: Path):
+    rules = PrivacyRules(("ET-HAW-F002",), ("Beta Dyeing",), (), ())
+    clean = tmp_path / "clean.csv"
+    clean.write_text("id,name\nET-HAW-F0021,Alphabeta Dyeings\n", encoding="utf-8")
+    assert scan_file(clean, "clean.csv", rules) == []
+    leak = tmp_path / "leak.md"
+    leak.write_text("# notes\n\nFrom BETA DYEING (ET-HAW-F002).\n", encoding="utf-8")
+    found = scan_file(leak, "leak.md", rules)
+    assert [(f.where, f.what) for f in found] == [
+        ("line 3", "facility id ET-HAW-F002"),
+        ("line 3", "facility name 'Beta Dyeing'"),
+    ]
