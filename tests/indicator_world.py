@@ -1,0 +1,127 @@
+"""A tiny hand-made warehouse for indicator, scoring and disclosure tests (no files, no ingestion)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+
+from instep import reference
+from instep.disclosure import build_publishable_tables
+from instep.indicators import build_indicator_tables
+from instep.registry import Registry, load_registry
+from instep.scoring import build_scorecards
+from instep.settings import Settings
+from instep.warehouse import LEDGER_DDL
+
+PARKS = {
+    "ET-TST": ("ET", "Test Lake Park"),
+    "VN-TST": ("VN", "Test River Park"),
+    "KE-TST": ("KE", "Test Plains Zone"),
+}
+
+
+@dataclass(frozen=True)
+class Obs:
+    facility_id: str
+    period: str
+    metric: str
+    value: float
+    censored: bool = False
+    sample_point: str | None = None
+    sample_date: str | None = None
+
+
+def facility(
+    facility_id: str,
+    *,
+    type_: str = "factory",
+    disclosure: str = "public",
+    name: str | None = None,
+    active_from: str = "2020-01-01",
+    active_to: str = "",
+) -> dict[str, str]:
+    park_id = facility_id.rsplit("-", 1)[0]
+    return {
+        "facility_id": facility_id,
+        "park_id": park_id,
+        "name": name or f"Facility {facility_id}",
+        "type": type_,
+        "sector": "garment" if type_ == "factory" else "",
+        "os_id": "",
+        "disclosure": disclosure,
+        "active_from": active_from,
+        "active_to": active_to,
+    }
+
+
+def warehouse(facilities: Sequence[dict[str, str]], observations: Iterable[Obs]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(LEDGER_DDL)
+    used = {f["park_id"] for f in facilities}
+    parks = [
+        {
+            "park_id": park_id,
+            "name": name,
+            "country": country,
+            "region": "",
+            "lat": "0",
+            "lon": "0",
+            "operator": "",
+            "area_ha": "1",
+            "established": "2010",
+        }
+        for park_id, (country, name) in PARKS.items()
+        if park_id in used
+    ]
+    load_registry(con, Registry(parks=parks, facilities=list(facilities)))
+    parks_of = {f["facility_id"]: f["park_id"] for f in facilities}
+    catalogue = reference.metrics()
+    rows = []
+    for number, o in enumerate(observations, start=1):
+        year, month = (int(x) for x in o.period.split("-"))
+        entry = catalogue[o.metric]
+        rows.append(
+            [
+                "S-test",
+                number,
+                o.facility_id,
+                parks_of[o.facility_id],
+                o.period,
+                date(year, month, 1),
+                year,
+                o.metric,
+                entry.topic,
+                o.value,
+                entry.canonical_unit,
+                o.censored,
+                str(o.value),
+                entry.canonical_unit,
+                o.sample_point,
+                o.sample_date,
+            ]
+        )
+    if rows:
+        con.executemany("INSERT INTO observations VALUES (" + ", ".join("?" * 16) + ")", rows)
+    return con
+
+
+def compute(con: duckdb.DuckDBPyConnection, gwp_set: str = "ar5") -> duckdb.DuckDBPyConnection:
+    settings = Settings(gwp_set=gwp_set)
+    build_indicator_tables(con, settings)
+    build_scorecards(con, settings.rubric_version, gwp_set)
+    build_publishable_tables(con, settings)
+    return con
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> list[dict]:
+    relation = con.execute(sql, list(params))
+    names = [d[0] for d in relation.description]
+    return [dict(zip(names, values, strict=True)) for values in relation.fetchall()]
+
+
+def one(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object] = ()) -> dict:
+    (row,) = rows(con, sql, params)
+    return row
