@@ -26,6 +26,9 @@ def field_descriptor(field: Field, primary_key: Sequence[str]) -> dict[str, Any]
     if field.unit:
         out["unit"] = field.unit
     constraints = field.constraints()
+    if field.type != "string":
+        # Table Schema allows `pattern` on strings only; other types carry their own format.
+        constraints.pop("pattern", None)
     if field.name in primary_key:
         constraints["required"] = True
     if constraints:

@@ -1,0 +1,94 @@
+"""End to end on a small demo: ingest -> indicators -> scorecards -> disclosure -> release, twice."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import frictionless
+
+from assets import ASSETS
+from instep.demo import generate_demo
+from instep.metadata.resources import RESOURCES
+from instep.release import latest_version, read_index
+from instep.settings import REPO_ROOT, Settings
+from pipelines.resources import InstepWorkspace
+from tests.conftest import AS_OF
+from tests.release_helpers import all_published_bytes
+
+FRICTIONLESS = REPO_ROOT / ".venv" / "bin" / "frictionless"
+
+
+def release(settings: Settings, version: str, release_date: str) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        list(ASSETS),
+        resources={"instep": InstepWorkspace.from_settings(settings)},
+        run_config={
+            "ops": {"release_package": {"config": {"version": version, "release_date": release_date}}}
+        },
+    )
+
+
+def test_demo_release_then_restatement(tmp_path: Path):
+    root = tmp_path / "demo"
+    generate_demo(root, facilities=8, months=14, seed=5)
+    settings = Settings(workspace=root, datapackages_dir=tmp_path / "datapackages", as_of=AS_OF)
+    result = release(settings, "1.0.0", "2026-11-25")
+    assert result.success
+    metadata = result.asset_materializations_for_node("release_package")[0].metadata
+    assert metadata["version"].value == "1.0.0"
+    package = settings.datapackages_dir / settings.package_name
+    first = package / "1.0.0"
+    assert metadata["release_path"].value == str(first)
+
+    cli = subprocess.run(
+        [str(FRICTIONLESS), "validate", "datapackage.json"],
+        cwd=first,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
+    loaded = frictionless.Package(str(first / "datapackage.json"))
+    assert [r.name for r in loaded.resources] == [r.name for r in RESOURCES]
+    rows = read_index(package)[0]["rows"]
+    assert rows["facility_monthly"] > 0 and rows["scorecards"] > 0 and rows["park_annual"] > 0
+    con = duckdb.connect()
+    assert (
+        con.execute(
+            f"SELECT count(*) FROM read_parquet('{first / 'data' / 'facility_monthly.parquet'}')"
+        ).fetchone()[0]
+        == rows["facility_monthly"]
+    )
+    con.close()
+
+    with (root / "registry" / "facilities.csv").open(encoding="utf-8") as handle:
+        registry = list(csv.DictReader(handle))
+    hidden = [f for f in registry if f["disclosure"] == "aggregate_only"]
+    public = next(f for f in registry if f["disclosure"] == "public" and f["type"] == "factory")
+    published = all_published_bytes(package)
+    for facility in hidden:
+        for secret in (facility["facility_id"].encode(), facility["name"].encode()):
+            assert not any(secret in data for data in published.values()), secret
+
+    # A late restatement of one public facility's month, then the next release.
+    with (first / "data" / "facility_monthly.csv").open(encoding="utf-8") as handle:
+        periods = sorted(
+            r["period"] for r in csv.DictReader(handle) if r["facility_id"] == public["facility_id"]
+        )
+    period = periods[len(periods) // 2]
+    (root / "inbox" / "restatement.csv").write_text(
+        "facility_id,period,metric,value,unit,sample_point,sample_date,comment\n"
+        f"{public['facility_id']},{period},energy.electricity.grid,123456,kWh,,,corrected meter reading\n",
+        encoding="utf-8",
+    )
+    assert release(settings, "1.1.0", "2026-12-01").success
+    assert latest_version(package) == "1.1.0"
+    changelog = (package / "1.1.0" / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert "Changes since release 1.0.0." in changelog
+    assert f"| facility_monthly | {public['facility_id']} | {period} | electricity_grid_kwh |" in changelog
+    assert "123456 |" in changelog
+    assert "corrected meter reading" not in changelog
