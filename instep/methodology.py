@@ -1,0 +1,223 @@
+"""The methodology as Markdown, generated from the same definitions and data files the code uses.
+
+Formulas come from `instep.indicators.formulas` (the SQL expressions' text), the rubric from
+`instep/rubric/v<N>.csv`, factors and limits from `instep.reference`, unit conversions from
+`instep.units.unit_factors()`. The site renders these functions; nothing here is typed twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from instep import reference
+from instep.disclosure import SMALL_COUNT_BAND, SMALL_COUNT_LIMIT
+from instep.indicators.formulas import KWH_TO_GJ, LTIFR_HOURS, RATIOS, TRIR_HOURS
+from instep.indicators.reference_tables import gj_per_canonical_unit
+from instep.metadata.resources import MIN_PERSONS
+from instep.scoring import load_rubric, pillars
+from instep.units import unit_factors
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    def cell(value: object) -> str:
+        return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return f"{value:g}"
+
+
+def formulas_markdown(gwp_set: str = "ar5") -> str:
+    """Every indicator formula as computed, with the aggregation and disclosure rules."""
+    ratio_rows = [(f"`{r.column}`", r.text) for r in RATIOS]
+    return (
+        "## Formulas\n\n"
+        "Values are converted to each metric's canonical unit on ingestion. Amounts are summed from "
+        "facility-month to park-month to park-year; every ratio is then computed from the sums (a ratio "
+        "of sums, never a mean of facility ratios). Month-end counts (workers, supervisors, managers, "
+        "chemical products) are summed over facilities and averaged over the months of a year.\n\n"
+        "### Energy and greenhouse gases\n\n"
+        f"- Fuel energy (GJ) = fuel quantity in its canonical unit x density (for litres) x net calorific "
+        f"value (`fuels.csv`). Electricity in GJ = kWh x {KWH_TO_GJ:g}.\n"
+        "- Total energy (GJ) = fuel energy + (grid + on-site solar electricity) + purchased steam.\n"
+        "- Park total energy: steam that factories bought from the park's central boiler is not added "
+        "(it is already in the boiler's fuel); it is shown as `steam_from_central_boiler_gj`. Output of "
+        "the park's shared solar plant counts as on-site solar of the park.\n"
+        f"- Scope 1 (t CO2e) = Σ fuel energy (TJ) x (CO2 + CH4 x GWP(CH4) + N2O x GWP(N2O)) kg/TJ / 1000, "
+        f"GWP set `{gwp_set}` by default (recorded in `gwp_set` on every row). For biomass fuels the CO2 "
+        "term is left out of Scope 1 and reported as the memo item `biogenic_co2_t`; their CH4 and N2O "
+        "count in Scope 1.\n"
+        "- Scope 2 location-based (t CO2e) = grid MWh x the country's grid factor for the year; when the "
+        "year has no factor, the latest earlier year's factor is used and `grid_factor_fallback` is true. "
+        "With no earlier factor at all, Scope 2 is empty.\n"
+        "- Scope 2 market-based (t CO2e) = max(grid MWh - renewable contract MWh, 0) x the same factor.\n"
+        "- Scope 2 covers electricity only: the emissions of steam from a central boiler are the boiler's "
+        "Scope 1 in the park totals.\n\n"
+        "### Wastewater results against ZDHC limits\n\n"
+        "Each discharge sample result with a ZDHC limit is judged at each level: met when the value is at "
+        "or below the limit (within the range for pH); a result below the detection limit x (`<x`) is met "
+        "when x is at or below the limit and inconclusive otherwise. `zdhc_level` is the strictest level "
+        "met together with every looser level (aspirational, progressive, foundational); `none` when the "
+        "foundational limit is exceeded; `inconclusive` when even the foundational level cannot be "
+        "judged. Example: chromium VI `<0.01` mg/L meets foundational (0.05) and is inconclusive at "
+        "progressive (0.005) and aspirational (0.001), so its level is foundational. The foundational "
+        "share leaves inconclusive results out of the denominator.\n\n"
+        "### Ratios\n\n"
+        + _table(["column", "formula"], ratio_rows)
+        + f"\nLTIFR is per {LTIFR_HOURS:,} hours worked, TRIR per {TRIR_HOURS:,} hours.\n\n"
+        "### Changes against the previous year\n\n"
+        "`ghg_intensity_change_pct` and `water_intensity_change_pct` = (this year's park intensity / the "
+        "previous year's - 1) x 100; empty when either year has no intensity.\n\n"
+        "### Data quality\n\n"
+        "- Reporting window: from the first to the last month with any accepted value.\n"
+        "- Expected facility-months: months of the window in which a facility is active on at least one "
+        "day (registry `active_from`, `active_to`).\n"
+        "- Data completeness = expected facility-months with at least one accepted value / expected "
+        "facility-months x 100.\n"
+        "- First-time acceptance = facility-months whose first submission (in ingest order) had no "
+        "rejected row for that facility-month / facility-months submitted x 100. Rows naming an unknown "
+        "facility or a malformed period cannot be attributed and are left out.\n\n"
+        "### Disclosure control\n\n"
+        "- Facilities that disclose only in aggregate appear only inside park totals.\n"
+        "- Gender-based-violence grievances are never published per facility; park counts from 1 to "
+        f"{SMALL_COUNT_LIMIT - 1} are shown as `{SMALL_COUNT_BAND}`.\n"
+        f"- Ratios over fewer than {MIN_PERSONS} persons (women's shares, supervisor parity, training hours "
+        "per worker) and the female counts behind them are left empty and named in `suppressed_fields`.\n"
+        "- No submitter identity or comment text is published.\n"
+        "- Entry-level wages are published in local currency; a wage-to-legal-minimum ratio is not computed "
+        "yet (no sourced minimum-wage reference table).\n"
+    )
+
+
+def rubric_markdown(version: int = 1) -> str:
+    rubric = load_rubric(version)
+    rows = []
+    for items in pillars(rubric).values():
+        for item in items:
+            how = (
+                "0 when any fatality, else 100"
+                if item.method == "zero_if_any"
+                else f"{_number(item.floor)} → {_number(item.target)}"
+            )
+            rows.append(
+                (
+                    item.pillar_label,
+                    _number(item.pillar_weight),
+                    item.label,
+                    f"`{item.column}`",
+                    how,
+                    item.unit,
+                )
+            )
+    return (
+        f"## Scorecard rubric (version {version})\n\n"
+        "Indicator score: linear from the floor (0 points) to the target (100 points), clamped to 0-100; "
+        "a target below the floor rewards decreases. An indicator without a value is n/a, shown with its "
+        "reason and left out of its pillar. Pillar score = mean of its scored indicators; overall score = "
+        "mean of the pillar scores weighted by the pillar weights, over the pillars with a score.\n\n"
+        + _table(["pillar", "weight", "indicator", "park_annual column", "floor → target", "unit"], rows)
+    )
+
+
+def fuel_factors_markdown() -> str:
+    rows = [
+        (
+            f.fuel,
+            f.ipcc_category,
+            _number(f.ncv_mj_per_kg),
+            _number(f.density_kg_per_l),
+            f"{gj_per_canonical_unit(f):.6g} GJ per {reference.metrics()[f.metric].canonical_unit}",
+            _number(f.co2_kg_per_tj),
+            _number(f.ch4_kg_per_tj),
+            _number(f.n2o_kg_per_tj),
+            "yes" if f.biogenic else "no",
+            f.source,
+        )
+        for f in reference.fuels().values()
+    ]
+    header = [
+        "fuel",
+        "IPCC category",
+        "NCV MJ/kg",
+        "density kg/L",
+        "energy per unit",
+        "CO2 kg/TJ",
+        "CH4 kg/TJ",
+        "N2O kg/TJ",
+        "biogenic",
+        "source",
+    ]
+    return "## Fuel factors\n\n" + _table(header, rows)
+
+
+def gwp_markdown() -> str:
+    rows = [
+        (row["gas"], row["ar4"], row["ar5"], row["ar6"], row["source"])
+        for row in reference.read_rows("gwp.csv")
+    ]
+    return "## Global warming potentials (100-year)\n\n" + _table(
+        ["gas", "AR4", "AR5", "AR6", "source"], rows
+    )
+
+
+def grid_factors_markdown() -> str:
+    rows = [
+        (g.country, g.year, _number(g.t_co2_per_mwh), g.method, g.source)
+        for g in sorted(reference.grid_factors(), key=lambda g: (g.country, g.year))
+    ]
+    return (
+        "## Grid emission factors\n\n"
+        "The factor of the country and year is used; when the year is missing, the latest earlier year's "
+        "factor is used and the row is flagged (`grid_factor_fallback`).\n\n"
+        + _table(["country", "year", "t CO2/MWh", "method", "source"], rows)
+    )
+
+
+def zdhc_limits_markdown() -> str:
+    rows = [
+        (
+            z.parameter,
+            f"`{z.metric}`",
+            z.unit,
+            z.foundational,
+            z.progressive,
+            z.aspirational,
+            z.kind,
+            z.source,
+        )
+        for z in reference.zdhc_limits().values()
+    ]
+    header = ["parameter", "metric", "unit", "foundational", "progressive", "aspirational", "kind", "source"]
+    return "## ZDHC wastewater limits\n\n" + _table(header, rows)
+
+
+def unit_conversions_markdown() -> str:
+    rows = [
+        (f"`{u.metric}`", u.unit, u.canonical_unit, f"{u.factor:.10g}", u.derivation)
+        for u in unit_factors()
+        if u.unit != u.canonical_unit
+    ]
+    return "## Unit conversions\n\ncanonical value = submitted value x factor\n\n" + _table(
+        ["metric", "submitted unit", "canonical unit", "factor", "derivation"], rows
+    )
+
+
+def methodology_markdown(gwp_set: str = "ar5", rubric_version: int = 1) -> str:
+    """The whole methodology page."""
+    parts = [
+        "# Methodology\n",
+        formulas_markdown(gwp_set),
+        rubric_markdown(rubric_version),
+        fuel_factors_markdown(),
+        gwp_markdown(),
+        grid_factors_markdown(),
+        zdhc_limits_markdown(),
+        unit_conversions_markdown(),
+    ]
+    return "\n".join(parts)
