@@ -39,6 +39,8 @@ class Settings:
     as_of: date = field(default_factory=lambda: _env_date("INSTEP_AS_OF") or date.today())
     # Demo workspaces are labelled synthetic on every published file and page.
     synthetic: bool = True
+    # Public address of the transparency site (sitemap, canonical links, JSON-LD download URLs).
+    site_url: str = "http://127.0.0.1:8000/"
 
     @property
     def registry_dir(self) -> Path:
@@ -81,6 +83,8 @@ class Settings:
             kwargs["datapackages_dir"] = Path(dp).resolve()
         if gwp := os.environ.get("INSTEP_GWP_SET"):
             kwargs["gwp_set"] = gwp.lower()
+        if site_url := os.environ.get("INSTEP_SITE_URL"):
+            kwargs["site_url"] = site_url if site_url.endswith("/") else site_url + "/"
         if os.environ.get("INSTEP_SYNTHETIC", "").lower() in {"0", "false", "no"}:
             kwargs["synthetic"] = False
         return cls(**kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,193 @@
+"""Charts as small bundles: a static SVG and PNG rendered at build time, the Vega-Lite spec for the
+interactive view, the data as CSV, a text alternative, a data table and a citation line.
+
+The SVG is the baseline and needs no JavaScript; `site/assets/javascripts/charts.js` swaps in the
+interactive view from the spec where scripts run. Chart data is inlined in the spec, so the interactive
+view makes no request beyond the spec file itself.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+import vl_convert as vlc
+
+from instep.site.markup import esc, format_number, table_html, unit_label
+
+VEGA_LITE_VERSION = "v6.4"
+WIDTH = 620
+HEIGHT = 240
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Who to credit for a chart: the release it was drawn from."""
+
+    title: str
+    version: str
+    date: str
+    license: str
+    synthetic: bool
+
+    def line(self, table: str) -> str:
+        text = (
+            f"Source: {self.title}, release {self.version} ({self.date}), table {table}. "
+            f"Licence {self.license}."
+        )
+        return text + (" Synthetic demonstration data." if self.synthetic else "")
+
+
+def base_config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return chart.configure(font=FONT).configure_range(category=PALETTE).configure_view(stroke=None)
+
+
+def month_axis(field: str = "month") -> alt.X:
+    return alt.X(
+        f"{field}:T",
+        timeUnit="utcyearmonth",
+        title=None,
+        axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=6),
+    )
+
+
+def stacked_monthly(frame: pd.DataFrame, unit: str, mark: str = "bar") -> alt.Chart:
+    """Monthly values by series, stacked; `frame` has columns month, series, value."""
+    label = unit_label(unit)
+    base = alt.Chart(frame)
+    marked = base.mark_area(opacity=0.85) if mark == "area" else base.mark_bar()
+    return marked.encode(
+        x=month_axis(),
+        y=alt.Y("value:Q", title=label, stack="zero"),
+        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+        order=alt.Order("order:Q"),
+        tooltip=[
+            alt.Tooltip("month:T", timeUnit="utcyearmonth", title="Month", format="%b %Y"),
+            alt.Tooltip("series:N", title="Series"),
+            alt.Tooltip("value:Q", title=label, format=",.1f"),
+        ],
+    ).properties(width=WIDTH, height=HEIGHT)
+
+
+def share_line(frame: pd.DataFrame, unit: str = "%") -> alt.Chart:
+    """A monthly percentage as a line with points; `frame` has month, series, value."""
+    label = unit_label(unit)
+    zoom = alt.selection_interval(bind="scales", encodings=["x"])
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(
+            x=month_axis(),
+            y=alt.Y("value:Q", title=label, scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+            tooltip=[
+                alt.Tooltip("month:T", timeUnit="utcyearmonth", title="Month", format="%b %Y"),
+                alt.Tooltip("series:N", title="Series"),
+                alt.Tooltip("value:Q", title=label, format=".1f"),
+            ],
+        )
+        .add_params(zoom)
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+
+
+def bars(frame: pd.DataFrame, category: str, value_title: str, color: str | None = None) -> alt.Chart:
+    """Horizontal bars: `frame` has label, value (and `color` when grouped)."""
+    encoding = {
+        "y": alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)),
+        "x": alt.X("value:Q", title=value_title),
+        "tooltip": [
+            alt.Tooltip("label:N", title=category),
+            alt.Tooltip("value:Q", title=value_title, format=".1f"),
+        ],
+    }
+    if color:
+        encoding["color"] = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom"))
+        encoding["yOffset"] = alt.YOffset(f"{color}:N")
+        encoding["tooltip"].append(alt.Tooltip(f"{color}:N"))
+    return alt.Chart(frame).mark_bar().encode(**encoding).properties(width=WIDTH - 200)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """What a page needs to show one chart."""
+
+    slug: str
+    title: str
+    alt: str
+    chart: alt.TopLevelMixin
+    data: pd.DataFrame  # the data as published in the chart's CSV
+    table: str  # source table name, for the citation
+    unit: str = ""
+
+
+def render(figure: Figure, directory: Path, citation: Citation, prefix: str = "charts") -> str:
+    """Write the bundle into `directory/prefix/` and return the HTML that shows it on a page."""
+    out = directory / prefix
+    out.mkdir(parents=True, exist_ok=True)
+    # Specs are built by the functions above from known columns; skip Altair's slow schema validation.
+    spec = base_config(figure.chart).to_dict(validate=False)
+    spec["description"] = figure.alt
+    spec["title"] = {"text": figure.title, "anchor": "start", "fontSize": 13}
+    svg = vlc.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION, allowed_base_urls=[])
+    # The PNG is rasterised from the SVG: same picture, without running Vega a second time.
+    png = vlc.svg_to_png(svg, scale=2)
+    (out / f"{figure.slug}.svg").write_text(svg, encoding="utf-8")
+    (out / f"{figure.slug}.png").write_bytes(png)
+    (out / f"{figure.slug}.vl.json").write_text(
+        json.dumps(spec, separators=(",", ":"), sort_keys=True), encoding="utf-8"
+    )
+    figure.data.to_csv(out / f"{figure.slug}.csv", index=False, lineterminator="\n")
+    width, height = _svg_size(svg)
+    base = f"{prefix}/{figure.slug}"
+    caption = (
+        f'<span class="instep-chart__title">{esc(figure.title)}</span> {esc(figure.alt)} '
+        f'<span class="instep-chart__links">Download: <a href="{base}.svg" download>SVG</a>'
+        f'<a href="{base}.png" download>PNG</a><a href="{base}.csv" download>data (CSV)</a></span>'
+        f'<span class="instep-chart__cite">{esc(citation.line(figure.table))}</span>'
+    )
+    return (
+        f'<div class="instep-chart-bundle"><figure class="instep-chart" id="chart-{figure.slug}" '
+        f'data-spec="{base}.vl.json">'
+        f'<div class="instep-chart__static"><img src="{base}.svg" alt="{esc(figure.alt)}" '
+        f'width="{width}" height="{height}" loading="lazy"></div>'
+        f'<div class="instep-chart__interactive" hidden></div>'
+        f"<figcaption>{caption}</figcaption></figure>"
+        f'<details class="instep-chart__data"><summary>Data table: {esc(figure.title)}</summary>'
+        f"{data_table(figure.data)}</details></div>"
+    )
+
+
+def data_table(frame: pd.DataFrame) -> str:
+    """The chart's data as an HTML table (wide when it has month/series/value columns)."""
+    if {"month", "series", "value"} <= set(frame.columns):
+        unit = str(frame["unit"].iloc[0]) if "unit" in frame.columns and len(frame) else ""
+        wide = frame.pivot_table(index="month", columns="series", values="value", aggfunc="first", sort=False)
+        headers = ["Month", *[f"{column} ({unit_label(unit)})" if unit else str(column) for column in wide]]
+        rows = [
+            [esc(str(month)[:7]), *[esc(format_number(v, "", None)) for v in row]]
+            for month, row in zip(wide.index, wide.itertuples(index=False), strict=True)
+        ]
+        return table_html(headers, rows, [False, *([True] * len(wide.columns))])
+    headers = list(frame.columns)
+    numeric = [pd.api.types.is_numeric_dtype(frame[column]) for column in headers]
+    rows = [
+        [esc(format_number(v, "") if numeric[i] else v) for i, v in enumerate(row)]
+        for row in frame.itertuples(index=False)
+    ]
+    return table_html(headers, rows, numeric)
+
+
+def _svg_size(svg: str) -> tuple[int, int]:
+    import re
+
+    match = re.search(r'<svg[^>]*?width="([\d.]+)"[^>]*?height="([\d.]+)"', svg)
+    if not match:
+        return WIDTH, HEIGHT
+    return round(float(match.group(1))), round(float(match.group(2)))

@@ -1,0 +1,64 @@
+"""What every page generator shares: the release being published, all releases, the output folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from instep.site.charts import Citation
+from instep.site.release import Release
+
+SHARED_TYPES = {
+    "cetp": "Central effluent treatment plant",
+    "central_boiler": "Central boiler",
+    "solar_plant": "Solar plant",
+}
+FACILITY_TYPES = {"factory": "Factory", **SHARED_TYPES}
+
+
+@dataclass
+class SiteContext:
+    release: Release
+    releases: list[Release]
+    docs_dir: Path
+    site_url: str = ""
+    # Pages written so far (path relative to docs_dir -> title), for the navigation.
+    written: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def citation(self) -> Citation:
+        r = self.release
+        return Citation(
+            title=r.title, version=r.version, date=r.date, license=r.license, synthetic=r.synthetic
+        )
+
+    def write(self, relative: str, title: str, body: str, charts: bool = False) -> Path:
+        """Write a Markdown page with front matter; `relative` is e.g. 'parks/ET-HAW/index.md'."""
+        path = self.docs_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        front = ["---", f"title: {_yaml_text(title)}"]
+        if charts:
+            front.append("charts: true")
+        front.append("---")
+        path.write_text("\n".join(front) + "\n\n" + body.strip() + "\n", encoding="utf-8")
+        self.written[relative] = title
+        return path
+
+    def table(self, name: str) -> pd.DataFrame:
+        if not self.release.has(name):
+            return pd.DataFrame()
+        return self.release.table(name)
+
+    @property
+    def parks(self) -> pd.DataFrame:
+        return self.table("parks").sort_values("park_id")
+
+    @property
+    def facilities(self) -> pd.DataFrame:
+        return self.table("facilities").sort_values("facility_id")
+
+
+def _yaml_text(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,104 @@
+"""Small HTML helpers for the generated pages: escaping, number formatting with units, traceable cells.
+
+Every number a page shows from a release table carries `data-table`, `data-key`, `data-field` and
+`data-raw` attributes naming the CSV cell it came from, so that a reader's tools (and the tests) can
+check it against the published file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+
+NA = "n/a"
+# Units shown in a friendlier spelling; the data keeps its canonical unit strings.
+UNIT_DISPLAY = {
+    "%": "%",
+    "percent": "%",
+    "t CO2e": "t CO₂e",
+    "t_co2e": "t CO₂e",
+    "kg CO2e/kg": "kg CO₂e/kg",
+    "t CO2/MWh": "t CO₂/MWh",
+    "m3": "m³",
+    "m^3": "m³",
+}
+
+
+def esc(value: object) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def unit_label(unit: str | None) -> str:
+    unit = (unit or "").strip()
+    return UNIT_DISPLAY.get(unit, unit)
+
+
+def decimals_for(value: float) -> int:
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return 0
+    if magnitude >= 100:
+        return 1
+    if magnitude >= 1:
+        return 2 if magnitude < 10 else 1
+    return 3 if magnitude else 0
+
+
+def format_number(value: float | None, unit: str | None = "", decimals: int | None = None) -> str:
+    """'12,345 t CO₂e', '7.25 %', 'n/a'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NA
+    places = decimals_for(value) if decimals is None else decimals
+    text = f"{value:,.{places}f}"
+    label = unit_label(unit)
+    if not label:
+        return text
+    return f"{text}\u202f{label}" if label == "%" else f"{text}\u00a0{label}"
+
+
+def cell_attrs(table: str, key: Mapping[str, object], field: str, raw: str) -> str:
+    key_json = json.dumps({k: str(v) for k, v in key.items()}, separators=(",", ":"))
+    return (
+        f'data-table="{esc(table)}" data-key="{esc(key_json)}" '
+        f'data-field="{esc(field)}" data-raw="{esc(raw)}"'
+    )
+
+
+def traced_number(
+    table: str,
+    key: Mapping[str, object],
+    field: str,
+    raw: str,
+    unit: str | None,
+    decimals: int | None = None,
+) -> str:
+    """A formatted number in a <span> that names its source cell."""
+    value = float(raw) if str(raw).strip() else None
+    attrs = cell_attrs(table, key, field, str(raw))
+    return f'<span class="instep-value" {attrs}>{esc(format_number(value, unit, decimals))}</span>'
+
+
+def table_html(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    numeric: Sequence[bool] | None = None,
+    caption: str | None = None,
+) -> str:
+    """A plain HTML table (cells are already HTML); numeric columns are right-aligned."""
+    numeric = list(numeric or [False] * len(headers))
+    right = ' class="instep-num"'
+    head = "".join(
+        f'<th scope="col"{right if numeric[i] else ""}>{esc(h)}</th>' for i, h in enumerate(headers)
+    )
+    body = []
+    for row in rows:
+        cells = "".join(f"<td{right if numeric[i] else ''}>{cell}</td>" for i, cell in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    caption_html = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return f"<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def link(href: str, text: str) -> str:
+    return f'<a href="{esc(href)}">{esc(text)}</a>'

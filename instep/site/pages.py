@@ -1,0 +1,581 @@
+"""The pages about places: home, the parks list and map, one page per park and per public facility.
+
+URLs are stable across releases: /parks/<park_id>/ and /facilities/<facility_id>/.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from instep.site import charts, geo, trends
+from instep.site.context import FACILITY_TYPES, SHARED_TYPES, SiteContext
+from instep.site.markup import esc, format_number, link, table_html, traced_number
+from instep.site.release import number
+
+PILLARS = {
+    "energy_climate": "Energy & climate",
+    "water_wastewater": "Water & wastewater",
+    "chemicals": "Chemicals",
+    "social_ohs": "Social & OHS",
+    "transparency": "Transparency",
+    "overall": "Overall",
+}
+SCORE_UNIT = "/ 100"
+
+
+def _sum(frame: pd.DataFrame, column: str) -> float | None:
+    if column not in frame.columns:
+        return None
+    values = pd.to_numeric(frame[column], errors="coerce").dropna()
+    return float(values.sum()) if len(values) else None
+
+
+def _ratio(numerator: float | None, denominator: float | None, scale: float = 100.0) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator * scale
+
+
+def latest_year(ctx: SiteContext) -> str | None:
+    annual = ctx.table("park_annual")
+    if annual.empty:
+        return None
+    return str(max(annual["year"], key=int))
+
+
+def headline_figures(ctx: SiteContext, year: str) -> list[tuple[str, str]]:
+    """(figure, label) pairs for the home page; sums and ratios of sums over all parks' months."""
+    monthly = ctx.table("park_monthly")
+    months = monthly[monthly["year"] == year] if not monthly.empty else monthly
+    n_months = months["period"].nunique() if not months.empty else 0
+    scope = f"in {year} ({n_months} months)"
+    ghg = None
+    s1, s2 = _sum(months, "scope1_t_co2e"), _sum(months, "scope2_location_t_co2e")
+    if s1 is not None or s2 is not None:
+        ghg = (s1 or 0) + (s2 or 0)
+    grid, solar = _sum(months, "electricity_grid_kwh"), _sum(months, "electricity_solar_kwh")
+    contract = _sum(months, "electricity_renewable_contract_kwh")
+    renewable = _ratio((solar or 0) + (contract or 0), (grid or 0) + (solar or 0))
+    met = _sum(months, "wastewater_results_meeting_foundational")
+    results = _sum(months, "wastewater_results_discharge")
+    public = ctx.facilities
+    return [
+        (format_number(len(ctx.parks), "", 0), "industrial parks"),
+        (format_number(len(public), "", 0), "public facilities (others report only into park totals)"),
+        (format_number(ghg, "t CO2e", 0), f"Scope 1 + 2 (location-based) emissions {scope}"),
+        (format_number(renewable, "%", 1), f"renewable share of electricity {scope}"),
+        (format_number(_sum(months, "water_withdrawal_m3"), "m3", 0), f"water withdrawn {scope}"),
+        (
+            format_number(_ratio(met, results), "%", 1),
+            f"wastewater results meeting ZDHC foundational limits {scope}",
+        ),
+    ]
+
+
+def home(ctx: SiteContext) -> None:
+    r = ctx.release
+    year = latest_year(ctx)
+    figures = headline_figures(ctx, year) if year else []
+    items = "".join(
+        f'<li><span class="instep-figure">{esc(value)}</span>'
+        f'<span class="instep-label">{esc(label)}</span></li>'
+        for value, label in figures
+    )
+    scores = _overall_scores(ctx, year)
+    changes = _changelog_excerpt(r.text_file("CHANGELOG.md"))
+    body = f"""
+# Sustainability data of textile and apparel industrial parks
+
+Open, versioned data on energy, greenhouse gas emissions, water, wastewater, chemicals and working
+conditions in textile and apparel industrial parks, park by park and facility by facility. Every number
+links to [how it was computed](methodology/index.md) and can be [downloaded](downloads/index.md) with
+its release.
+
+This site shows release **{esc(r.version)}** of {esc(r.date)}.
+
+## Headline figures
+
+<ul class="instep-headlines">{items}</ul>
+
+{scores}
+
+## What is new in release {esc(r.version)}
+
+{changes}
+
+[All changes and earlier releases](releases/index.md) · [Download the data](downloads/index.md) ·
+[Parks and map](parks/index.md)
+"""
+    ctx.write("index.md", "Home", body, charts=bool(scores))
+
+
+def _overall_scores(ctx: SiteContext, year: str | None) -> str:
+    cards = ctx.table("scorecards")
+    if cards.empty or year is None:
+        return ""
+    overall = cards[(cards["year"] == year) & (cards["component"] == "overall")]
+    if overall.empty:
+        return ""
+    names = dict(zip(ctx.parks["park_id"], ctx.parks["name"], strict=True))
+    data = pd.DataFrame(
+        {
+            "label": [names.get(p, p) for p in overall["park_id"]],
+            "park_id": list(overall["park_id"]),
+            "value": [number(v) for v in overall["score"]],
+            "year": year,
+        }
+    ).dropna(subset=["value"])
+    if data.empty:
+        return ""
+    figure = charts.Figure(
+        slug="overall-scores",
+        title=f"Overall park scores, {year}",
+        alt="Overall scorecard result of each park in "
+        + year
+        + ": "
+        + "; ".join(f"{row.label} {row.value:.1f} out of 100" for row in data.itertuples())
+        + ".",
+        chart=charts.bars(data[["label", "value"]], "Park", "Overall score (0–100)"),
+        data=data,
+        table="scorecards",
+        unit="points",
+    )
+    return f"## Park scores {esc(year)}\n\n" + charts.render(figure, ctx.docs_dir, ctx.citation)
+
+
+def _changelog_excerpt(text: str, limit: int = 30) -> str:
+    if not text.strip():
+        return "No changelog in this release."
+    lines = text.strip().splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    excerpt = [("###" + line[1:] if line.startswith("#") else line) for line in lines[:limit]]
+    if len(lines) > limit:
+        excerpt.append("")
+        excerpt.append("… the whole changelog is on the [release page](releases/index.md).")
+    return "\n".join(excerpt).strip()
+
+
+def parks_index(ctx: SiteContext) -> None:
+    parks = ctx.parks
+    year = latest_year(ctx)
+    figure = charts.Figure(
+        slug="parks-map",
+        title="Where the parks are",
+        alt="Map of the parks: "
+        + "; ".join(
+            f"{row.name} in {geo.country_names().get(row.country, row.country)} "
+            f"({float(row.lat):.2f}°, {float(row.lon):.2f}°)"
+            for row in parks.itertuples()
+        )
+        + ".",
+        chart=geo.parks_map(parks),
+        data=parks[["park_id", "name", "country", "region", "lat", "lon"]],
+        table="parks",
+    )
+    units = ctx.release.field_units("parks")
+    facilities = ctx.facilities
+    cards = ctx.table("scorecards")
+    rows = []
+    for park in parks.itertuples():
+        overall = (
+            cards[
+                (cards["park_id"] == park.park_id)
+                & (cards["year"] == year)
+                & (cards["component"] == "overall")
+            ]
+            if not cards.empty
+            else cards
+        )
+        score = (
+            traced_number(
+                "scorecards", _card_key(overall.iloc[0]), "score", overall.iloc[0]["score"], SCORE_UNIT, 1
+            )
+            if len(overall)
+            else "n/a"
+        )
+        rows.append(
+            [
+                link(f"{park.park_id}/", park.name),
+                esc(f"{geo.country_names().get(park.country, park.country)}, {park.region}"),
+                traced_number(
+                    "parks",
+                    {"park_id": park.park_id},
+                    "area_ha",
+                    park.area_ha,
+                    units.get("area_ha") or "ha",
+                    0,
+                ),
+                esc(park.established),
+                esc(str(int((facilities["park_id"] == park.park_id).sum()))),
+                score,
+            ]
+        )
+    table = table_html(
+        ["Park", "Country, region", "Area", "Established", "Public facilities", f"Overall score {year}"],
+        rows,
+        [False, False, True, False, True, True],
+    )
+    body = f"""
+# Parks
+
+{charts.render(figure, ctx.docs_dir / "parks", ctx.citation)}
+
+{table}
+
+Country outlines: Natural Earth (public domain), simplified; boundaries are indicative.
+"""
+    ctx.write("parks/index.md", "Parks", body, charts=True)
+
+
+def _card_key(row: pd.Series) -> dict[str, str]:
+    return {k: row[k] for k in ("park_id", "year", "pillar", "component")}
+
+
+def scorecard_html(cards: pd.DataFrame, year: str, methodology: str) -> str:
+    """The scorecard of one park and year: every indicator with value, floor, target, weight and score."""
+    rows = []
+    order = list(PILLARS)
+    cards = cards.assign(_p=[order.index(p) if p in order else 99 for p in cards["pillar"]])
+    cards = cards.assign(_c=[0 if c == "pillar" else 1 for c in cards["component"]])
+    for _, card in cards.sort_values(["_p", "_c"], kind="stable").iterrows():
+        if card["component"] == "overall":
+            continue
+        key = _card_key(card)
+        unit = card.get("unit", "")
+        is_pillar = card["component"] == "pillar"
+        if is_pillar:
+            name = f"<strong>{esc(PILLARS.get(card['pillar'], card['pillar']))}</strong>"
+        else:
+            anchor = f"{methodology}#indicator-{card['component'].replace('_', '-').replace('.', '-')}"
+            name = link(anchor, card["label"] or card["component"])
+
+        def traced(field: str, unit_: str, decimals: int | None = None, key=key, card=card) -> str:
+            raw = card.get(field, "")
+            return traced_number("scorecards", key, field, raw, unit_, decimals) if str(raw).strip() else ""
+
+        value = traced("value", unit) if not is_pillar else ""
+        if not is_pillar and not str(card.get("value", "")).strip():
+            value = '<span class="instep-na">n/a</span>'
+        score = traced("score", SCORE_UNIT, 1)
+        if card.get("status") == "n/a" or not str(card.get("score", "")).strip():
+            score = '<span class="instep-na">n/a</span>'
+        note = esc(card.get("na_reason", "")) if card.get("status") == "n/a" or card.get("na_reason") else ""
+        rows.append(
+            [
+                name,
+                value,
+                traced("floor", unit) if not is_pillar else "",
+                traced("target", unit) if not is_pillar else "",
+                traced("weight", "%", 0),
+                score,
+                note,
+            ]
+        )
+    return table_html(
+        ["Indicator", "Value", "Floor (score 0)", "Target (score 100)", "Weight", "Score", "Why n/a"],
+        rows,
+        [False, True, True, True, True, True, False],
+    )
+
+
+def park_page(ctx: SiteContext, park: pd.Series) -> None:
+    park_id = park["park_id"]
+    directory = ctx.docs_dir / "parks" / park_id
+    units = ctx.release.field_units("parks")
+    facts = table_html(
+        ["Park id", "Country", "Region", "Operator", "Area", "Established"],
+        [
+            [
+                esc(park_id),
+                esc(geo.country_names().get(park["country"], park["country"])),
+                esc(park["region"]),
+                esc(park["operator"]),
+                traced_number(
+                    "parks", {"park_id": park_id}, "area_ha", park["area_ha"], units.get("area_ha") or "ha", 0
+                ),
+                esc(park["established"]),
+            ]
+        ],
+        [False, False, False, False, True, False],
+    )
+    cards = ctx.table("scorecards")
+    cards = cards[cards["park_id"] == park_id] if not cards.empty else cards
+    years = sorted(set(cards["year"]), key=int, reverse=True) if not cards.empty else []
+    methodology = "../../methodology/"
+    sections = []
+    if years:
+        year = years[0]
+        latest = cards[cards["year"] == year]
+        overall = latest[latest["component"] == "overall"]
+        overall_text = (
+            traced_number(
+                "scorecards", _card_key(overall.iloc[0]), "score", overall.iloc[0]["score"], SCORE_UNIT, 1
+            )
+            if len(overall) and str(overall.iloc[0]["score"]).strip()
+            else "n/a"
+        )
+        rubric = latest["rubric_version"].iloc[0] if "rubric_version" in latest else ""
+        gwp = latest["gwp_set"].iloc[0] if "gwp_set" in latest else ""
+        sections.append(
+            f"## Scorecard {esc(year)}\n\n"
+            f"<p>Overall score: <strong>{overall_text}</strong> (rubric version {esc(rubric)}, "
+            f"GWP set {esc(str(gwp).upper())}).</p>\n\n"
+            "Each indicator scores 0 at its floor and 100 at its target, linearly in between and clamped; "
+            "an indicator without data is n/a and left out of its pillar's mean. A pillar is the mean of its "
+            "indicators, the overall score the weighted mean of the pillars with data. "
+            f"[How each indicator is computed]({methodology.replace('../../', '../../')}index.md).\n\n"
+            + scorecard_html(latest, year, methodology)
+        )
+        for earlier in years[1:]:
+            sections.append(
+                f'<details class="instep-earlier"><summary>Scorecard {esc(earlier)}</summary>'
+                + scorecard_html(cards[cards["year"] == earlier], earlier, methodology)
+                + "</details>"
+            )
+    monthly = ctx.table("park_monthly")
+    monthly = monthly[monthly["park_id"] == park_id] if not monthly.empty else monthly
+    figures = trends.trend_figures(monthly, park["name"], "park_monthly") if not monthly.empty else []
+    trend_html = "\n\n".join(charts.render(f, directory, ctx.citation) for f in figures)
+    facilities = ctx.facilities
+    facilities = facilities[facilities["park_id"] == park_id]
+    shared = facilities[facilities["type"].isin(SHARED_TYPES)]
+    own = facilities[~facilities["type"].isin(SHARED_TYPES)]
+    shared_html = (
+        table_html(
+            ["Shared facility", "Type"],
+            [
+                [link(f"../../facilities/{f.facility_id}/", f.name), esc(SHARED_TYPES[f.type])]
+                for f in shared.itertuples()
+            ],
+        )
+        if len(shared)
+        else "<p>This park reports no shared facilities.</p>"
+    )
+    own_html = (
+        table_html(
+            ["Facility", "Type", "Sector", "Open Supply Hub id"],
+            [
+                [
+                    link(f"../../facilities/{f.facility_id}/", f.name),
+                    esc(FACILITY_TYPES.get(f.type, f.type)),
+                    esc(str(f.sector).replace("_", " ")),
+                    esc(f.os_id),
+                ]
+                for f in own.itertuples()
+            ],
+        )
+        if len(own)
+        else "<p>No facility of this park publishes its own figures.</p>"
+    )
+    quality = _quality_rows(ctx, park_id)
+    body = f"""
+# {esc(park["name"])}
+
+{facts}
+
+{chr(10).join(s + chr(10) for s in sections)}
+
+## Trends
+
+Monthly totals of all facilities in the park, including those that report only into park totals.
+Shared plants are counted once: steam bought from a central boiler is in the boiler's fuel.
+
+{trend_html}
+
+## Shared facilities
+
+{shared_html}
+
+## Facilities
+
+Facilities that publish their own figures. Others report only into the park totals above.
+
+{own_html}
+
+## Data quality
+
+{quality}
+"""
+    ctx.write(f"parks/{park_id}/index.md", str(park["name"]), body, charts=bool(figures))
+
+
+def _quality_rows(ctx: SiteContext, park_id: str) -> str:
+    quality = ctx.table("data_quality")
+    if quality.empty:
+        return "<p>No data-quality figures in this release.</p>"
+    quality = quality[quality["park_id"] == park_id].sort_values("year")
+    rows = []
+    for _, row in quality.iterrows():
+        key = {"park_id": park_id, "year": row["year"]}
+        rows.append(
+            [
+                esc(row["year"]),
+                traced_number(
+                    "data_quality",
+                    key,
+                    "facility_months_reported",
+                    row["facility_months_reported"],
+                    "facility-months",
+                    0,
+                ),
+                traced_number(
+                    "data_quality",
+                    key,
+                    "facility_months_expected",
+                    row["facility_months_expected"],
+                    "facility-months",
+                    0,
+                ),
+                traced_number(
+                    "data_quality", key, "data_completeness_pct", row["data_completeness_pct"], "%", 1
+                ),
+                traced_number(
+                    "data_quality", key, "first_time_acceptance_pct", row["first_time_acceptance_pct"], "%", 1
+                ),
+            ]
+        )
+    return (
+        table_html(
+            ["Year", "Reported", "Expected", "Completeness", "First-time acceptance"],
+            rows,
+            [False, True, True, True, True],
+        )
+        + '\n\n<p><a href="../../data-quality/">All parks\' data quality</a></p>'
+    )
+
+
+# Columns of a facility's latest month shown as a table (column, label).
+LATEST_MONTH = (
+    ("energy_total_gj", "Energy use"),
+    ("renewable_electricity_share_pct", "Renewable share of electricity"),
+    ("scope1_t_co2e", "Scope 1 emissions"),
+    ("scope2_location_t_co2e", "Scope 2 emissions (location-based)"),
+    ("ghg_intensity_kg_co2e_per_kg", "GHG intensity"),
+    ("water_withdrawal_m3", "Water withdrawal"),
+    ("water_recycling_rate_pct", "Water recycling rate"),
+    ("zdhc_foundational_share_pct", "Wastewater results meeting ZDHC foundational"),
+    ("mrsl_conformance_pct", "MRSL conformance"),
+    ("workers_total", "Workers"),
+    ("women_share_workforce_pct", "Women in the workforce"),
+    ("ltifr", "LTIFR"),
+)
+
+
+def facility_page(ctx: SiteContext, facility: pd.Series, park_names: dict[str, str]) -> None:
+    facility_id = facility["facility_id"]
+    directory = ctx.docs_dir / "facilities" / facility_id
+    park_id = facility["park_id"]
+    facts = table_html(
+        ["Facility id", "Park", "Type", "Sector", "Open Supply Hub id", "Active"],
+        [
+            [
+                esc(facility_id),
+                link(f"../../parks/{park_id}/", park_names.get(park_id, park_id)),
+                esc(FACILITY_TYPES.get(facility["type"], facility["type"])),
+                esc(str(facility["sector"]).replace("_", " ")),
+                esc(facility["os_id"]),
+                esc(f"{facility['active_from']} – {facility.get('active_to') or 'today'}"),
+            ]
+        ],
+    )
+    monthly = ctx.table("facility_monthly")
+    monthly = monthly[monthly["facility_id"] == facility_id] if not monthly.empty else monthly
+    figures = trends.trend_figures(monthly, facility["name"], "facility_monthly") if not monthly.empty else []
+    trend_html = "\n\n".join(charts.render(f, directory, ctx.citation) for f in figures)
+    latest_html = "<p>No monthly figures published for this facility in this release.</p>"
+    if not monthly.empty:
+        last = monthly.sort_values("period").iloc[-1]
+        units = ctx.release.field_units("facility_monthly")
+        key = {"facility_id": facility_id, "period": last["period"]}
+        rows = [
+            [esc(label), traced_number("facility_monthly", key, column, last[column], units.get(column, ""))]
+            for column, label in LATEST_MONTH
+            if column in monthly.columns and str(last[column]).strip()
+        ]
+        latest_html = f"<p>Reported for {esc(last['period'])}.</p>" + table_html(
+            ["Indicator", "Value"], rows, [False, True]
+        )
+    samples = _wastewater_samples(ctx, facility_id)
+    body = f"""
+# {esc(facility["name"])}
+
+{facts}
+
+## Latest month
+
+{latest_html}
+
+## Trends
+
+{trend_html or "<p>No monthly series for this facility.</p>"}
+
+## Latest wastewater results
+
+{samples}
+"""
+    ctx.write(f"facilities/{facility_id}/index.md", str(facility["name"]), body, charts=bool(figures))
+
+
+def _wastewater_samples(ctx: SiteContext, facility_id: str) -> str:
+    results = ctx.table("wastewater_results")
+    if results.empty:
+        return "<p>No wastewater results in this release.</p>"
+    results = results[results["facility_id"] == facility_id]
+    if results.empty:
+        return "<p>No discharge wastewater results published for this facility.</p>"
+    last_date = max(results["sample_date"])
+    latest = results[results["sample_date"] == last_date].sort_values("parameter")
+    rows = []
+    for _, row in latest.iterrows():
+        key = {"facility_id": facility_id, "sample_date": last_date, "metric": row["metric"]}
+        censored = str(row.get("censored", "")).lower() == "true"
+        value = traced_number("wastewater_results", key, "value", row["value"], row["unit"])
+        rows.append(
+            [
+                esc(row["parameter"]),
+                ("&lt;\u202f" if censored else "") + value,
+                traced_number(
+                    "wastewater_results", key, "limit_foundational", row["limit_foundational"], row["unit"]
+                )
+                if str(row["limit_foundational"]).strip()
+                else "",
+                esc(str(row["zdhc_level"]).replace("_", " ")),
+            ]
+        )
+    return f"<p>Discharge sample of {esc(last_date)}.</p>" + table_html(
+        ["Parameter", "Result", "ZDHC foundational limit", "ZDHC level met"], rows, [False, True, True, False]
+    )
+
+
+def facilities_index(ctx: SiteContext, park_names: dict[str, str]) -> None:
+    rows = [
+        [
+            link(f"{f.facility_id}/", f.name),
+            esc(f.facility_id),
+            link(f"../parks/{f.park_id}/", park_names.get(f.park_id, f.park_id)),
+            esc(FACILITY_TYPES.get(f.type, f.type)),
+            esc(str(f.sector).replace("_", " ")),
+        ]
+        for f in ctx.facilities.itertuples()
+    ]
+    body = f"""
+# Facilities
+
+Facilities that publish their own figures, including the parks' shared plants. Facilities that asked
+for aggregate-only disclosure appear only inside their park's totals.
+
+{table_html(["Facility", "Id", "Park", "Type", "Sector"], rows)}
+"""
+    ctx.write("facilities/index.md", "Facilities", body)
+
+
+def write_place_pages(ctx: SiteContext) -> None:
+    home(ctx)
+    parks_index(ctx)
+    for _, park in ctx.parks.iterrows():
+        park_page(ctx, park)
+    park_names = dict(zip(ctx.parks["park_id"], ctx.parks["name"], strict=True))
+    facilities_index(ctx, park_names)
+    for _, facility in ctx.facilities.iterrows():
+        facility_page(ctx, facility, park_names)
