@@ -61,11 +61,50 @@ class PrivacyRules:
             )
         for name in self.facility_names:
             words = r"\s+".join(re.escape(w) for w in name.split())
-            out.append((re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE), f"facility name {name!r}"))
+            out.append((re.compile(rf"(?i:(?<!\w){words}(?!\w))"), f"facility name {name!r}"))
         for comment in self.comments:
             words = r"\s+".join(re.escape(w) for w in comment.split())
-            out.append((re.compile(words, re.IGNORECASE), f"submitter comment {_short(comment)!r}"))
+            out.append((re.compile(rf"(?i:{words})"), f"submitter comment {_short(comment)!r}"))
         return out
+
+
+class Matcher:
+    """Finds what must not be published in a text; says which rule matched and where.
+
+    Short texts (cells) go through one combined expression first; long texts (whole files) are first
+    checked for a literal word of each pattern, which is much faster than a large alternation.
+    """
+
+    LONG_TEXT = 10_000
+
+    def __init__(self, rules: PrivacyRules) -> None:
+        self.patterns = rules.patterns()
+        self.needles = [
+            _needle(text) for text in (*rules.facility_ids, *rules.facility_names, *rules.comments)
+        ]
+        self.any = re.compile("|".join(p.pattern for p, _ in self.patterns)) if self.patterns else None
+
+    def find(self, text: str) -> Iterator[tuple[int, str]]:
+        if self.any is None:
+            return
+        if len(text) > self.LONG_TEXT:
+            lowered = text.lower()
+            candidates = [
+                p for p, needle in zip(self.patterns, self.needles, strict=True) if needle in lowered
+            ]
+        elif self.any.search(text):
+            candidates = self.patterns
+        else:
+            return
+        for pattern, what in candidates:
+            match = pattern.search(text)
+            if match:
+                yield match.start(), what
+
+
+def _needle(text: str) -> str:
+    """The longest word of a pattern's text, lower-cased: present in any text the pattern matches."""
+    return max(text.split(), key=len).lower()
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -107,14 +146,9 @@ def _metric_slug(code: str) -> str:
     return code.replace(".", "_")
 
 
-def _scan_text(
-    file: str, where: str, text: str, patterns: list[tuple[re.Pattern[str], str]]
-) -> Iterator[Finding]:
-    for pattern, what in patterns:
-        match = pattern.search(text)
-        if match:
-            line = text.count("\n", 0, match.start()) + 1
-            yield Finding(file, f"{where}line {line}", what)
+def _scan_text(file: str, where: str, text: str, patterns: Matcher) -> Iterator[Finding]:
+    for start, what in patterns.find(text):
+        yield Finding(file, f"{where}line {text.count(chr(10), 0, start) + 1}", what)
 
 
 def _scan_rows(
@@ -140,7 +174,7 @@ def _scan_rows(
 
 
 def scan_file(path: Path, name: str, rules: PrivacyRules) -> list[Finding]:
-    patterns = rules.patterns()
+    patterns = Matcher(rules)
     findings: list[Finding] = []
     suffix = path.suffix.lower()
     if suffix == ".parquet":
