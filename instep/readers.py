@@ -103,7 +103,7 @@ def _looks_like_xlsx(path: Path) -> bool:
             return "[Content_Types].xml" in archive.namelist() and any(
                 name.startswith("xl/") for name in archive.namelist()
             )
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError):
         return False
 
 
@@ -234,7 +234,10 @@ def sniff_delimiter(header_line: str) -> str:
     """Comma or semicolon, whichever splits the header into more known columns."""
 
     def known(delimiter: str) -> int:
-        cells = _normalise_header(next(csv.reader([header_line], delimiter=delimiter)))
+        try:
+            cells = _normalise_header(next(csv.reader([header_line], delimiter=delimiter)))
+        except csv.Error:  # a stray carriage return: the full parse reports it with its line
+            return 0
         return sum(cell in SUBMISSION_COLUMNS for cell in cells)
 
     return ";" if known(";") > known(",") else ","

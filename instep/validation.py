@@ -248,7 +248,8 @@ SELECT
             || p.canonical_unit || ' per month for ' || p.metric
         ELSE r.expected
     END AS expected,
-    CASE i.rule
+    -- coalesce: a message must never be empty, even when a value it quotes is missing
+    coalesce(CASE i.rule
         WHEN 'implausible_value' THEN CASE WHEN NOT isfinite(p.value_canonical) THEN format(
             '{} {} is too large to convert to {}; the plausible monthly maximum is {:,} {} for {}; '
             || 'check the unit',
@@ -274,7 +275,8 @@ SELECT
         WHEN 'facility_inactive' THEN format('{} was not active in {}', p.facility_id, p.period)
         WHEN 'duplicate_in_file' THEN format(
             '{} {} {} (sample {} {}) appears more than once in this file',
-            p.facility_id, p.period, p.metric, coalesce(p.sample_point, '-'), coalesce(p.sample_date, '-'))
+            coalesce(p.facility_id, '-'), coalesce(p.period, '-'), coalesce(p.metric, '-'),
+            coalesce(p.sample_point, '-'), coalesce(p.sample_date, '-'))
         WHEN 'negative_value' THEN format('value {} is negative', p.value)
         ELSE r.base_message || CASE WHEN i."column" <> '' THEN format(': {} = "{}"', i."column",
             CASE i."column"
@@ -283,7 +285,7 @@ SELECT
                 WHEN 'sample_point' THEN coalesce(p.sample_point, '')
                 WHEN 'sample_date' THEN coalesce(p.sample_date, '')
             END) ELSE '' END
-    END AS message,
+    END, r.base_message) AS message,
     r.rule_order
 FROM {issues} AS i
 JOIN _v_prepared AS p USING (submission_id, row_number)

@@ -30,7 +30,8 @@ def check_archive(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
-    except zipfile.BadZipFile as error:
+    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError) as error:
+        # NotImplementedError: a zip feature Python does not read (a damaged version field, say).
         raise UnreadableFile("unreadable_format", f"the workbook is damaged: {error}") from None
     total = sum(entry.file_size for entry in entries)
     compressed = sum(entry.compress_size for entry in entries) or 1
@@ -89,29 +90,40 @@ def read_xlsx(path: Path) -> SubmissionTable:
                 "Unhide) and check its rows before sending",
             )
         formulas = _open(path, data_only=False)
-        formula_rows = formulas[sheet.title].iter_rows(values_only=True)
-        rows = sheet.iter_rows(values_only=True)
-        next(formula_rows, None)
-        try:
-            first = next(rows)
-        except StopIteration:
-            raise UnreadableFile("empty_file", "the 'submission' sheet is empty") from None
-        header = _normalise_header([cell_text(cell, "") or "" for cell in first])
-        positions, ignored = check_header(header)
-        column_at = {position: name for name, position in positions.items()}
-        table = SubmissionTable(format="xlsx", ignored_columns=ignored)
-
-        def numbered() -> Iterator[tuple[int, list[str | None]]]:
-            # Both views parse the same sheet XML, so their rows line up; zip_longest never drops one.
-            for index, (cells, formula_cells) in enumerate(zip_longest(rows, formula_rows, fillvalue=()), 1):
-                padded = list(formula_cells) + [None] * (len(cells) - len(formula_cells))
-                yield (
-                    index,
-                    [_cell(cell, padded[i], column_at.get(i, "")) for i, cell in enumerate(cells)],
-                )
-
-        return append_rows(table, numbered(), positions, len(header))
+        return _read_sheet(sheet, formulas[sheet.title])
+    except UnreadableFile:
+        raise
+    except Exception as error:  # sheets are read lazily: a damaged part of the zip shows up only here
+        raise UnreadableFile(
+            "unreadable_format",
+            f"the 'submission' sheet is damaged and cannot be read: {type(error).__name__}: {error}",
+        ) from None
     finally:
         workbook.close()
         if formulas is not None:
             formulas.close()
+
+
+def _read_sheet(sheet, formula_sheet) -> SubmissionTable:  # openpyxl read-only worksheets
+    rows = sheet.iter_rows(values_only=True)
+    formula_rows = formula_sheet.iter_rows(values_only=True)
+    next(formula_rows, None)
+    try:
+        first = next(rows)
+    except StopIteration:
+        raise UnreadableFile("empty_file", "the 'submission' sheet is empty") from None
+    header = _normalise_header([cell_text(cell, "") or "" for cell in first])
+    positions, ignored = check_header(header)
+    column_at = {position: name for name, position in positions.items()}
+    table = SubmissionTable(format="xlsx", ignored_columns=ignored)
+
+    def numbered() -> Iterator[tuple[int, list[str | None]]]:
+        # Both views parse the same sheet XML, so their rows line up; zip_longest never drops one.
+        for index, (cells, formula_cells) in enumerate(zip_longest(rows, formula_rows, fillvalue=()), 1):
+            padded = list(formula_cells) + [None] * (len(cells) - len(formula_cells))
+            yield (
+                index,
+                [_cell(cell, padded[i], column_at.get(i, "")) for i, cell in enumerate(cells)],
+            )
+
+    return append_rows(table, numbered(), positions, len(header))
