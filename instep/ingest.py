@@ -71,6 +71,8 @@ def archive_file(source: Path, archive_dir: Path, file_hash: str) -> Path:
     if target.exists():
         return target
     partial = archive_dir / f".{file_hash}.partial"
+    # A run killed before the rename leaves a read-only partial copy; start that copy again.
+    partial.unlink(missing_ok=True)
     shutil.copyfile(source, partial)
     with partial.open("rb") as handle:
         os.fsync(handle.fileno())
