@@ -26,6 +26,7 @@ from instep.settings import REPO_ROOT, Settings
 from instep.warehouse import connect, writer_lock
 from tests.conftest import AS_OF
 from tests.ingest_child import EXIT_BUSY
+from tests.release_helpers import RELEASE_DATE, all_published_bytes, prepare
 
 KILL_LOOPS = 20
 
@@ -214,3 +215,56 @@ def test_a_second_run_stops_with_a_clear_message_while_the_first_writes(
     assert "another run is writing to warehouse.duckdb" in second.stderr
     assert "wait for it to finish and try again" in second.stderr
     assert snapshot(settings) == reference
+
+
+def publish_in_child(settings: Settings, version: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.release_child",
+            str(settings.workspace),
+            str(settings.datapackages_dir),
+            "--version",
+            version,
+            "--release-date",
+            RELEASE_DATE,
+            *args,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+
+
+def visible_files(package: Path) -> dict[str, bytes]:
+    """What a user of the package folder sees: everything but hidden files (lock, staging folders)."""
+    return {name: data for name, data in all_published_bytes(package).items() if not name.startswith(".")}
+
+
+@pytest.mark.parametrize("insert", [1, pytest.param(4, marks=pytest.mark.slow)])
+def test_killed_while_writing_the_release_database_the_release_is_published_whole_later(
+    insert: int, workspace: Settings, tmp_path: Path
+):
+    prepare(workspace)
+    assert publish_in_child(workspace, "1.0.0").returncode == 0
+    package = workspace.datapackages_dir / workspace.package_name
+    published_before = visible_files(package)
+
+    killed = publish_in_child(workspace, "1.1.0", "--kill-at-insert", str(insert))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    # Nothing of 1.1.0 is visible: the index, LATEST and the published release are as they were.
+    assert visible_files(package) == published_before
+    assert sorted(p.name for p in package.iterdir() if p.is_dir() and not p.name.startswith(".")) == ["1.0.0"]
+
+    # The next publication gets the lock and writes the release whole, identical to an uninterrupted one.
+    assert_lock_is_free(workspace)
+    again = publish_in_child(workspace, "1.1.0")
+    assert again.returncode == 0, again.stderr
+    reference = tmp_path / "reference-datapackages"
+    uninterrupted = workspace.with_(datapackages_dir=reference)
+    assert publish_in_child(uninterrupted, "1.0.0").returncode == 0
+    assert publish_in_child(uninterrupted, "1.1.0").returncode == 0
+    assert visible_files(package) == visible_files(reference / workspace.package_name)
