@@ -4,7 +4,7 @@ Asset names say their layer: `raw_*` what was received, `validated_*`/`core_*` w
 `out_*` what is computed from it, then the release package and the site.
 """
 
-from assets import indicators, ingest, publish, scorecards, validate
+from assets import indicators, ingest, publish, scorecards, site, validate
 
 ASSETS = (
     ingest.raw_registry,
@@ -15,6 +15,8 @@ ASSETS = (
     scorecards.out_scorecards,
     publish.pub_tables,
     publish.release_package,
+    site.site_pages,
+    site.transparency_site,
 )
 
 ASSET_CHECKS = (

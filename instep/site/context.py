@@ -34,13 +34,16 @@ class SiteContext:
             title=r.title, version=r.version, date=r.date, license=r.license, synthetic=r.synthetic
         )
 
-    def write(self, relative: str, title: str, body: str, charts: bool = False) -> Path:
+    def write(self, relative: str, title: str, body: str, charts: bool = False, wide: bool = False) -> Path:
         """Write a Markdown page with front matter; `relative` is e.g. 'parks/ET-HAW/index.md'."""
         path = self.docs_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         front = ["---", f"title: {_yaml_text(title)}"]
         if charts:
             front.append("charts: true")
+        if wide:
+            # Scorecards and data tables need the width of the table of contents.
+            front += ["hide:", "  - toc"]
         front.append("---")
         path.write_text("\n".join(front) + "\n\n" + body.strip() + "\n", encoding="utf-8")
         self.written[relative] = title

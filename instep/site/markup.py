@@ -75,9 +75,12 @@ def traced_number(
     decimals: int | None = None,
 ) -> str:
     """A formatted number in a <span> that names its source cell."""
-    value = float(raw) if str(raw).strip() else None
     attrs = cell_attrs(table, key, field, str(raw))
-    return f'<span class="instep-value" {attrs}>{esc(format_number(value, unit, decimals))}</span>'
+    try:
+        shown = format_number(float(raw) if str(raw).strip() else None, unit, decimals)
+    except ValueError:  # a range such as a pH limit "6-9"
+        shown = f"{raw}\u00a0{unit_label(unit)}" if unit_label(unit) else str(raw)
+    return f'<span class="instep-value" {attrs}>{esc(shown)}</span>'
 
 
 def table_html(

@@ -397,7 +397,7 @@ Facilities that publish their own figures. Others report only into the park tota
 
 {quality}
 """
-    ctx.write(f"parks/{park_id}/index.md", str(park["name"]), body, charts=bool(figures))
+    ctx.write(f"parks/{park_id}/index.md", str(park["name"]), body, charts=bool(figures), wide=True)
 
 
 def _quality_rows(ctx: SiteContext, park_id: str) -> str:
@@ -514,7 +514,9 @@ def facility_page(ctx: SiteContext, facility: pd.Series, park_names: dict[str, s
 
 {samples}
 """
-    ctx.write(f"facilities/{facility_id}/index.md", str(facility["name"]), body, charts=bool(figures))
+    ctx.write(
+        f"facilities/{facility_id}/index.md", str(facility["name"]), body, charts=bool(figures), wide=True
+    )
 
 
 def _wastewater_samples(ctx: SiteContext, facility_id: str) -> str:

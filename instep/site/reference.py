@@ -7,7 +7,6 @@ uses); the dictionary from the package schema; downloads and history from the re
 from __future__ import annotations
 
 import importlib
-import inspect
 from typing import Any
 
 import pandas as pd
@@ -24,23 +23,13 @@ def _anchor(component: str) -> str:
     return "indicator-" + component.replace("_", "-").replace(".", "-")
 
 
-def methodology_markdown(settings: Any) -> str | None:
+def methodology_markdown(gwp_set: str, rubric_version: int) -> str | None:
     """The methodology text from `instep.methodology`, or None when that module is not available."""
     try:
         module = importlib.import_module("instep.methodology")
     except ImportError:
         return None
-    for name in ("methodology_markdown", "render_markdown", "markdown", "render"):
-        function = getattr(module, name, None)
-        if not callable(function):
-            continue
-        required = [
-            p
-            for p in inspect.signature(function).parameters.values()
-            if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-        return str(function(settings) if required else function())
-    return None
+    return str(module.methodology_markdown(gwp_set=gwp_set, rubric_version=rubric_version))
 
 
 def methodology(ctx: SiteContext, settings: Any) -> None:
@@ -60,12 +49,18 @@ def methodology(ctx: SiteContext, settings: Any) -> None:
                 f"target {esc(format_number(number(card['target']), unit))} (score 100) · "
                 f"rubric version {esc(card.get('rubric_version', ''))}</p>"
             )
-    text = methodology_markdown(settings)
+    # The rubric and GWP set the release was computed with (the settings only when it does not say).
+    gwp_set, rubric_version = settings.gwp_set, settings.rubric_version
+    if not cards.empty:
+        gwp_set = str(cards["gwp_set"].iloc[0] or gwp_set).lower()
+        rubric_version = int(cards["rubric_version"].iloc[0] or rubric_version)
+    text = methodology_markdown(gwp_set, rubric_version)
     if text is None:
         text = _reference_tables(ctx)
     else:
-        # The methodology's own top-level heading becomes a section of this page.
-        text = "\n".join(("#" + line if line.startswith("#") else line) for line in text.splitlines())
+        # This page has its own title; the methodology's sections follow the scorecard indicators.
+        lines = text.strip().splitlines()
+        text = "\n".join(lines[1:] if lines and lines[0].startswith("# ") else lines)
     body = f"""
 # Methodology
 
@@ -176,8 +171,8 @@ def _citation_block(release: Release) -> str:
         f"Cite release {esc(release.version)} as:\n\n"
         f"> {esc(release.title)}, version {esc(release.version)}, released {esc(release.date)}. "
         f"Licence {esc(release.license)}.\n\n"
-        f"**BibTeX**\n\n```bibtex\n{bibtex(release)}\n```\n\n"
-        + (f"**CITATION.cff**\n\n```yaml\n{cff}\n```\n" if cff else "")
+        f"**BibTeX**\n\n```text\n{bibtex(release)}\n```\n\n"
+        + (f"**CITATION.cff**\n\n```text\n{cff}\n```\n" if cff else "")
     )
 
 

@@ -1,0 +1,411 @@
+"""The transparency site built from a real release of a small demo, checked as files and in a browser.
+
+One session-scoped build (demo -> pipeline -> release -> site) feeds every test here. The browser tests
+drive the system Chromium (scripts/install-browser.sh) with Playwright against the site served on
+127.0.0.1, and check that charts render, nothing leaves the origin, the Content-Security-Policy holds
+and axe-core finds no serious accessibility problem.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass
+from html import escape
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from assets import ASSETS
+from instep.demo import generate_demo
+from instep.serve import serving
+from instep.settings import REPO_ROOT, Settings
+from instep.site.build import built_site_dir, docs_dir
+from instep.site.markup import format_number
+from instep.site.release import load_releases
+from pipelines.resources import InstepWorkspace
+from tests.conftest import AS_OF
+
+VERSION = "1.0.0"
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+SITE_ROOT = "http://site.invalid/"
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    settings: Settings
+    path: Path
+    release_dir: Path
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    root = tmp_path_factory.mktemp("site")
+    generate_demo(root / "workspace", facilities=8, months=14, seed=5)
+    settings = Settings(workspace=root / "workspace", datapackages_dir=root / "datapackages", as_of=AS_OF)
+    result = dg.materialize(
+        list(ASSETS),
+        resources={"instep": InstepWorkspace.from_settings(settings)},
+        run_config={
+            "ops": {"release_package": {"config": {"version": VERSION, "release_date": "2026-11-25"}}}
+        },
+    )
+    assert result.success
+    site = built_site_dir(settings)
+    metadata = result.asset_materializations_for_node("transparency_site")[0].metadata
+    assert metadata["site_path"].value == str(site)
+    return BuiltSite(settings, site, settings.datapackages_dir / settings.package_name / VERSION)
+
+
+class PageParser(HTMLParser):
+    """Links, ids, scripts and traced numbers of one built page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[str, str]] = []
+        self.ids: set[str] = set()
+        self.scripts: list[dict[str, str]] = []
+        self.handlers: list[str] = []
+        self.styles: list[str] = []
+        self.meta_csp: list[str] = []
+        self.values: list[tuple[dict[str, str], str]] = []
+        self._value: dict[str, str] | None = None
+        self._text: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a" and "name" in a:
+            self.ids.add(a["name"])
+        for name in ("href", "src", "data-spec"):
+            if name in a and not (tag == "link" and a.get("rel") in ("canonical", "sitemap")):
+                self.links.append((tag, a[name]))
+        if tag == "script":
+            self.scripts.append(a)
+        self.handlers += [k for k in a if k.startswith("on")]
+        if "style" in a:
+            self.styles.append(f"{tag} {a['style']}")
+        if tag == "meta" and a.get("http-equiv", "").lower() == "content-security-policy":
+            self.meta_csp.append(a.get("content", ""))
+        if "data-raw" in a:
+            self._value, self._text = a, []
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._value is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "span" and self._value is not None:
+            self.values.append((self._value, "".join(self._text)))
+            self._value = None
+
+
+def parse(path: Path) -> PageParser:
+    parser = PageParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def html_pages(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def url_of(site: Path, page: Path) -> str:
+    relative = page.relative_to(site).as_posix()
+    return SITE_ROOT + (relative[: -len("index.html")] if relative.endswith("index.html") else relative)
+
+
+def target_file(site: Path, url: str) -> Path:
+    path = unquote(urlsplit(url).path)[1:]
+    target = site / path
+    return target / "index.html" if path == "" or path.endswith("/") else target
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The built files
+
+
+def test_every_page_is_labelled_synthetic_and_names_its_release(built: BuiltSite):
+    pages = html_pages(built.path)
+    assert len(pages) > 20
+    for page in pages:
+        if page.name == "404.html":
+            continue
+        text = page.read_text(encoding="utf-8")
+        assert "Synthetic demonstration data." in text, page
+        assert f"Built from release <strong>{VERSION}</strong>" in text, page
+
+
+def test_stable_urls_for_parks_facilities_and_releases(built: BuiltSite):
+    release = built.release_dir
+    parks = pd.read_csv(release / "data" / "parks.csv", dtype=str)
+    facilities = pd.read_csv(release / "data" / "facilities.csv", dtype=str)
+    for park_id in parks["park_id"]:
+        assert (built.path / "parks" / park_id / "index.html").is_file()
+    for facility_id in facilities["facility_id"]:
+        assert (built.path / "facilities" / facility_id / "index.html").is_file()
+    index = json.loads((release.parent / "releases.json").read_text(encoding="utf-8"))
+    for entry in index["releases"]:
+        assert (built.path / "releases" / entry["version"] / "index.html").is_file()
+        for name in ("datapackage.json", "SHA256SUMS", "CITATION.cff"):
+            assert (built.path / "downloads" / entry["version"] / name).is_file()
+    assert (built.path / "sitemap.xml").is_file()
+    assert "/parks/" in (built.path / "sitemap.xml").read_text(encoding="utf-8")
+
+
+def test_no_inline_scripts_or_handlers_and_a_strict_csp_on_every_page(built: BuiltSite):
+    for page in html_pages(built.path):
+        parsed = parse(page)
+        assert parsed.meta_csp, page
+        assert "'unsafe-inline'" not in parsed.meta_csp[0] and "'unsafe-eval'" not in parsed.meta_csp[0]
+        for script in parsed.scripts:
+            assert script.get("src") or script.get("type") in ("application/json", "application/ld+json"), (
+                page,
+                script,
+            )
+        assert not parsed.handlers, (page, parsed.handlers)
+        assert not parsed.styles, (page, parsed.styles[:3])
+
+
+def test_internal_links_resolve_and_nothing_is_loaded_from_elsewhere(built: BuiltSite):
+    site = built.path
+    ids: dict[Path, set[str]] = {}
+    broken = []
+    for page in html_pages(site):
+        parsed = parse(page)
+        ids[page] = parsed.ids
+        base = url_of(site, page)
+        for tag, link in parsed.links:
+            if link.startswith(("mailto:", "data:")):
+                continue
+            absolute = urljoin(base, link)
+            if not absolute.startswith(SITE_ROOT):
+                # Links to other sites are allowed to be followed by a reader, never loaded by the page.
+                assert tag == "a", (page, tag, link)
+                continue
+            url, fragment = urldefrag(absolute)
+            target = target_file(site, url)
+            if not target.is_file():
+                broken.append((page.relative_to(site).as_posix(), link))
+                continue
+            if fragment and target.suffix == ".html":
+                known = ids.get(target) or parse(target).ids
+                ids[target] = known
+                if fragment not in known:
+                    broken.append((page.relative_to(site).as_posix(), link))
+    assert not broken, broken[:20]
+
+
+def test_every_number_on_a_park_page_equals_the_release_csv(built: BuiltSite):
+    tables: dict[str, pd.DataFrame] = {}
+    checked = 0
+    parks = pd.read_csv(built.release_dir / "data" / "parks.csv", dtype=str)
+    for park_id in parks["park_id"]:
+        parsed = parse(built.path / "parks" / park_id / "index.html")
+        assert parsed.values, park_id
+        for attrs, shown in parsed.values:
+            name = attrs["data-table"]
+            if name not in tables:
+                tables[name] = pd.read_csv(
+                    built.release_dir / "data" / f"{name}.csv", dtype=str, keep_default_na=False
+                )
+            table = tables[name]
+            key = json.loads(attrs["data-key"])
+            match = table
+            for column, value in key.items():
+                match = match[match[column] == value]
+            assert len(match) == 1, (name, key)
+            cell = match.iloc[0][attrs["data-field"]]
+            assert math.isclose(float(cell), float(attrs["data-raw"]), rel_tol=0, abs_tol=0), (key, cell)
+            # The figure shown is the cell, rounded for reading, with its unit.
+            assert shown.split("\u00a0")[0].split("\u202f")[0].replace(",", "") != ""
+            number = float(shown.split("\u00a0")[0].split("\u202f")[0].replace(",", ""))
+            assert math.isclose(number, float(cell), rel_tol=0.001, abs_tol=0.051), (key, shown, cell)
+            assert "\u00a0" in shown or "\u202f" in shown, f"no unit on {shown!r}"
+            checked += 1
+    assert checked > 50
+
+
+def test_scorecards_show_every_indicator_with_floor_target_and_reasons(built: BuiltSite):
+    cards = pd.read_csv(built.release_dir / "data" / "scorecards.csv", dtype=str, keep_default_na=False)
+    latest = str(max(cards["year"].astype(int)))
+    for park_id, rows in cards[cards["year"] == latest].groupby("park_id"):
+        text = (built.path / "parks" / park_id / "index.html").read_text(encoding="utf-8")
+        assert f"Scorecard {latest}" in text
+        for _, row in rows.iterrows():
+            if row["component"] in ("pillar", "overall"):
+                continue
+            assert f"#indicator-{row['component'].replace('_', '-').replace('.', '-')}" in text
+            if row["status"] == "n/a":
+                assert row["na_reason"] and row["na_reason"] in text.replace("&#x27;", "'")
+
+
+def test_chart_bundles_are_complete(built: BuiltSite):
+    figures = 0
+    for page in html_pages(built.path):
+        text = page.read_text(encoding="utf-8")
+        if 'class="instep-chart"' not in text:
+            continue
+        parsed = parse(page)
+        specs = [link for tag, link in parsed.links if link.endswith(".vl.json")]
+        for spec in specs:
+            stem = page.parent / spec[: -len(".vl.json")]
+            for suffix in (".svg", ".png", ".csv", ".vl.json"):
+                assert Path(str(stem) + suffix).is_file(), (page, spec, suffix)
+            assert Path(str(stem) + ".svg").read_text(encoding="utf-8").lstrip().startswith("<svg")
+            assert json.loads(Path(str(stem) + ".vl.json").read_text(encoding="utf-8"))["description"]
+            figures += 1
+        assert "Data table:" in text and "Source: " in text
+    assert figures >= 10
+
+
+def test_downloads_and_release_pages_describe_the_dataset(built: BuiltSite):
+    for page in (built.path / "downloads" / "index.html", built.path / "releases" / VERSION / "index.html"):
+        text = page.read_text(encoding="utf-8")
+        start = text.index('<script type="application/ld+json">') + len('<script type="application/ld+json">')
+        data = json.loads(text[start : text.index("</script>", start)])
+        assert data["@type"] == "Dataset" and data["version"] == VERSION
+        assert any(d["name"] == "datapackage.json" for d in data["distribution"])
+        assert "@misc" in text and "cff-version" in text
+        sums = (built.release_dir / "SHA256SUMS").read_text(encoding="utf-8").split()[0]
+        assert sums in text
+
+
+def test_methodology_and_dictionary_come_from_the_code_and_schema(built: BuiltSite):
+    descriptor = json.loads((built.release_dir / "datapackage.json").read_text(encoding="utf-8"))
+    dictionary = (built.path / "data-dictionary" / "index.html").read_text(encoding="utf-8")
+    for resource in descriptor["resources"]:
+        assert f'id="{resource["name"]}"' in dictionary
+        for field in resource["schema"]["fields"]:
+            assert f"<code>{field['name']}</code>" in dictionary
+    from instep.methodology import rubric_markdown
+
+    methodology = (built.path / "methodology" / "index.html").read_text(encoding="utf-8")
+    first_row = [line for line in rubric_markdown(1).splitlines() if line.startswith("| ")][1]
+    assert escape(first_row.split("|")[1].strip().strip("`"), quote=False) in methodology
+
+
+def test_release_reader_lists_all_versions(built: BuiltSite):
+    current, releases = load_releases(built.release_dir.parent)
+    assert current.version == VERSION and [r.version for r in releases] == [VERSION]
+    assert current.synthetic
+    assert (docs_dir(built.settings) / "parks" / "index.md").is_file()
+
+
+def test_format_number_puts_units_on_numbers():
+    assert format_number(1234.4, "t CO2e") == "1,234\u00a0t CO₂e"
+    assert format_number(7.25, "%") == "7.25\u202f%"
+    assert format_number(None, "%") == "n/a"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# In a browser
+
+PAGES = ("", "parks/", "{park}", "{facility}", "methodology/", "downloads/")
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+def chromium_path() -> str:
+    path = os.environ.get("INSTEP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "Chromium is missing: run scripts/install-browser.sh"
+    return path
+
+
+@pytest.mark.browser
+def test_pages_in_a_browser(built: BuiltSite):
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    parks = pd.read_csv(built.release_dir / "data" / "parks.csv", dtype=str)
+    facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str)
+    factory = facilities[facilities["type"] == "factory"].iloc[0]["facility_id"]
+    paths = [
+        p.format(park=f"parks/{parks.iloc[0]['park_id']}/", facility=f"facilities/{factory}/") for p in PAGES
+    ]
+    ARTIFACTS.mkdir(exist_ok=True)
+    axe = Axe()
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.add_init_script(CSP_LISTENER)
+            foreign: list[str] = []
+            context.on(
+                "request",
+                lambda request: None if request.url.startswith(base) else foreign.append(request.url),
+            )
+            for path in paths:
+                page = context.new_page()
+                errors: list[str] = []
+                page.on(
+                    "console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None
+                )
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                response = page.goto(base + path)
+                assert response is not None and response.ok, path
+                page.wait_for_load_state("networkidle")
+                figures = page.locator("figure.instep-chart").count()
+                if path in ("", "parks/") or path.startswith(("parks/", "facilities/")):
+                    assert figures > 0, path
+                if figures:
+                    mounted = "document.querySelectorAll('figure.instep-chart.is-interactive').length"
+                    page.wait_for_function(f"{mounted} === {figures}")
+                    assert page.locator(".instep-chart__interactive svg").count() >= figures
+                    svg_ok = page.evaluate(
+                        "Promise.all([...document.querySelectorAll('.instep-chart__static img')].map(img => "
+                        "fetch(img.src).then(r => r.ok && "
+                        "r.headers.get('content-type') === 'image/svg+xml')))"
+                    )
+                    assert all(svg_ok), path
+                assert page.locator(".instep-synthetic").count() == 1
+                name = path.strip("/").replace("/", "_") or "home"
+                page.screenshot(path=str(ARTIFACTS / f"site-{name}.png"), full_page=True)
+                violations = page.evaluate("window.__cspViolations")
+                assert not violations, (path, violations)
+                assert not errors, (path, errors)
+                results = axe.run(page)
+                serious = [
+                    (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                    for v in results.response["violations"]
+                    if v["impact"] in ("serious", "critical")
+                ]
+                assert not serious, (path, serious)
+                page.close()
+            assert not foreign, foreign
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_charts_stay_readable_without_javascript(built: BuiltSite):
+    from playwright.sync_api import sync_playwright
+
+    park = pd.read_csv(built.release_dir / "data" / "parks.csv", dtype=str).iloc[0]["park_id"]
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = browser.new_context(java_script_enabled=False).new_page()
+            page.goto(base + f"parks/{park}/")
+            images = page.locator(".instep-chart__static img")
+            assert images.count() >= 3
+            first = images.first
+            first.scroll_into_view_if_needed()
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=first.element_handle())
+            assert first.get_attribute("alt")
+            assert page.locator("details.instep-chart__data table").count() == images.count()
+        finally:
+            browser.close()
