@@ -6,20 +6,22 @@ tests then read the ledger. The behaviour table in CONTRIBUTING.md documents the
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from pathlib import Path
 
 import pytest
 
+from instep.check import check_files
 from instep.ingest import row_state_counts, settle_staged_rows, stage_new_files
-from instep.readers import display_name
+from instep.readers import UnreadableFile, display_name, read_submission
 from instep.registry import load_registry, read_registry
 from instep.report import render_report, verdicts_from_warehouse, write_reports
 from instep.settings import Settings
 from instep.warehouse import connect
 from tests.conftest import AS_OF, write_registry
-from tests.hostile_corpus import CASES, VALID_FACILITY, Case, build_corpus, valid_csv
+from tests.hostile_corpus import CASES, HEADER, VALID_FACILITY, Case, build_corpus, valid_csv
 
 VALID_NAME = "valid.csv"
 INGESTED = [case for case in CASES if case.ingested]
@@ -155,3 +157,52 @@ def test_long_cell_report_does_not_carry_the_megabyte(ingested: Settings):
     with connect(ingested, read_only=True) as con:
         (verdict,) = verdicts_from_warehouse(con, [submission_id])
     assert len(render_report(verdict)) < 5_000
+
+
+# Values and periods next to the corpus's, each with the rule its row is rejected under (None: accepted).
+VALUE_CASES = [
+    ("value", "1,234,567", "thousands_separator"),
+    ("value", "1'234", "thousands_separator"),
+    ("value", "1\u00a0234,5", "thousands_separator"),
+    ("value", "1,234", "decimal_comma"),
+    ("value", "1.2.3", "not_a_number"),
+    ("value", "12.", None),
+    ("value", ".5", None),
+    ("value", "1e3", None),
+    ("period", "2024-01\n", "bad_period_format"),
+    ("period", "\uff12\uff10\uff12\uff14-01", "bad_period_format"),
+    ("period", "=DATE(2024,1,1)", "formula_without_result"),
+]
+
+
+def test_value_and_period_forms_get_their_rule(workspace: Settings, tmp_path: Path):
+    metrics = ["water.recycled", "water.withdrawal.municipal", "water.withdrawal.groundwater"]
+    rows = []
+    for index, (column, text, _) in enumerate(VALUE_CASES):
+        cells = {"value": "10", "period": f"2024-{index % 12 + 1:02d}"}
+        cells[column] = text
+        rows.append(["ET-HAW-F001", cells["period"], metrics[index // 12], cells["value"], "m3", "", "", ""])
+    path = tmp_path / "forms.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([list(HEADER), *rows])
+    (verdict,) = check_files([path], read_registry(workspace.registry_dir), AS_OF)
+    primary: dict[int, str] = {}
+    for issue in verdict.issues:  # issues come in row order, the primary rule of each row first
+        primary.setdefault(issue.row_number, issue.rule)
+    assert [primary.get(number) for number in range(1, len(VALUE_CASES) + 1)] == [
+        rule for _, _, rule in VALUE_CASES
+    ]
+    assert verdict.rows_read == len(VALUE_CASES)
+
+
+def test_json_keys_differing_only_in_case_are_a_duplicate(tmp_path: Path):
+    path = tmp_path / "keys.json"
+    path.write_text(
+        '{"records": [{"facility_id": "ET-HAW-F001", "period": "2024-01", "metric": "water.recycled", '
+        '"value": 1, "VALUE": 2, "unit": "m3"}]}',
+        encoding="utf-8",
+    )
+    with pytest.raises(UnreadableFile) as raised:
+        read_submission(path)
+    assert raised.value.rule == "duplicate_columns"
+    assert "record 1" in raised.value.message and "value" in raised.value.message

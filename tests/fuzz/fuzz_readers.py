@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--crash-dir", type=Path, default=Path("fuzz-crashes"))
+    parser.add_argument("--crash-dir", type=Path, default=Path("test-artifacts") / "fuzz-crashes")
     parser.add_argument(
         "--ingest", type=int, default=0, metavar="N", help="also stage and settle readable mutants, N a batch"
     )
