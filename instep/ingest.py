@@ -209,12 +209,56 @@ WINDOW latest AS (
 """
 
 
-def settle_staged_rows(con: duckdb.DuckDBPyConnection, as_of: date) -> SettleSummary:
-    """Validate staged rows and settle each in exactly one state, in one transaction."""
-    staged = con.execute("SELECT count(*) FROM staged_rows").fetchall()[0][0]
+# Staged rows are settled in chunks of whole files of at most this many rows (a larger file is a chunk
+# of its own), so memory stays bounded whatever the size of the inbox: the prepared rows of one chunk are
+# what the submission suite holds in memory at a time.
+SETTLE_CHUNK_ROWS = 250_000
+
+
+def file_chunks(rows_per_file: list[tuple[int, int]], max_rows: int) -> list[tuple[int, int]]:
+    """(first file_seq, last file_seq) ranges of consecutive files with at most `max_rows` rows each."""
+    chunks: list[list[int]] = []
+    total = 0
+    for seq, rows in rows_per_file:
+        if chunks and total + rows <= max_rows:
+            chunks[-1][1] = seq
+            total += rows
+        else:
+            chunks.append([seq, seq])
+            total = rows
+    return [(first, last) for first, last in chunks]
+
+
+def settle_staged_rows(
+    con: duckdb.DuckDBPyConnection, as_of: date, chunk_rows: int = SETTLE_CHUNK_ROWS
+) -> SettleSummary:
+    """Validate staged rows and settle each in exactly one state.
+
+    Files are settled in ingest order, in chunks of whole files (see SETTLE_CHUNK_ROWS), each chunk one
+    transaction: the outcome is that of settling the files one run after another, as the inbox sensor
+    does. A later chunk's restatement supersedes the accepted row of an earlier chunk, and that row names
+    the submission that restated it.
+    """
+    rows_per_file = con.execute(
+        "SELECT file_seq, count(*) FROM staged_rows GROUP BY file_seq ORDER BY file_seq"
+    ).fetchall()
+    totals = [0, 0, 0, 0, 0]
+    for first, last in file_chunks(rows_per_file, chunk_rows):
+        chunk = _settle_chunk(con, as_of, int(first), int(last))
+        totals = [a + b for a, b in zip(totals, chunk, strict=True)]
+    con.execute("DROP VIEW IF EXISTS _settle_chunk")
+    return SettleSummary(*totals)
+
+
+def _settle_chunk(con: duckdb.DuckDBPyConnection, as_of: date, first: int, last: int) -> tuple[int, ...]:
+    """Validate and settle the staged rows of files `first`..`last` (file_seq), in one transaction."""
+    staged_table = "_settle_chunk"
+    in_chunk = f"file_seq BETWEEN {first} AND {last}"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {staged_table} AS SELECT * FROM staged_rows WHERE {in_chunk}")
+    staged = con.execute(f"SELECT count(*) FROM {staged_table}").fetchall()[0][0]
     if staged == 0:
-        return SettleSummary(0, 0, 0, 0, 0)
-    outcome = validate_staged(con, "staged_rows", as_of)
+        return (0, 0, 0, 0, 0)
+    outcome = validate_staged(con, staged_table, as_of)
     detailed = describe_issues(con, outcome.issues)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -258,7 +302,7 @@ def settle_staged_rows(con: duckdb.DuckDBPyConnection, as_of: date) -> SettleSum
             """
         )
         con.execute(
-            """
+            f"""
             INSERT INTO submission_rows
             SELECT s.submission_id, s.file_seq, s.row_number, s.facility_id, s.period, s.metric, s.value,
                    s.unit, s.sample_point, s.sample_date, s.comment,
@@ -266,7 +310,7 @@ def settle_staged_rows(con: duckdb.DuckDBPyConnection, as_of: date) -> SettleSum
                         WHEN a.winner THEN 'accepted' ELSE 'superseded' END,
                    r.rule, r.message,
                    CASE WHEN r.rule IS NULL AND NOT a.winner THEN a.winner_submission END
-            FROM staged_rows AS s
+            FROM {staged_table} AS s
             LEFT JOIN _rejected AS r USING (submission_id, row_number)
             LEFT JOIN _new_accepted AS a USING (submission_id, row_number)
             """
@@ -279,7 +323,7 @@ def settle_staged_rows(con: duckdb.DuckDBPyConnection, as_of: date) -> SettleSum
             FROM _new_accepted WHERE winner
             """
         )
-        con.execute("DELETE FROM staged_rows")
+        con.execute(f"DELETE FROM staged_rows WHERE {in_chunk}")
         counts = con.execute(
             """
             SELECT count(*) FILTER (WHERE r.rule IS NULL AND a.winner),
@@ -295,13 +339,7 @@ def settle_staged_rows(con: duckdb.DuckDBPyConnection, as_of: date) -> SettleSum
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return SettleSummary(
-        rows=staged,
-        accepted=counts[0],
-        rejected=counts[1],
-        superseded=counts[2] + restated,
-        issues=len(detailed),
-    )
+    return (staged, counts[0], counts[1], counts[2] + restated, len(detailed))
 
 
 def row_state_counts(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:

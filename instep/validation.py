@@ -6,12 +6,15 @@ in a throw-away in-memory database), so a factory sees exactly the verdict the p
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from expectations import rule, rules
 from instep import reference, units
@@ -143,7 +146,13 @@ def register_validation_reference(con: duckdb.DuckDBPyConnection) -> None:
     con.unregister("_v_unit_factors_df")
 
 
-def _run_suite(prepared: pd.DataFrame, facility_ids: list[str], as_of: date) -> pd.DataFrame:
+@functools.lru_cache(maxsize=1)
+def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of_month_index: int) -> tuple[Any, Any]:
+    """The GX context's suite and batch definition for a registry and reporting month.
+
+    Kept between calls: a large inbox is settled in chunks, and building the context and the suite costs
+    about half a second each time, more than validating a small chunk.
+    """
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -151,12 +160,17 @@ def _run_suite(prepared: pd.DataFrame, facility_ids: list[str], as_of: date) -> 
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = context.suites.add(build_submission_suite(facility_ids, month_index(as_of)))
+    suite = context.suites.add(build_submission_suite(facility_ids, as_of_month_index))
     batch_definition = (
         context.data_sources.add_pandas("submissions")
         .add_dataframe_asset("prepared_rows")
         .add_batch_definition_whole_dataframe("all_rows")
     )
+    return suite, batch_definition
+
+
+def _run_suite(prepared: pd.DataFrame, facility_ids: list[str], as_of: date) -> pd.DataFrame:
+    suite, batch_definition = _suite_on_dataframes(tuple(facility_ids), month_index(as_of))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": prepared})
     result = batch.validate(
         suite,
@@ -203,13 +217,31 @@ def without_generic_value_issues(issues: pd.DataFrame) -> pd.DataFrame:
     return issues[keep].reset_index(drop=True)
 
 
+# Nullable pandas types for integer and boolean columns with nulls, as DuckDB's own `.df()` gives them.
+_NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype()}
+
+
+def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
+    """The frame `.df()` would give, through Arrow: about five times faster on the prepared rows."""
+    frame = table.to_pandas()
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if column.null_count and column.type in _NULLABLE:
+            frame[name] = column.to_pandas(types_mapper={column.type: _NULLABLE[column.type]}.get)
+        elif column.null_count and column.null_count == len(column) and pa.types.is_string(column.type):
+            # A text column with no value at all is an object column of None there.
+            frame[name] = pd.Series([None] * len(column), dtype=object, index=frame.index)
+    return frame
+
+
 def validate_staged(con: duckdb.DuckDBPyConnection, staged_table: str, as_of: date) -> ValidationOutcome:
     """Judge the rows in `staged_table` (columns STAGED_COLUMNS) against the registry in `facilities`."""
     register_validation_reference(con)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _v_prepared AS " + PREPARE_SQL.replace("{staged}", staged_table)
     )
-    prepared = con.execute("SELECT * FROM _v_prepared ORDER BY file_seq, row_number").df()
+    prepared = arrow_to_frame(
+        con.sql("SELECT * FROM _v_prepared ORDER BY file_seq, row_number").to_arrow_table()
+    )
     if prepared.empty:
         empty = pd.DataFrame(columns=["submission_id", "row_number", "column", "rule"])
         return ValidationOutcome(empty, "_v_prepared")
