@@ -409,3 +409,19 @@ def test_charts_stay_readable_without_javascript(built: BuiltSite):
             assert page.locator("details.instep-chart__data table").count() == images.count()
         finally:
             browser.close()
+
+
+def test_all_releases_are_listed_in_index_order_with_latest_from_the_pointer(tmp_path: Path):
+    package = tmp_path / "instep-open-data"
+    for version, created in (("1.0.0", "2026-01-10T00:00:00Z"), ("1.1.0", "2026-03-02T00:00:00Z")):
+        (package / version).mkdir(parents=True)
+        descriptor = {"name": "instep-open-data", "version": version, "created": created, "resources": []}
+        (package / version / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
+    index = {"package": "instep-open-data", "releases": [{"version": "1.0.0"}, {"version": "1.1.0"}]}
+    (package / "releases.json").write_text(json.dumps(index), encoding="utf-8")
+    (package / "LATEST").write_text("1.1.0\n", encoding="utf-8")
+    current, releases = load_releases(package)
+    assert current.version == "1.1.0" and current.date == "2026-03-02"
+    assert [r.version for r in releases] == ["1.0.0", "1.1.0"]
+    (package / "releases.json").unlink()  # without the index: every folder with a descriptor, by date
+    assert [r.version for r in load_releases(package)[1]] == ["1.0.0", "1.1.0"]

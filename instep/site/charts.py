@@ -97,11 +97,14 @@ def share_line(frame: pd.DataFrame, unit: str = "%") -> alt.Chart:
     )
 
 
-def bars(frame: pd.DataFrame, category: str, value_title: str, color: str | None = None) -> alt.Chart:
-    """Horizontal bars: `frame` has label, value (and `color` when grouped)."""
+def bars(
+    frame: pd.DataFrame, category: str, value_title: str, color: str | None = None, percent: bool = True
+) -> alt.Chart:
+    """Horizontal bars on a 0–100 scale (scores, shares): `frame` has label, value (and `color`)."""
+    scale = alt.Scale(domain=[0, 100]) if percent else alt.Scale()
     encoding = {
         "y": alt.Y("label:N", title=None, sort=None, axis=alt.Axis(labelLimit=260)),
-        "x": alt.X("value:Q", title=value_title),
+        "x": alt.X("value:Q", title=value_title, scale=scale),
         "tooltip": [
             alt.Tooltip("label:N", title=category),
             alt.Tooltip("value:Q", title=value_title, format=".1f"),

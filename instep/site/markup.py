@@ -50,7 +50,8 @@ def format_number(value: float | None, unit: str | None = "", decimals: int | No
     """'12,345 t CO₂e', '7.25 %', 'n/a'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return NA
-    places = decimals_for(value) if decimals is None else decimals
+    # Whole numbers (counts, round values) are shown without decimals.
+    places = 0 if value == round(value) else decimals_for(value) if decimals is None else decimals
     text = f"{value:,.{places}f}"
     label = unit_label(unit)
     if not label:

@@ -39,14 +39,20 @@ def methodology(ctx: SiteContext, settings: Any) -> None:
         year = max(cards["year"], key=int)
         latest = cards[(cards["year"] == year) & ~cards["component"].isin(["pillar", "overall"])]
         latest = latest.drop_duplicates("component")
-        for _, card in latest.iterrows():
+        order = list(PILLARS)
+        latest = latest.assign(_order=[order.index(p) if p in order else 99 for p in latest["pillar"]])
+        for _, card in latest.sort_values("_order", kind="stable").iterrows():
             unit = card.get("unit", "")
+            bounds = (
+                f"floor {esc(format_number(number(card['floor']), unit))} (score 0) · "
+                f"target {esc(format_number(number(card['target']), unit))} (score 100) · "
+                if str(card["floor"]).strip() and str(card["target"]).strip()
+                else ""
+            )
             indicators.append(
                 f'<h3 id="{_anchor(card["component"])}">{esc(card["label"] or card["component"])}</h3>\n\n'
                 f"<p>Pillar: {esc(PILLARS.get(card['pillar'], card['pillar']))} · "
-                f"code <code>{esc(card['component'])}</code> · "
-                f"floor {esc(format_number(number(card['floor']), unit))} (score 0) · "
-                f"target {esc(format_number(number(card['target']), unit))} (score 100) · "
+                f"code <code>{esc(card['component'])}</code> · {bounds}"
                 f"rubric version {esc(card.get('rubric_version', ''))}</p>"
             )
     # The rubric and GWP set the release was computed with (the settings only when it does not say).
@@ -153,6 +159,14 @@ def bibtex(release: Release) -> str:
     )
 
 
+def _download_order(file: tuple[str, int, str]) -> tuple[int, str]:
+    """The whole package first (zip, descriptor, database), then the tables and the rest."""
+    relative = file[0]
+    rank = 0 if relative.endswith(".zip") else 1 if relative == "datapackage.json" else 2
+    rank = 3 if rank == 2 and not relative.endswith(".duckdb") else rank
+    return rank, relative
+
+
 def _files_table(release: Release, prefix: str) -> str:
     rows = [
         [
@@ -160,7 +174,7 @@ def _files_table(release: Release, prefix: str) -> str:
             esc(format_number(size / 1024, "KiB", 1)),
             f"<code>{esc(digest)}</code>",
         ]
-        for relative, size, digest in release.files()
+        for relative, size, digest in sorted(release.files(), key=_download_order)
     ]
     return table_html(["File", "Size", "SHA-256"], rows, [False, True, False])
 
