@@ -65,7 +65,9 @@ def stacked_monthly(frame: pd.DataFrame, unit: str, mark: str = "bar") -> alt.Ch
     return marked.encode(
         x=month_axis(),
         y=alt.Y("value:Q", title=label, stack="zero"),
-        color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", columns=2)),
+        color=alt.Color(
+            "series:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)
+        ),
         order=alt.Order("order:Q"),
         tooltip=[
             alt.Tooltip("month:T", timeUnit="utcyearmonth", title="Month", format="%b %Y"),
@@ -85,7 +87,7 @@ def share_line(frame: pd.DataFrame, unit: str = "%") -> alt.Chart:
         .encode(
             x=month_axis(),
             y=alt.Y("value:Q", title=label, scale=alt.Scale(domain=[0, 100])),
-            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom")),
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
             tooltip=[
                 alt.Tooltip("month:T", timeUnit="utcyearmonth", title="Month", format="%b %Y"),
                 alt.Tooltip("series:N", title="Series"),
