@@ -243,21 +243,30 @@ def settle_staged_rows(
         "SELECT file_seq, count(*) FROM staged_rows GROUP BY file_seq ORDER BY file_seq"
     ).fetchall()
     totals = [0, 0, 0, 0, 0]
+    since = rows_per_file[0][0] if rows_per_file else 0
     for first, last in file_chunks(rows_per_file, chunk_rows):
-        chunk = _settle_chunk(con, as_of, int(first), int(last))
+        *chunk, restated_in_batch = _settle_chunk(con, as_of, int(first), int(last), int(since))
         totals = [a + b for a, b in zip(totals, chunk, strict=True)]
+        # A row accepted by an earlier chunk and restated by this one counts once, as superseded.
+        totals[1] -= restated_in_batch
     con.execute("DROP VIEW IF EXISTS _settle_chunk")
     return SettleSummary(*totals)
 
 
-def _settle_chunk(con: duckdb.DuckDBPyConnection, as_of: date, first: int, last: int) -> tuple[int, ...]:
-    """Validate and settle the staged rows of files `first`..`last` (file_seq), in one transaction."""
+def _settle_chunk(
+    con: duckdb.DuckDBPyConnection, as_of: date, first: int, last: int, since: int
+) -> tuple[int, ...]:
+    """Validate and settle the staged rows of files `first`..`last` (file_seq), in one transaction.
+
+    Returns rows, accepted, rejected, superseded, issues, and how many of the restated rows belong to
+    files from `since` on (settled by an earlier chunk of the same batch).
+    """
     staged_table = "_settle_chunk"
     in_chunk = f"file_seq BETWEEN {first} AND {last}"
     con.execute(f"CREATE OR REPLACE TEMP VIEW {staged_table} AS SELECT * FROM staged_rows WHERE {in_chunk}")
     staged = con.execute(f"SELECT count(*) FROM {staged_table}").fetchall()[0][0]
     if staged == 0:
-        return (0, 0, 0, 0, 0)
+        return (0, 0, 0, 0, 0, 0)
     outcome = validate_staged(con, staged_table, as_of)
     detailed = describe_issues(con, outcome.issues)
     con.execute("BEGIN TRANSACTION")
@@ -334,12 +343,16 @@ def _settle_chunk(con: duckdb.DuckDBPyConnection, as_of: date, first: int, last:
             LEFT JOIN _new_accepted AS a USING (submission_id, row_number)
             """
         ).fetchall()[0]
-        restated = con.execute("SELECT count(*) FROM _restated").fetchall()[0][0]
+        restated, restated_in_batch = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE f.file_seq >= ?) FROM _restated "
+            "JOIN submission_files AS f USING (submission_id)",
+            [since],
+        ).fetchall()[0]
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return (staged, counts[0], counts[1], counts[2] + restated, len(detailed))
+    return (staged, counts[0], counts[1], counts[2] + restated, len(detailed), restated_in_batch)
 
 
 def row_state_counts(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
