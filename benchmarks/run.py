@@ -1,0 +1,510 @@
+"""Benchmark the pipeline at programme, national and global scale, with physical references beside it.
+
+    .venv/bin/python benchmarks/run.py --scale programme        # 200 facilities x 36 months
+    .venv/bin/python benchmarks/run.py --scale all --json out.json
+
+For each scale: a synthetic inbox from `instep demo-data` (cached in benchmarks/work/, keyed by scale and
+seed), then every stage of the asset graph that exists (ingest, validate, indicators, scorecards,
+publish, site), each materialised through the same Dagster definitions the pipeline runs, and:
+
+- DuckDB's own `read_csv` of the inbox's CSV files into a table (the floor for ingest);
+- `frictionless validate` of the same rows against a schema of the submission columns (the row-by-row
+  validator a user might pick instead), on a fixed sample, extrapolated by rows per second;
+- a full rebuild against an incremental run after one new submission file.
+
+How things are measured, so the figures can be trusted:
+- Every stage and every reference runs in its own child process. Its time is wall-clock time around the
+  work only (imports and building the definitions are reported apart as start-up). Its memory is the
+  child's peak resident set size (`ru_maxrss`), which includes DuckDB's native memory that tracemalloc
+  would miss; `baseline_mb` is the resident size after imports, before the work.
+- Rows per second divide the submitted data rows of the inbox (or of the new file, for the
+  incremental run) by the stage's time, so stages are comparable with each other.
+- Ratios compare time per row: the DuckDB reference reads only the CSV files (it cannot read the XLSX and
+  JSON submissions), so its time is scaled to the inbox's rows before dividing.
+
+Results go to benchmarks/results/<scale>.json with the machine, the versions and the git commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+WORK = REPO / "benchmarks" / "work"
+RESULTS = REPO / "benchmarks" / "results"
+SCALES = {"programme": (200, 36), "national": (2_000, 36), "global": (20_000, 36)}
+# The demo's months end in 2025-12; a fixed reporting date keeps runs comparable across days.
+AS_OF = date(2026, 1, 15)
+# The stages of pipelines.jobs.STAGES with the names the issue uses for them.
+STAGE_LABELS = {"publish": "release"}
+FRICTIONLESS_SAMPLE_ROWS = 50_000
+PYTHON = sys.executable
+
+
+# ---------------------------------------------------------------- child processes: one measurement each
+
+
+def _rss_mb() -> float:
+    """Resident set size now (Linux), in MiB."""
+    with open("/proc/self/status", encoding="ascii") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _peak_mb() -> float:
+    # ru_maxrss is in KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_stage(workspace: Path, group: str) -> dict[str, Any]:
+    """Materialise one asset group (with its checks) the way the pipeline does, in this process."""
+    import dagster as dg
+
+    from instep.settings import Settings
+    from pipelines.definitions import build_defs
+
+    settings = Settings(workspace=workspace, datapackages_dir=workspace / "datapackages", as_of=AS_OF)
+    job = dg.define_asset_job(f"benchmark_{group}", selection=dg.AssetSelection.groups(group))
+    defs = dg.Definitions.merge(build_defs(settings), dg.Definitions(jobs=[job]))
+    resolved = defs.resolve_job_def(job.name)
+    instance_dir = workspace / ".dagster"
+    instance_dir.mkdir(exist_ok=True)
+    baseline = _rss_mb()
+    with dg.DagsterInstance.local_temp(str(instance_dir)) as instance:
+        started = time.perf_counter()
+        result = resolved.execute_in_process(instance=instance, raise_on_error=False)
+        seconds = time.perf_counter() - started
+    if not result.success:
+        failures = [e.message for e in result.all_events if e.is_failure]
+        raise RuntimeError(f"stage {group} failed: {failures[:3]}")
+    return {"seconds": seconds, "baseline_mb": baseline, "peak_mb": _peak_mb()}
+
+
+def child_duckdb(inbox: Path) -> dict[str, Any]:
+    """DuckDB's own load of the inbox's CSV files: the physical floor for ingest."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    baseline = _rss_mb()
+    started = time.perf_counter()
+    con.execute(
+        "CREATE TABLE rows AS SELECT * FROM read_csv(?, all_varchar = true, union_by_name = true, "
+        "filename = true, ignore_errors = true)",
+        [str(inbox / "*.csv")],
+    )
+    seconds = time.perf_counter() - started
+    rows = con.execute("SELECT count(*) FROM rows").fetchall()[0][0]
+    files = len(list(inbox.glob("*.csv")))
+    return {"seconds": seconds, "rows": rows, "files": files, "baseline_mb": baseline, "peak_mb": _peak_mb()}
+
+
+def _frictionless_schema(registry: Path) -> dict[str, Any]:
+    """The submission columns with the constraints a row-by-row validator can express."""
+    import csv
+
+    from instep import reference
+
+    with (registry / "facilities.csv").open(encoding="utf-8") as handle:
+        facility_ids = sorted(row["facility_id"] for row in csv.DictReader(handle))
+    metrics = reference.metrics()
+    units = sorted({unit for m in metrics.values() for unit in m.accepted_units})
+    text = {"type": "string"}
+    return {
+        "fields": [
+            {**text, "name": "facility_id", "constraints": {"required": True, "enum": facility_ids}},
+            {
+                **text,
+                "name": "period",
+                "constraints": {"required": True, "pattern": r"\d{4}-(0[1-9]|1[0-2])"},
+            },
+            {**text, "name": "metric", "constraints": {"required": True, "enum": sorted(metrics)}},
+            {
+                **text,
+                "name": "value",
+                "constraints": {"required": True, "pattern": r"(<\s*)?[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"},
+            },
+            {**text, "name": "unit", "constraints": {"required": True, "enum": units}},
+            {**text, "name": "sample_point", "constraints": {"enum": ["raw", "treated", "discharge"]}},
+            {"name": "sample_date", "type": "date"},
+            {**text, "name": "comment", "constraints": {"maxLength": 32_767}},
+        ],
+        "primaryKey": [],
+    }
+
+
+def child_frictionless(inbox: Path, registry: Path, sample_rows: int, scratch: Path) -> dict[str, Any]:
+    """`frictionless validate` of a fixed sample of the inbox's CSV rows, as one CSV with a schema."""
+    import duckdb
+    from frictionless import Resource, Schema, validate
+
+    scratch.mkdir(parents=True, exist_ok=True)
+    sample = scratch / "frictionless-sample.csv"
+    columns = "facility_id, period, metric, value, unit, sample_point, sample_date, comment"
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    # The first rows in file order: the same sample for every run at a scale and seed.
+    con.execute(
+        f"COPY (SELECT {columns} FROM read_csv(?, all_varchar = true, union_by_name = true, "
+        "ignore_errors = true) LIMIT ?) TO ? (HEADER, DELIMITER ',')",
+        [str(inbox / "*.csv"), sample_rows, str(sample)],
+    )
+    rows = con.execute("SELECT count(*) FROM read_csv(?, all_varchar = true)", [str(sample)]).fetchall()[0][0]
+    con.close()
+    schema = Schema.from_descriptor(_frictionless_schema(registry))
+    baseline = _rss_mb()
+    started = time.perf_counter()
+    # A relative path under basepath: frictionless refuses absolute paths as unsafe.
+    resource = Resource(path=sample.name, basepath=str(sample.parent), schema=schema)
+    report = validate(resource, limit_errors=10**9)
+    seconds = time.perf_counter() - started
+    errors = sum(len(task.errors) for task in report.tasks)
+    if report.errors or any(task.stats.get("rows", 0) == 0 for task in report.tasks):
+        raise RuntimeError(
+            f"frictionless could not validate the sample: {report.flatten(['type', 'note'])[:3]}"
+        )
+    return {
+        "seconds": seconds,
+        "rows": rows,
+        "errors": errors,
+        "baseline_mb": baseline,
+        "peak_mb": _peak_mb(),
+    }
+
+
+def run_child(kind: str, **kwargs: str) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter; wall time includes its start-up."""
+    args = [PYTHON, str(Path(__file__).resolve()), "--child", kind]
+    for key, value in kwargs.items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+    started = time.perf_counter()
+    completed = subprocess.run(args, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"{kind} failed:\n{completed.stderr[-4000:]}")
+    measured = json.loads(completed.stdout.strip().splitlines()[-1])
+    measured["startup_seconds"] = round(wall - measured["seconds"], 3)
+    return measured
+
+
+# ---------------------------------------------------------------- the parent: inboxes, runs, report
+
+
+def machine() -> dict[str, Any]:
+    import duckdb
+
+    model = ""
+    with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo", encoding="ascii") as handle:
+        mem_kib = int(next(line for line in handle if line.startswith("MemTotal")).split()[1])
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kib / 1024**2, 1),
+        "cpu_model": model,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "git_commit": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def demo_inbox(scale: str, seed: int) -> tuple[Path, dict[str, Any]]:
+    """The generated registry and inbox for a scale and seed, generated once and cached."""
+    facilities, months = SCALES[scale]
+    target = WORK / f"demo-{scale}-seed{seed}"
+    manifest_path = target / "demo-manifest.json"
+    timing_path = target / "generation.json"
+    if not manifest_path.exists():
+        partial = WORK / f".partial-demo-{scale}-seed{seed}"
+        shutil.rmtree(partial, ignore_errors=True)
+        print(
+            f"[{scale}] generating the demo inbox ({facilities} facilities x {months} months)...", flush=True
+        )
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                str(Path(PYTHON).parent / "instep"),
+                "demo-data",
+                "--facilities",
+                str(facilities),
+                "--months",
+                str(months),
+                "--seed",
+                str(seed),
+                "--out",
+                str(partial),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        timing_path_partial = partial / "generation.json"
+        timing_path_partial.write_text(json.dumps({"seconds": round(time.perf_counter() - started, 2)}))
+        partial.replace(target)
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    generation = json.loads(timing_path.read_text()) if timing_path.exists() else {}
+    return target, {"files": manifest["files"], "rows": manifest["rows"], "generation": generation}
+
+
+def fresh_workspace(scale: str, demo: Path) -> Path:
+    """An empty workspace whose inbox holds the demo files (hard links: no copy of the data)."""
+    workspace = WORK / f"workspace-{scale}"
+    shutil.rmtree(workspace, ignore_errors=True)
+    shutil.copytree(demo / "registry", workspace / "registry")
+    inbox = workspace / "inbox"
+    inbox.mkdir(parents=True)
+    for path in (demo / "inbox").iterdir():
+        try:
+            os.link(path, inbox / path.name)
+        except OSError:
+            shutil.copyfile(path, inbox / path.name)
+    return workspace
+
+
+def present_stages() -> list[str]:
+    """The stage groups of the asset graph that have assets now, in pipeline order."""
+    import dagster as dg
+
+    from pipelines.definitions import build_defs
+    from pipelines.jobs import STAGES
+
+    graph = build_defs().resolve_asset_graph()
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    del dg
+    return [stage for stage in STAGES if stage in groups]
+
+
+def new_submission(workspace: Path) -> tuple[str, int]:
+    """One more submission: a restatement of the latest CSV file in the inbox (same rows, new values)."""
+    import csv
+    import io
+
+    inbox = workspace / "inbox"
+    # The latest well-formed CSV file (the demo plants faulty files too: other delimiters, encodings).
+    for latest in sorted((p for p in inbox.iterdir() if p.suffix == ".csv"), reverse=True):
+        try:
+            rows = list(csv.reader(io.StringIO(latest.read_text(encoding="utf-8-sig"))))
+        except UnicodeDecodeError:
+            continue
+        if rows and "value" in rows[0] and len(rows) > 1:
+            break
+    header, body = rows[0], rows[1:]
+    value = header.index("value")
+    for row in body:
+        with contextlib.suppress(ValueError):
+            row[value] = f"{float(row[value]) * 1.01:.3f}"
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([header, *body])
+    name = "9999-12-31_restatement.csv"
+    (inbox / name).write_text(out.getvalue(), encoding="utf-8")
+    return name, len(body)
+
+
+def run_stages(workspace: Path, stages: list[str], rows: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for stage in stages:
+        label = STAGE_LABELS.get(stage, stage)
+        print(f"    {label} ...", end="", flush=True)
+        measured = run_child("stage", workspace=workspace, group=stage)
+        measured["rows_per_second"] = round(rows / measured["seconds"]) if measured["seconds"] else None
+        print(f" {measured['seconds']:.1f} s", flush=True)
+        results[label] = measured
+    return results
+
+
+def site_pages(workspace: Path) -> dict[str, Any] | None:
+    built = workspace / "site-build"
+    if not built.exists():
+        return None
+    return {"pages": sum(1 for _ in built.rglob("*.html"))}
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if not numerator or not denominator:
+        return None
+    return round(numerator / denominator, 2)
+
+
+def benchmark(scale: str, seed: int, sample_rows: int) -> dict[str, Any]:
+    demo, inbox_info = demo_inbox(scale, seed)
+    rows = inbox_info["rows"]
+    stages = present_stages()
+    print(f"[{scale}] {inbox_info['files']:,} files, {rows:,} rows; stages: {', '.join(stages)}", flush=True)
+    workspace = fresh_workspace(scale, demo)
+
+    print(f"[{scale}] full run", flush=True)
+    full = run_stages(workspace, stages, rows)
+    full_seconds = sum(s["seconds"] for s in full.values())
+
+    print(f"[{scale}] incremental run after one new file", flush=True)
+    name, new_rows = new_submission(workspace)
+    incremental = run_stages(workspace, stages, new_rows)
+    incremental_seconds = sum(s["seconds"] for s in incremental.values())
+
+    print(f"[{scale}] references: DuckDB read_csv, frictionless validate", flush=True)
+    floor = run_child("duckdb", inbox=demo / "inbox")
+    floor_per_row = floor["seconds"] / floor["rows"]
+    fl = run_child(
+        "frictionless",
+        inbox=demo / "inbox",
+        registry=demo / "registry",
+        sample_rows=sample_rows,
+        scratch=WORK / f"scratch-{scale}",
+    )
+    fl_seconds_extrapolated = fl["seconds"] / fl["rows"] * rows
+
+    def seconds(stage: str) -> float | None:
+        return full[stage]["seconds"] if stage in full else None
+
+    ingest_validate = (seconds("ingest") or 0) + (seconds("validate") or 0)
+    floor_scaled = floor_per_row * rows
+    result = {
+        "scale": scale,
+        "seed": seed,
+        "facilities": SCALES[scale][0],
+        "months": SCALES[scale][1],
+        "inbox": inbox_info,
+        "stages_not_available": [STAGE_LABELS.get(s, s) for s in _all_stages() if s not in stages],
+        "full_run": {"stages": full, "seconds": round(full_seconds, 2)},
+        "incremental_run": {
+            "new_file": name,
+            "new_rows": new_rows,
+            "stages": incremental,
+            "seconds": round(incremental_seconds, 2),
+        },
+        "references": {
+            "duckdb_read_csv": {**floor, "seconds_scaled_to_inbox_rows": round(floor_scaled, 2)},
+            "frictionless_validate": {
+                **fl,
+                "sampled": fl["rows"] < rows,
+                "seconds_extrapolated_to_inbox_rows": round(fl_seconds_extrapolated, 2),
+            },
+        },
+        "ratios": {
+            "ingest_over_duckdb_read_csv": ratio(seconds("ingest"), floor_scaled),
+            "ingest_and_validate_over_duckdb_read_csv": ratio(ingest_validate, floor_scaled),
+            "validate_over_frictionless_validate": ratio(seconds("validate"), fl_seconds_extrapolated),
+            "incremental_over_full": ratio(incremental_seconds, full_seconds),
+        },
+        "site": site_pages(workspace) if "site" in stages else None,
+    }
+    if result["site"] is not None:
+        result["site"]["build_seconds"] = round(full["site"]["seconds"], 2)
+    return result
+
+
+def _all_stages() -> tuple[str, ...]:
+    from pipelines.jobs import STAGES
+
+    return STAGES
+
+
+def print_table(result: dict[str, Any]) -> None:
+    rows = result["inbox"]["rows"]
+    print(
+        f"\n== {result['scale']}: {result['facilities']:,} facilities x {result['months']} months, "
+        f"{result['inbox']['files']:,} files, {rows:,} rows =="
+    )
+    print(f"{'stage':<28}{'seconds':>10}{'rows/s':>12}{'peak MB':>10}{'incr. s':>10}")
+    for label, full in result["full_run"]["stages"].items():
+        incr = result["incremental_run"]["stages"].get(label, {})
+        print(
+            f"{label:<28}{full['seconds']:>10.1f}{full['rows_per_second']:>12,}{full['peak_mb']:>10.0f}"
+            f"{incr.get('seconds', float('nan')):>10.1f}"
+        )
+    for label in result["stages_not_available"]:
+        print(f"{label:<28}{'not available':>20}")
+    print(
+        f"{'full run':<28}{result['full_run']['seconds']:>10.1f}{'':>32}"
+        f"{result['incremental_run']['seconds']:>10.1f}"
+    )
+    floor = result["references"]["duckdb_read_csv"]
+    fl = result["references"]["frictionless_validate"]
+    print(
+        f"{'ref: DuckDB read_csv':<28}{floor['seconds']:>10.1f}{round(floor['rows'] / floor['seconds']):>12,}"
+        f"{floor['peak_mb']:>10.0f}   ({floor['rows']:,} CSV rows, {floor['files']:,} files)"
+    )
+    note = f"sample of {fl['rows']:,} rows, extrapolated" if fl["sampled"] else "all rows"
+    print(
+        f"{'ref: frictionless validate':<28}{fl['seconds_extrapolated_to_inbox_rows']:>10.1f}"
+        f"{round(fl['rows'] / fl['seconds']):>12,}{fl['peak_mb']:>10.0f}   ({note})"
+    )
+    print("ratios (time per row, ours / reference):")
+    for key, value in result["ratios"].items():
+        print(f"  {key:<44}{'n/a' if value is None else value:>8}")
+    if result.get("site"):
+        print(f"site: {result['site']['pages']} pages built in {result['site']['build_seconds']} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=[*SCALES, "all"], default="programme")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--json", type=Path, help="Output file (default benchmarks/results/<scale>.json).")
+    parser.add_argument("--frictionless-sample-rows", type=int, default=FRICTIONLESS_SAMPLE_ROWS)
+    # Internal: one measurement in a child process.
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    for name in ("workspace", "group", "inbox", "registry", "sample-rows", "scratch"):
+        parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        if args.child == "stage":
+            measured = child_stage(Path(args.workspace), args.group)
+        elif args.child == "duckdb":
+            measured = child_duckdb(Path(args.inbox))
+        else:
+            measured = child_frictionless(
+                Path(args.inbox), Path(args.registry), int(args.sample_rows), Path(args.scratch)
+            )
+        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in measured.items()}))
+        return 0
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    scales = list(SCALES) if args.scale == "all" else [args.scale]
+    about = machine()
+    print(
+        f"machine: {about['cores']} cores, {about['memory_gib']} GiB, {about['cpu_model']}; Python "
+        f"{about['python']}, DuckDB {about['duckdb']}; commit {about['git_commit'][:10]}"
+        f"{' (uncommitted changes)' if about['git_dirty'] else ''}; load {about['load_average_at_start']}"
+    )
+    for scale in scales:
+        result = {"machine": about, **benchmark(scale, args.seed, args.frictionless_sample_rows)}
+        print_table(result)
+        out = args.json if args.json and len(scales) == 1 else RESULTS / f"{scale}.json"
+        if args.json and len(scales) > 1:
+            out = args.json.with_name(f"{args.json.stem}-{scale}{args.json.suffix}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"written: {out.relative_to(REPO) if out.is_relative_to(REPO) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
