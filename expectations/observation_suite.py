@@ -48,8 +48,14 @@ SELECT
     coalesce(strftime(o.sample_date, '%Y-%m-%d'), '') AS sample_date_key
 FROM observations AS o
 LEFT JOIN _obs_metrics AS m USING (metric)
+WHERE hash(o.facility_id) % $partitions = $partition
 ORDER BY o.submission_id, o.row_number
 """
+
+# The observations are checked in partitions of whole facilities of about this many rows, so memory stays
+# bounded at any scale. Every expectation judges a row or a key, and a key holds one facility: the
+# partitions together find exactly the failures that checking all rows at once finds.
+CHECK_PARTITION_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,12 @@ def build_observation_suite(facility_parks: Iterable[tuple[str, str]]) -> gx.Exp
     return suite
 
 
-def observation_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+def observation_frame(
+    con: duckdb.DuckDBPyConnection, partition: int = 0, partitions: int = 1
+) -> pd.DataFrame:
+    """The observations of one partition of the facilities (all of them by default), for the suite."""
+    from instep.validation import arrow_to_frame
+
     metrics = pd.DataFrame(
         [
             {"metric": code, "plausible_max": m.plausible_max_per_month}
@@ -109,18 +120,25 @@ def observation_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     )
     con.register("_obs_metrics", metrics)
     try:
-        return con.execute(OBSERVATION_FRAME_SQL).df()
+        relation = con.sql(OBSERVATION_FRAME_SQL, params={"partition": partition, "partitions": partitions})
+        return arrow_to_frame(relation.to_arrow_table())
     finally:
         con.unregister("_obs_metrics")
 
 
 def check_observations(con: duckdb.DuckDBPyConnection) -> tuple[int, list[ObservationFailure]]:
     """Run the suite on the warehouse's observations: (rows checked, one failure per row and expectation)."""
-    frame = observation_frame(con)
-    if frame.empty:
+    total = con.execute("SELECT count(*) FROM observations").fetchall()[0][0]
+    if total == 0:
         return 0, []
     facility_parks = con.execute("SELECT facility_id, park_id FROM facilities").fetchall()
-    return len(frame), run_observation_suite(frame, facility_parks)
+    partitions = -(-total // CHECK_PARTITION_ROWS)
+    failures: list[ObservationFailure] = []
+    for partition in range(partitions):
+        frame = observation_frame(con, partition, partitions)
+        if not frame.empty:
+            failures += run_observation_suite(frame, facility_parks)
+    return total, sorted(failures, key=lambda f: (f.submission_id, f.row_number, f.expectation))
 
 
 def run_observation_suite(

@@ -6,6 +6,8 @@ One renderer serves the pipeline (a report per submission in the workspace's `re
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,11 +175,33 @@ def verdicts_from_warehouse(
     ]
 
 
+# Digest of each report's text as last written: a report whose text did not change is not written again.
+REPORT_INDEX = ".written.json"
+
+
 def write_reports(verdicts: Sequence[SubmissionVerdict], reports_dir: Path) -> list[Path]:
+    """Write one report per verdict; returns every report's path, written now or unchanged.
+
+    A verdict is fixed once its submission is settled, so after the first run only new submissions'
+    reports are written: opening tens of thousands of files each run costs more than the rest of it.
+    """
     reports_dir.mkdir(parents=True, exist_ok=True)
+    index_path = reports_dir / REPORT_INDEX
+    try:
+        before = json.loads(index_path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        before = {}
+    index: dict[str, str] = {}
     written = []
     for verdict in verdicts:
         path = reports_dir / f"{verdict.submission_id}.md"
-        path.write_text(render_report(verdict), encoding="utf-8")
+        text = render_report(verdict)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        if before.get(path.name) != digest or not path.exists():
+            path.write_text(text, encoding="utf-8")
+        index[path.name] = digest
         written.append(path)
+    partial = index_path.with_suffix(".partial")
+    partial.write_text(json.dumps(index), encoding="utf-8")
+    partial.replace(index_path)
     return written
