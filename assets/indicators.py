@@ -12,6 +12,8 @@ from pipelines.resources import InstepWorkspace
 
 GROUP = "indicators"
 OBSERVATIONS = dg.AssetKey("core_observations")
+# Data quality reads the row states, so the ledger's blocking check guards the indicators too.
+VALIDATED_ROWS = dg.AssetKey("validated_submission_rows")
 REGISTRY = dg.AssetKey("raw_registry")
 
 DESCRIPTIONS = {
@@ -45,7 +47,7 @@ PARK_SUMS_MATCH = "park_sums_match_facility_sums"
     specs=[
         dg.AssetSpec(
             key,
-            deps=[OBSERVATIONS, REGISTRY],
+            deps=[OBSERVATIONS, VALIDATED_ROWS, REGISTRY],
             kinds={"duckdb"},
             owners=[DATA_ENGINEERING],
             description=description,
