@@ -181,6 +181,19 @@ def test_a_crash_while_writing_leaves_no_partial_release(prepared: Settings, mon
     assert latest_version(package) == "1.0.0"
 
 
+def test_staging_left_by_a_killed_publisher_is_removed_by_the_next_one(prepared: Settings):
+    publish(prepared)
+    package = prepared.datapackages_dir / prepared.package_name
+    leftover = package / ".1.1.0.partial-999999"
+    (leftover / "data").mkdir(parents=True)
+    (leftover / "data" / "parks.csv").write_text("park_id\n", encoding="utf-8")
+    with connect(prepared) as con:
+        con.execute("UPDATE pub_parks SET area_ha = 301 WHERE park_id = 'ET-HAW'")
+    second = publish(prepared, version="1.1.0")
+    assert second.published
+    assert sorted(p.name for p in package.iterdir() if p.is_dir()) == ["1.0.0", "1.1.0"]
+
+
 def test_automatic_version_is_the_release_date_and_never_overwrites(prepared: Settings, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
     when = resolve_release_date(None, prepared)

@@ -350,9 +350,10 @@ def _stage_and_place(
     Returns None when `strict` is False and the version holds other content (the caller picks another).
     """
     final = directory / version
+    # The publish lock is held: any staging folder left here belongs to a publisher that was killed.
+    for leftover in directory.glob(".*.partial-*"):
+        shutil.rmtree(leftover)
     staging = directory / f".{version}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
     staging.mkdir()
     try:
         built = build_release_files(
