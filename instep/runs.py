@@ -98,8 +98,7 @@ def _metadata_value(event: dg.AssetMaterialization, key: str) -> Any:
 def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -> RunSummary:
     summary = RunSummary(job=job)
     for event in result.get_asset_materialization_events():
-        materialization = event.asset_materialization
-        assert materialization is not None
+        materialization = event.materialization
         name = materialization.asset_key.to_user_string()
         summary.materialized.append(name)
         if name == RELEASE_ASSET:

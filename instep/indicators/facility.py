@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import duckdb
 
-from instep.indicators.formulas import KWH_TO_GJ, METRIC_COLUMNS, ratio_select
+from instep.indicators.formulas import KWH_TO_GJ, METRIC_COLUMNS, exact_sum, ratio_select
 from instep.metadata.resources import resource, table_ddl, warehouse_fields
 
 
@@ -19,6 +19,13 @@ def create_out_table(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 # A level is 'met', 'not_met' or 'inconclusive' (a '<x' result with x above the limit). For a range
 # (pH) a censored result is not met when x is at or below the low end, else inconclusive.
+# Tonnes of CO2e in Scope 1 and of biogenic CO2 from one fuel row (kg per TJ x TJ / 1000 = t).
+SCOPE1_T_PER_ROW = (
+    "o.value * r.gj_per_unit / 1000.0 * (CASE WHEN r.biogenic THEN 0.0 ELSE r.co2_kg_per_tj * r.gwp_co2 END"
+    " + r.ch4_kg_per_tj * r.gwp_ch4 + r.n2o_kg_per_tj * r.gwp_n2o) / 1000.0"
+)
+BIOGENIC_CO2_T_PER_ROW = "o.value * r.gj_per_unit / 1000.0 * r.co2_kg_per_tj / 1000.0"
+
 LEVEL_STATUS_SQL = """
     CASE
         WHEN l.kind = 'max' THEN CASE
@@ -77,7 +84,7 @@ def build_wastewater_results(con: duckdb.DuckDBPyConnection) -> None:
 
 def _pivot_columns() -> str:
     return ",\n        ".join(
-        f"sum(value) FILTER (WHERE metric = '{metric}') AS {column}"
+        exact_sum("value", f"metric = '{metric}'") + f" AS {column}"
         for metric, column in METRIC_COLUMNS.items()
     )
 
@@ -94,14 +101,11 @@ WITH months AS (
 ),
 fuels AS (
     SELECT o.facility_id, o.period,
-        sum(o.value * r.gj_per_unit) FILTER (WHERE NOT r.biogenic) AS fuel_fossil_gj,
-        sum(o.value * r.gj_per_unit) FILTER (WHERE r.biogenic) AS fuel_biomass_gj,
-        -- kg per TJ x TJ / 1000 = t; biomass CO2 stays out of Scope 1, its CH4 and N2O do not
-        sum(o.value * r.gj_per_unit / 1000.0 * (
-            CASE WHEN r.biogenic THEN 0.0 ELSE r.co2_kg_per_tj * r.gwp_co2 END
-            + r.ch4_kg_per_tj * r.gwp_ch4 + r.n2o_kg_per_tj * r.gwp_n2o) / 1000.0) AS scope1_fuels_t,
-        sum(o.value * r.gj_per_unit / 1000.0 * r.co2_kg_per_tj / 1000.0) FILTER (WHERE r.biogenic)
-            AS biogenic_fuels_t
+        {exact_sum("o.value * r.gj_per_unit", "NOT r.biogenic")} AS fuel_fossil_gj,
+        {exact_sum("o.value * r.gj_per_unit", "r.biogenic")} AS fuel_biomass_gj,
+        -- biomass CO2 stays out of Scope 1, its CH4 and N2O do not
+        {exact_sum(SCOPE1_T_PER_ROW)} AS scope1_fuels_t,
+        {exact_sum(BIOGENIC_CO2_T_PER_ROW, "r.biogenic")} AS biogenic_fuels_t
     FROM observations AS o JOIN ref_fuel_factors AS r USING (metric)
     GROUP BY o.facility_id, o.period
 ),

@@ -17,6 +17,22 @@ LTIFR_HOURS = 1_000_000
 TRIR_HOURS = 200_000
 KWH_TO_GJ = generic_factor("kWh", "GJ")
 
+# Sums are taken in fixed-point decimals: a sum of doubles depends on the order DuckDB's threads add the
+# rows, and a release must not change in its last digit from one build to the next.
+EXACT_SUM_TYPE = "DECIMAL(38, 10)"
+
+
+def exact_sum(expression: str, where: str | None = None) -> str:
+    """SQL for the order-independent sum of `expression` (optionally only over rows matching `where`)."""
+    condition = f" FILTER (WHERE {where})" if where else ""
+    return f"CAST(sum(CAST(({expression}) AS {EXACT_SUM_TYPE})){condition} AS DOUBLE)"
+
+
+def exact_avg(expression: str) -> str:
+    """SQL for the order-independent mean of `expression` over the rows where it is not null."""
+    return f"({exact_sum(expression)} / nullif(count({expression}), 0))"
+
+
 # Submitted metric -> column of facility_monthly holding its monthly value (canonical unit).
 METRIC_COLUMNS: dict[str, str] = {
     "energy.electricity.grid": "electricity_grid_kwh",

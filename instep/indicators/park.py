@@ -10,7 +10,7 @@ from __future__ import annotations
 import duckdb
 
 from instep.indicators.facility import create_out_table
-from instep.indicators.formulas import RATIO_COLUMNS, STOCKS, ratio_select
+from instep.indicators.formulas import RATIO_COLUMNS, STOCKS, exact_avg, exact_sum, ratio_select
 from instep.metadata.resources import MEASURES
 
 # Facility-month columns that are not summed: the grid factor (one country per park) and labels.
@@ -24,7 +24,7 @@ SUMMED = (
 
 
 def _sums(columns: tuple[str, ...]) -> str:
-    return ",\n        ".join(f"sum({c}) AS {c}" for c in columns)
+    return ",\n        ".join(f"{exact_sum(c)} AS {c}" for c in columns)
 
 
 PARK_MONTHLY_SQL = f"""
@@ -37,8 +37,8 @@ expected AS (
 sums AS (
     SELECT park_id, period, any_value(year) AS year, count(*) AS facilities_reporting,
         {_sums(SUMMED)},
-        sum(steam_purchased_gj) AS steam_gj,
-        sum(energy_total_gj) AS energy_gj,
+        {exact_sum("steam_purchased_gj")} AS steam_gj,
+        {exact_sum("energy_total_gj")} AS energy_gj,
         max(grid_factor_t_co2_per_mwh) AS grid_factor_t_co2_per_mwh,
         max(grid_factor_year) AS grid_factor_year,
         bool_or(grid_factor_fallback) AS grid_factor_fallback,
@@ -75,7 +75,7 @@ WITH amounts AS (
     SELECT park_id, year,
         {_sums(ANNUAL_FLOWS)},
         -- month-end counts: the average of the months with data
-        {",".join(f"avg({c}) AS {c}" for c in STOCKS)},
+        {",".join(f"{exact_avg(c)} AS {c}" for c in STOCKS)},
         max(grid_factor_t_co2_per_mwh) AS grid_factor_t_co2_per_mwh,
         max(grid_factor_year) AS grid_factor_year,
         bool_or(grid_factor_fallback) AS grid_factor_fallback,

@@ -1,0 +1,83 @@
+"""`instep run` and `instep release` through the real command line, on a small synthetic demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from instep.demo.generate import generate_demo
+
+
+def instep(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "instep", *args], env=env, capture_output=True, text=True, timeout=900
+    )
+
+
+@pytest.fixture(scope="module")
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    root = tmp_path_factory.mktemp("cli-run")
+    generate_demo(root / "ws", facilities=5, months=13, seed=3)
+    return {
+        **os.environ,
+        "INSTEP_WORKSPACE": str(root / "ws"),
+        "INSTEP_DATAPACKAGES": str(root / "datapackages"),
+        "INSTEP_AS_OF": "2026-11-25",
+    }
+
+
+@pytest.fixture(scope="module")
+def first_run(demo_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return instep(demo_env, "run", "--version", "1.0.0", "--release-date", "2026-01-31")
+
+
+def summary_counts(stdout: str) -> dict[str, int]:
+    match = re.search(
+        r"submissions: ([\d,]+) files \(([\d,]+) unreadable\), ([\d,]+) rows: ([\d,]+) accepted, "
+        r"([\d,]+) rejected, ([\d,]+) superseded",
+        stdout,
+    )
+    assert match, stdout
+    names = ("files", "unreadable", "rows", "accepted", "rejected", "superseded")
+    return {name: int(value.replace(",", "")) for name, value in zip(names, match.groups(), strict=True)}
+
+
+def test_run_prints_progress_and_a_summary_whose_counts_add_up(first_run, demo_env):
+    assert first_run.returncode == 0, first_run.stderr[-3000:]
+    for stage in ("ingest:", "validate:", "indicators:", "scorecards:", "release:", "site:"):
+        assert stage in first_run.stderr, f"no progress line for {stage}"
+    counts = summary_counts(first_run.stdout)
+    manifest = json.loads((Path(demo_env["INSTEP_WORKSPACE"]) / "demo-manifest.json").read_text())
+    assert counts["files"] == manifest["files"]
+    assert counts["rows"] == counts["accepted"] + counts["rejected"] + counts["superseded"]
+    assert counts["rejected"] > 0 and counts["unreadable"] > 0
+
+
+def test_run_writes_the_release_and_the_site_it_names(first_run, demo_env):
+    release = Path(demo_env["INSTEP_DATAPACKAGES"]) / "instep-open-data" / "1.0.0"
+    assert f"release:     1.0.0 in {release}" in first_run.stdout
+    assert json.loads((release / "datapackage.json").read_text())["version"] == "1.0.0"
+    site = re.search(r"site:\s+(\S+) \(instep serve", first_run.stdout)
+    assert site, first_run.stdout
+    assert (Path(site.group(1)) / "index.html").is_file()
+
+
+def test_release_of_the_same_version_and_data_changes_nothing(first_run, demo_env):
+    release = Path(demo_env["INSTEP_DATAPACKAGES"]) / "instep-open-data" / "1.0.0"
+    before = {p.name: p.read_bytes() for p in release.iterdir() if p.is_file()}
+    again = instep(demo_env, "release", "--version", "1.0.0", "--release-date", "2026-01-31")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert {p.name: p.read_bytes() for p in release.iterdir() if p.is_file()} == before
+
+
+def test_run_refuses_an_empty_workspace_when_told_not_to_write_the_demo(tmp_path: Path):
+    env = {**os.environ, "INSTEP_WORKSPACE": str(tmp_path / "empty")}
+    result = instep(env, "run", "--no-demo")
+    assert result.returncode == 2
+    assert "no registry in" in result.stderr and "facilities.csv missing" in result.stderr
