@@ -376,25 +376,22 @@ def _stage_and_place(
                     f"({len(differing)} files differ: {listed}); a published release never changes: "
                     "publish the new data under a new version"
                 )
-            record = _release_record(final, version, release_date, built.rows, settings.package_name)
-            return Release(
-                settings.package_name,
-                version,
-                release_date,
-                final,
-                built.rows,
-                record["datapackage_sha256"],
-                record["zip_sha256"],
-                published=False,
-                duckdb_reproducible=built.duckdb_reproducible,
-                files=release_files(final),
-            )
+            return _placed(settings, final, release_date, built, published=False)
         os.rename(staging, final)
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+    return _placed(settings, final, release_date, built, published=True)
+
+
+def _placed(
+    settings: Settings, final: Path, release_date: date, built: BuiltFiles, *, published: bool
+) -> Release:
+    """The release now in `final`; a newly published one is added to the release index."""
+    version = final.name
     record = _release_record(final, version, release_date, built.rows, settings.package_name)
-    index.add_release(directory, settings.package_name, record)
+    if published:
+        index.add_release(final.parent, settings.package_name, record)
     return Release(
         settings.package_name,
         version,
@@ -403,7 +400,7 @@ def _stage_and_place(
         built.rows,
         record["datapackage_sha256"],
         record["zip_sha256"],
-        published=True,
+        published=published,
         duckdb_reproducible=built.duckdb_reproducible,
         files=release_files(final),
     )
