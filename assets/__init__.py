@@ -17,6 +17,7 @@ ASSETS = (
     publish.release_package,
     site.site_pages,
     site.transparency_site,
+    site.preview_site,
 )
 
 ASSET_CHECKS = (
@@ -26,4 +27,4 @@ ASSET_CHECKS = (
 )
 
 # Built by the nightly schedule into the workspace; never published.
-PREVIEW_ASSETS: tuple = ()
+PREVIEW_ASSETS = (site.preview_site,)

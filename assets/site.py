@@ -3,23 +3,24 @@ with MkDocs (`transparency_site`). Thin: the work is in `instep.site.build`; the
 release folders, never the warehouse.
 """
 
-import os
+import shutil
 
 import dagster as dg
 
-from assets.common import DATA_ENGINEERING, progress
-from instep.settings import Settings
-from instep.site.build import built_site_dir, copy_downloads, generate_pages, package_dir, run_mkdocs
+from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, progress
+from instep.release.writer import publish_release
+from instep.site.build import (
+    build_site,
+    built_site_dir,
+    copy_downloads,
+    generate_pages,
+    package_dir,
+    run_mkdocs,
+)
 from pipelines.resources import InstepWorkspace
 
 GROUP = "site"
-
-
-def _settings(instep: InstepWorkspace) -> Settings:
-    settings = instep.settings()
-    if site_url := os.environ.get("INSTEP_SITE_URL"):
-        settings = settings.with_(site_url=site_url if site_url.endswith("/") else site_url + "/")
-    return settings
+PREVIEW_VERSION = "preview"
 
 
 @dg.asset(
@@ -33,7 +34,7 @@ def _settings(instep: InstepWorkspace) -> Settings:
     ),
 )
 def site_pages(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
-    settings = _settings(instep)
+    settings = instep.settings()
     docs = generate_pages(settings)
     pages = sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*.md"))
     charts = len(list(docs.rglob("*.vl.json")))
@@ -54,7 +55,7 @@ def site_pages(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg
     ),
 )
 def transparency_site(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
-    settings = _settings(instep)
+    settings = instep.settings()
     site = run_mkdocs(settings)
     copy_downloads(settings, package_dir(settings))
     progress(context, f"site: built {site}")
@@ -62,5 +63,34 @@ def transparency_site(context: dg.AssetExecutionContext, instep: InstepWorkspace
         metadata={
             "site_path": dg.MetadataValue.path(str(built_site_dir(settings))),
             "html_pages": len(list(site.rglob("*.html"))),
+        }
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[dg.AssetKey("pub_tables")],
+    kinds={"frictionless", "mkdocs"},
+    owners=[DATA_ENGINEERING],
+    pool=WAREHOUSE_POOL,
+    description=(
+        "A preview of the next release and its site, from the publishable tables as they are tonight: "
+        "written inside the workspace (preview/datapackages, preview/site-build), replaced at every run, "
+        "never among the published releases. Built by the nightly schedule."
+    ),
+)
+def preview_site(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+    preview = instep.settings().preview()
+    # A preview is not a release: it is rebuilt from scratch, so immutability does not apply to it.
+    shutil.rmtree(preview.datapackages_dir, ignore_errors=True)
+    with instep.warehouse() as con:
+        release = publish_release(preview, version=PREVIEW_VERSION, release_date=preview.as_of, con=con)
+    site = build_site(preview, release.path)
+    progress(context, f"preview: release in {release.path}, site in {site}")
+    return dg.MaterializeResult(
+        metadata={
+            "release_path": dg.MetadataValue.path(str(release.path)),
+            "site_path": dg.MetadataValue.path(str(built_site_dir(preview))),
+            "rows_total": sum(release.rows.values()),
         }
     )

@@ -41,6 +41,8 @@ class Settings:
     synthetic: bool = True
     # Public address of the transparency site (sitemap, canonical links, JSON-LD download URLs).
     site_url: str = "http://127.0.0.1:8000/"
+    # Folder of the site build inside the workspace; the nightly preview builds into its own.
+    site_build_folder: str = "site-build"
 
     @property
     def registry_dir(self) -> Path:
@@ -68,7 +70,15 @@ class Settings:
 
     @property
     def site_build_dir(self) -> Path:
-        return self.workspace / "site-build"
+        return self.workspace / self.site_build_folder
+
+    def preview(self) -> Settings:
+        """Where the nightly preview of the next release and its site go: inside the workspace, never
+        among the published releases."""
+        return self.with_(
+            datapackages_dir=self.workspace / "preview" / "datapackages",
+            site_build_folder="preview/site-build",
+        )
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

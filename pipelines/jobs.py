@@ -50,7 +50,10 @@ release_job = dg.define_asset_job(
 
 nightly_preview_job = dg.define_asset_job(
     "nightly_preview_job",
-    selection=dg.AssetSelection.groups("indicators", "scorecards") | PREVIEW | GUARDS,
+    selection=dg.AssetSelection.groups("indicators", "scorecards")
+    | dg.AssetSelection.assets("pub_tables")
+    | PREVIEW
+    | GUARDS,
     tags=WAREHOUSE_TAGS,
     description="Fresh indicators and scorecards, and a preview of the next release and site (workspace).",
 )

@@ -39,6 +39,10 @@ class InstepWorkspace(dg.ConfigurableResource):
         description="Reporting date YYYY-MM-DD: later months are 'in the future'. Empty: the day of the run.",
     )
     synthetic: bool = Field(default=True, description="Label every output as synthetic demonstration data.")
+    site_url: str = Field(
+        default="http://127.0.0.1:8000/",
+        description="Public address of the transparency site (sitemap, canonical links).",
+    )
     lock_wait_seconds: float = Field(
         default=900.0, description="How long a step waits for another run to finish writing the warehouse."
     )
@@ -53,6 +57,7 @@ class InstepWorkspace(dg.ConfigurableResource):
             rubric_version=settings.rubric_version,
             as_of=settings.as_of.isoformat() if as_of_fixed else "",
             synthetic=settings.synthetic,
+            site_url=settings.site_url,
         )
 
     @classmethod
@@ -70,6 +75,7 @@ class InstepWorkspace(dg.ConfigurableResource):
             rubric_version=self.rubric_version,
             as_of=date.fromisoformat(self.as_of) if self.as_of else date.today(),
             synthetic=self.synthetic,
+            site_url=self.site_url,
         )
 
     @contextmanager
