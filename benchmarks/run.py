@@ -10,7 +10,9 @@ publish, site), each materialised through the same Dagster definitions the pipel
 - DuckDB's own `read_csv` of the inbox's CSV files into a table (the floor for ingest);
 - `frictionless validate` of the same rows against a schema of the submission columns (the row-by-row
   validator a user might pick instead), on a fixed sample, extrapolated by rows per second;
-- a full rebuild against an incremental run after one new submission file.
+- a full rebuild against an incremental run after one new submission file (what the pipeline runs
+  when a file lands: ingestion by the inbox sensor, then the warehouse's indicators and scorecards);
+  the release and the site, which the steward cuts whole, are timed again after that file, apart.
 
 How things are measured, so the figures can be trusted:
 - Every stage and every reference runs in its own child process. Its time is wall-clock time around the
@@ -52,6 +54,8 @@ SCALES = {"programme": (200, 36), "national": (2_000, 36), "global": (20_000, 36
 AS_OF = date(2026, 1, 15)
 # The stages of pipelines.jobs.STAGES with the names the issue uses for them.
 STAGE_LABELS = {"publish": "release"}
+# Stages that bring the warehouse up to date; the rest publish from it.
+WAREHOUSE_STAGES = ("ingest", "validate", "indicators", "scorecards")
 FRICTIONLESS_SAMPLE_ROWS = 50_000
 PYTHON = sys.executable
 
@@ -392,8 +396,14 @@ def benchmark(scale: str, seed: int, sample_rows: int) -> dict[str, Any]:
 
     print(f"[{scale}] incremental run after one new file", flush=True)
     name, new_rows = new_submission(workspace)
-    incremental = run_stages(workspace, stages, new_rows)
+    # What the pipeline runs when a file lands: the inbox sensor's ingestion run, then the warehouse's
+    # derived tables. A release and its site are cut by the steward, whole, and are timed apart.
+    incremental = run_stages(workspace, [s for s in stages if s in WAREHOUSE_STAGES], new_rows)
     incremental_seconds = sum(s["seconds"] for s in incremental.values())
+    print(f"[{scale}] release and site again after that file", flush=True)
+    republish = run_stages(workspace, [s for s in stages if s not in WAREHOUSE_STAGES], new_rows)
+    warehouse_labels = {STAGE_LABELS.get(stage, stage) for stage in WAREHOUSE_STAGES}
+    warehouse_full_seconds = sum(s["seconds"] for label, s in full.items() if label in warehouse_labels)
 
     print(f"[{scale}] references: DuckDB read_csv, frictionless validate", flush=True)
     floor = run_child("duckdb", inbox=demo / "inbox")
@@ -426,6 +436,10 @@ def benchmark(scale: str, seed: int, sample_rows: int) -> dict[str, Any]:
             "stages": incremental,
             "seconds": round(incremental_seconds, 2),
         },
+        "republish_after_new_file": {
+            "stages": republish,
+            "seconds": round(sum(s["seconds"] for s in republish.values()), 2),
+        },
         "references": {
             "duckdb_read_csv": {**floor, "seconds_scaled_to_inbox_rows": round(floor_scaled, 2)},
             "frictionless_validate": {
@@ -439,6 +453,7 @@ def benchmark(scale: str, seed: int, sample_rows: int) -> dict[str, Any]:
             "ingest_and_validate_over_duckdb_read_csv": ratio(ingest_validate, floor_scaled),
             "validate_over_frictionless_validate": ratio(seconds("validate"), fl_seconds_extrapolated),
             "incremental_over_full": ratio(incremental_seconds, full_seconds),
+            "incremental_over_full_warehouse_stages": ratio(incremental_seconds, warehouse_full_seconds),
         },
         "site": site_pages(workspace) if "site" in stages else None,
     }
@@ -459,18 +474,20 @@ def print_table(result: dict[str, Any]) -> None:
         f"\n== {result['scale']}: {result['facilities']:,} facilities x {result['months']} months, "
         f"{result['inbox']['files']:,} files, {rows:,} rows =="
     )
-    print(f"{'stage':<28}{'seconds':>10}{'rows/s':>12}{'peak MB':>10}{'incr. s':>10}")
+    print(f"{'stage':<28}{'seconds':>10}{'rows/s':>12}{'peak MB':>10}{'after 1 file':>14}")
     for label, full in result["full_run"]["stages"].items():
-        incr = result["incremental_run"]["stages"].get(label, {})
+        incr = result["incremental_run"]["stages"].get(label) or result["republish_after_new_file"][
+            "stages"
+        ].get(label, {})
         print(
             f"{label:<28}{full['seconds']:>10.1f}{full['rows_per_second']:>12,}{full['peak_mb']:>10.0f}"
-            f"{incr.get('seconds', float('nan')):>10.1f}"
+            f"{incr.get('seconds', float('nan')):>14.1f}"
         )
     for label in result["stages_not_available"]:
         print(f"{label:<28}{'not available':>20}")
     print(
         f"{'full run':<28}{result['full_run']['seconds']:>10.1f}{'':>32}"
-        f"{result['incremental_run']['seconds']:>10.1f}"
+        f"{result['incremental_run']['seconds']:>14.1f}  (ingest to scorecards after 1 file)"
     )
     floor = result["references"]["duckdb_read_csv"]
     fl = result["references"]["frictionless_validate"]
