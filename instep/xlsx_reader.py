@@ -6,6 +6,8 @@ bomb is refused without expanding it.
 
 from __future__ import annotations
 
+import io
+import re
 import warnings
 import zipfile
 from collections.abc import Iterator
@@ -24,11 +26,21 @@ from instep.readers import (
 )
 
 SHEET_NAME = "submission"
+# A formula element in any part of the workbook (with or without a namespace prefix): `<f>`, `<f t=..>`,
+# `<x:f/>`. Element text is escaped in XML, so this can only match a tag.
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+# A workbook is given as its path or as its content already read.
+Source = Path | bytes
 
 
-def check_archive(path: Path) -> None:
+def _file(source: Source) -> Path | io.BytesIO:
+    return io.BytesIO(source) if isinstance(source, bytes) else source
+
+
+def check_archive(source: Source) -> None:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(_file(source)) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError) as error:
         # NotImplementedError: a zip feature Python does not read (a damaged version field, say).
@@ -44,13 +56,36 @@ def check_archive(path: Path) -> None:
         )
 
 
-def _open(path: Path, *, data_only: bool):  # -> openpyxl Workbook (openpyxl is imported lazily)
+def has_formulas(source: Source) -> bool:
+    """Whether any XML part of the workbook may hold a formula element (run after `check_archive`).
+
+    A part that cannot be scanned counts as holding one: the workbook is then read as before, with both
+    views, and openpyxl decides whether it is damaged.
+    """
+    try:
+        with zipfile.ZipFile(_file(source)) as archive:
+            for entry in archive.infolist():
+                if not entry.filename.lower().endswith(".xml"):
+                    continue
+                with archive.open(entry) as part:
+                    # Read in blocks overlapping by a few bytes, so that a tag split between blocks is seen.
+                    tail = b""
+                    for block in iter(lambda part=part: part.read(1 << 20), b""):
+                        if _FORMULA_TAG.search(tail + block):
+                            return True
+                        tail = block[-32:]
+    except Exception:  # any damage: fall back to reading the formula view
+        return True
+    return False
+
+
+def _open(source: Source, *, data_only: bool):  # -> openpyxl Workbook (openpyxl is imported lazily)
     import openpyxl  # imported here: workbooks are rare and openpyxl is slow to import
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
-            return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+            return openpyxl.load_workbook(_file(source), read_only=True, data_only=data_only)
     except Exception as error:  # openpyxl raises many types for damaged workbooks
         raise UnreadableFile(
             "unreadable_format", f"the workbook cannot be opened: {type(error).__name__}: {error}"
@@ -69,9 +104,9 @@ def _cell(value: object, formula: object, column: str) -> str | None:
     return cell_text(value, column)
 
 
-def read_xlsx(path: Path) -> SubmissionTable:
-    check_archive(path)
-    workbook = _open(path, data_only=True)
+def read_xlsx(source: Source) -> SubmissionTable:
+    check_archive(source)
+    workbook = _open(source, data_only=True)
     formulas = None
     try:
         names = {name.strip().lower(): name for name in workbook.sheetnames}
@@ -89,7 +124,11 @@ def read_xlsx(path: Path) -> SubmissionTable:
                 f"the '{sheet.title}' sheet is {sheet.sheet_state}; unhide it (right-click a sheet tab, "
                 "Unhide) and check its rows before sending",
             )
-        formulas = _open(path, data_only=False)
+        # The second view of the sheet (formula text) only matters if the workbook holds a formula; most
+        # do not, and parsing the sheet again would double the time of reading them.
+        if not has_formulas(source):
+            return _read_sheet(sheet, None)
+        formulas = _open(source, data_only=False)
         return _read_sheet(sheet, formulas[sheet.title])
     except UnreadableFile:
         raise
@@ -104,9 +143,9 @@ def read_xlsx(path: Path) -> SubmissionTable:
             formulas.close()
 
 
-def _read_sheet(sheet, formula_sheet) -> SubmissionTable:  # openpyxl read-only worksheets
+def _read_sheet(sheet, formula_sheet) -> SubmissionTable:  # openpyxl read-only worksheets (or None)
     rows = sheet.iter_rows(values_only=True)
-    formula_rows = formula_sheet.iter_rows(values_only=True)
+    formula_rows = iter(()) if formula_sheet is None else formula_sheet.iter_rows(values_only=True)
     next(formula_rows, None)
     try:
         first = next(rows)
