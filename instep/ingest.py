@@ -12,10 +12,17 @@ again is harmless.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
+import multiprocessing
 import os
 import shutil
+import signal
+import threading
+import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -23,7 +30,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from instep.readers import SUBMISSION_COLUMNS, SubmissionTable, UnreadableFile, read_submission
+from instep.readers import (
+    MAX_FILE_BYTES,
+    SUBMISSION_COLUMNS,
+    SubmissionTable,
+    UnreadableFile,
+    read_submission,
+    read_submission_data,
+)
 from instep.validation import describe_issues, validate_staged
 
 SUBMISSION_ID_HEX = 16
@@ -63,24 +77,6 @@ def inbox_files(inbox: Path) -> list[Path]:
     )
 
 
-def archive_file(source: Path, archive_dir: Path, file_hash: str) -> Path:
-    """Copy a raw file into the archive under its content hash; never overwrite, never modify."""
-    archive_dir.mkdir(parents=True, exist_ok=True)
-    suffix = "".join(c for c in source.suffix.lower() if c.isalnum() or c == ".")[:8]
-    target = archive_dir / f"{file_hash}{suffix}"
-    if target.exists():
-        return target
-    partial = archive_dir / f".{file_hash}.partial"
-    # A run killed before the rename leaves a read-only partial copy; start that copy again.
-    partial.unlink(missing_ok=True)
-    shutil.copyfile(source, partial)
-    with partial.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.chmod(partial, 0o444)
-    partial.replace(target)
-    return target
-
-
 @dataclass
 class StageSummary:
     new_files: list[str] = field(default_factory=list)
@@ -89,11 +85,79 @@ class StageSummary:
     rows_staged: int = 0
 
 
-def _staged_arrow(submission_id: str, file_seq: int, table: SubmissionTable) -> pa.Table:
+# Reading files is spread over worker processes when a batch has at least this many files; below it, a
+# pool costs more to start than it saves (`instep check` of one file, the inbox sensor's one-file runs).
+PARALLEL_MIN_FILES = 16
+# Concurrent fsync calls: the file system commits them together instead of one journal commit each.
+FSYNC_THREADS = 16
+
+
+@dataclass
+class PreparedFile:
+    """One inbox file read, hashed and copied to a partial file in the archive, by a worker or in-process.
+
+    `rows` has the columns of `staged_rows` but `file_seq`, which depends on the files before it and is
+    set when the batch is put together in file-name order.
+    """
+
+    name: str
+    file_hash: str
+    known: bool = False
+    partial: str | None = None  # name in the archive of the copy waiting to be renamed to `archived`
+    archived: str = ""
+    format: str = "unknown"
+    rows: pa.Table | None = None
+    ignored_columns: tuple[str, ...] = ()
+    error: tuple[str, str] | None = None  # rule, message of a whole-file rejection
+
+
+def archive_name(source: Path, file_hash: str) -> str:
+    suffix = "".join(c for c in source.suffix.lower() if c.isalnum() or c == ".")[:8]
+    return f"{file_hash}{suffix}"
+
+
+def prepare_file(index: int, path: Path, archive_dir: Path, known: frozenset[str]) -> PreparedFile:
+    """Read one file once: hash its bytes, copy them to a partial file in the archive, read the rows.
+
+    Hash, archived copy and rows all come from the same bytes, so they agree even if the inbox file
+    changes meanwhile. The copy is not yet durable (see `publish_archived`). `index` keeps the partial
+    names of a batch apart: the same content may arrive twice in one batch.
+    """
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        data = None
+        file_hash = file_sha256(path)
+    else:
+        data = path.read_bytes()
+        file_hash = hashlib.sha256(data).hexdigest()
+    prepared = PreparedFile(path.name, file_hash, archived=archive_name(path, file_hash))
+    if file_hash in known:
+        prepared.known = True
+        return prepared
+    if not (archive_dir / prepared.archived).exists():
+        prepared.partial = f".{file_hash}.{index}.partial"
+        partial = archive_dir / prepared.partial
+        if data is None:
+            shutil.copyfile(path, partial)
+        else:
+            with partial.open("wb") as handle:
+                handle.write(data)
+        os.chmod(partial, 0o444)
+    try:
+        table = read_submission_data(path.name, data) if data is not None else read_submission(path)
+    except UnreadableFile as error:
+        prepared.error = (error.rule, error.message)
+    else:
+        prepared.format = table.format
+        prepared.ignored_columns = table.ignored_columns
+        prepared.rows = _staged_arrow(submission_id_for(file_hash), table)
+    return prepared
+
+
+def _staged_arrow(submission_id: str, table: SubmissionTable) -> pa.Table:
     count = len(table)
     columns: dict[str, pa.Array] = {
         "submission_id": pa.array([submission_id] * count, pa.string()),
-        "file_seq": pa.array([file_seq] * count, pa.int64()),
         "row_number": pa.array(table.row_numbers, pa.int64()),
     }
     for name in SUBMISSION_COLUMNS:
@@ -102,62 +166,186 @@ def _staged_arrow(submission_id: str, file_seq: int, table: SubmissionTable) -> 
     return pa.table(columns)
 
 
+def _with_file_seq(rows: pa.Table, file_seq: int) -> pa.Table:
+    return rows.add_column(1, pa.field("file_seq", pa.int64()), pa.array([file_seq] * len(rows), pa.int64()))
+
+
+# ---------------------------------------------------------------- worker processes
+
+_worker_state: dict[str, object] = {}
+
+
+def _worker_start(archive_dir: Path, known: frozenset[str], parent_pid: int) -> None:
+    """Initialise a worker: what every file needs, and an end together with the parent.
+
+    A worker killed with its parent must not keep running (it would hold inherited file descriptors,
+    the warehouse lock among them): on Linux the kernel sends it SIGKILL when the parent dies; elsewhere
+    a thread notices that the parent is gone within half a second.
+    """
+    _worker_state.update(archive_dir=archive_dir, known=known)
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the line above
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="instep-parent-watch", daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker_prepare(task: tuple[int, Path]) -> PreparedFile:
+    archive_dir = _worker_state["archive_dir"]
+    known = _worker_state["known"]
+    assert isinstance(archive_dir, Path) and isinstance(known, frozenset)
+    return prepare_file(task[0], task[1], archive_dir, known)
+
+
+def prepare_files(paths: list[Path], archive_dir: Path, known: frozenset[str]) -> list[PreparedFile]:
+    """`prepare_file` for each path, in the order given; in worker processes when the batch is large.
+
+    The workers are forked (they start at once, with the modules loaded); where fork is not available the
+    files are read in this process.
+    """
+    workers = min(os.cpu_count() or 1, len(paths))
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    if len(paths) < PARALLEL_MIN_FILES or workers < 2 or not forking:
+        return [prepare_file(index, path, archive_dir, known) for index, path in enumerate(paths)]
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_worker_start,
+        initargs=(archive_dir, known, os.getpid()),
+    )
+    try:
+        # Chunks of files amortise the messages between processes; small enough to balance the workers.
+        chunk = max(1, min(64, len(paths) // (workers * 8)))
+        return list(pool.map(_worker_prepare, enumerate(paths), chunksize=chunk))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# ---------------------------------------------------------------- durability of the archive
+
+
+def _fsync_path(path: Path, flags: int = os.O_RDONLY) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish_archived(archive_dir: Path, moves: list[tuple[str, str]]) -> None:
+    """Make the batch's archived copies durable under their final names, before the ledger commits.
+
+    1. fsync every partial copy, concurrently: its bytes are on disk before any name points at them, so
+       a file under its final name is always whole, also after a power cut (that is what lets a later run
+       trust an archived file that exists already). Batched, the file system commits many fsyncs in one
+       journal commit, instead of one commit per file interleaved with the copying.
+    2. rename each partial copy to its final name (atomic; an existing copy with the same content wins).
+    3. fsync the archive directory once: the renames are durable. Only then does the caller commit the
+       ledger, so a committed ledger never names a file the archive could lose.
+    A crash anywhere before the commit leaves partial copies (removed by the next run) and perhaps
+    renamed copies the ledger does not name yet; the next run stages the same files again and finds them.
+    """
+    if moves:
+        with ThreadPoolExecutor(max_workers=min(FSYNC_THREADS, len(moves))) as threads:
+            list(threads.map(_fsync_path, [archive_dir / partial for partial, _ in moves]))
+        for partial, final in moves:
+            target = archive_dir / final
+            if target.exists():
+                (archive_dir / partial).unlink()
+            else:
+                (archive_dir / partial).replace(target)
+    _fsync_path(archive_dir)
+
+
+def _archive_ready(archive_dir: Path) -> None:
+    """Create the archive directory (durably) and remove partial copies left by a killed run.
+
+    Staging runs alone on its ledger (the warehouse has a single writer), so any partial copy found here
+    belongs to a run that did not finish.
+    """
+    if not archive_dir.exists():
+        archive_dir.mkdir(parents=True, exist_ok=True)
+        _fsync_path(archive_dir.parent)
+    for stale in archive_dir.glob(".*.partial"):
+        stale.unlink(missing_ok=True)
+
+
 def stage_new_files(
     con: duckdb.DuckDBPyConnection, inbox: Path, archive_dir: Path, files: Iterable[Path] | None = None
 ) -> StageSummary:
-    """Archive and stage the files not seen before (by content hash), in one transaction."""
+    """Archive and stage the files not seen before (by content hash), in one transaction.
+
+    Files get their `file_seq` in the order given (by name for the inbox), whichever worker read them.
+    """
     summary = StageSummary()
     known = {row[0] for row in con.execute("SELECT file_hash FROM submission_files").fetchall()}
     next_seq = con.execute("SELECT coalesce(max(file_seq), 0) + 1 FROM submission_files").fetchall()[0][0]
+    paths = list(files if files is not None else inbox_files(inbox))
+    if not paths:
+        return summary
+    _archive_ready(archive_dir)
     batches: list[pa.Table] = []
     file_rows: list[tuple[object, ...]] = []
-    for path in files if files is not None else inbox_files(inbox):
-        file_hash = file_sha256(path)
-        if file_hash in known:
-            summary.skipped_known.append(path.name)
+    moves: list[tuple[str, str]] = []
+    for prepared in prepare_files(paths, archive_dir, frozenset(known)):
+        if prepared.known or prepared.file_hash in known:
+            summary.skipped_known.append(prepared.name)
+            if prepared.partial:  # the same content earlier in this batch
+                (archive_dir / prepared.partial).unlink(missing_ok=True)
             continue
-        known.add(file_hash)
-        archived = archive_file(path, archive_dir, file_hash)
-        submission_id = submission_id_for(file_hash)
-        try:
-            table = read_submission(path)
-        except UnreadableFile as error:
+        known.add(prepared.file_hash)
+        if prepared.partial:
+            moves.append((prepared.partial, prepared.archived))
+        submission_id = submission_id_for(prepared.file_hash)
+        if prepared.error is not None:
+            rule, message = prepared.error
             file_rows.append(
                 (
                     submission_id,
-                    file_hash,
-                    path.name,
-                    archived.name,
+                    prepared.file_hash,
+                    prepared.name,
+                    prepared.archived,
                     "unknown",
                     next_seq,
                     "unreadable",
-                    error.rule,
-                    error.message,
+                    rule,
+                    message,
                     0,
                     None,
                 )
             )
-            summary.unreadable[path.name] = f"{error.rule}: {error.message}"
+            summary.unreadable[prepared.name] = f"{rule}: {message}"
         else:
-            batches.append(_staged_arrow(submission_id, next_seq, table))
+            assert prepared.rows is not None
+            batches.append(_with_file_seq(prepared.rows, next_seq))
             file_rows.append(
                 (
                     submission_id,
-                    file_hash,
-                    path.name,
-                    archived.name,
-                    table.format,
+                    prepared.file_hash,
+                    prepared.name,
+                    prepared.archived,
+                    prepared.format,
                     next_seq,
                     "ingested",
                     None,
                     None,
-                    len(table),
-                    ", ".join(table.ignored_columns) or None,
+                    len(prepared.rows),
+                    ", ".join(prepared.ignored_columns) or None,
                 )
             )
-            summary.rows_staged += len(table)
-        summary.new_files.append(path.name)
+            summary.rows_staged += len(prepared.rows)
+        summary.new_files.append(prepared.name)
         next_seq += 1
+    publish_archived(archive_dir, moves)
     if not file_rows:
         return summary
     con.execute("BEGIN TRANSACTION")
