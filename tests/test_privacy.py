@@ -117,3 +117,53 @@ def test_short_generic_comments_and_lookalike_ids_do_not_match(tmp_path: Path):
         ("line 3", "facility id ET-HAW-F002"),
         ("line 3", "facility name 'Beta Dyeing'"),
     ]
+
+
+def test_a_name_across_a_line_break_is_found_at_its_line(tmp_path: Path):
+    rules = PrivacyRules((), ("Beta Dyeing",), (), ())
+    notes = tmp_path / "notes.md"
+    notes.write_text("# notes\n\nfirst\nsupplied by beta\ndyeing, later\n", encoding="utf-8")
+    assert [(f.where, f.what) for f in scan_file(notes, "notes.md", rules)] == [
+        ("line 4", "facility name 'Beta Dyeing'")
+    ]
+
+
+def test_leaks_in_parquet_duckdb_cells_catalogue_and_zip_members_are_found(tmp_path: Path):
+    import zipfile
+
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rules = PrivacyRules(("ET-HAW-F002",), ("Beta Dyeing",), (COMMENT,), ("grievances.gbv.received",))
+    rows = pa.table(
+        {
+            "facility_id": ["ET-HAW-F001"] * 3,
+            "metric": ["energy.electricity.grid", "grievances.gbv.received", "water.municipal"],
+            "note": ["fine", "also fine", f"said: {COMMENT.upper()}"],
+        }
+    )
+    pq.write_table(rows, tmp_path / "rows.parquet")
+    found = {(f.where, f.what) for f in scan_file(tmp_path / "rows.parquet", "rows.parquet", rules)}
+    assert ("table rows row 2", "sensitive metric grievances.gbv.received per facility") in found
+    assert any(w == "table rows row 3 column note, line 1" and "submitter comment" in x for w, x in found)
+
+    db = duckdb.connect(str(tmp_path / "release.duckdb"))
+    db.execute("CREATE TABLE parks (park_id VARCHAR)")
+    db.execute("INSERT INTO parks VALUES ('ET-HAW')")
+    # Outside any cell: only the scan of the raw bytes sees a table comment.
+    db.execute("COMMENT ON TABLE parks IS 'operated with Beta Dyeing'")
+    db.close()
+    found = scan_file(tmp_path / "release.duckdb", "release.duckdb", rules)
+    assert [f.what for f in found] == ["facility name 'Beta Dyeing'"]
+    assert found[0].where.startswith("raw bytes, ")
+
+    clean = tmp_path / "clean.csv"
+    clean.write_text("a,b\n1,2\n", encoding="utf-8")
+    archive = tmp_path / "pack.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("pack/clean.csv", "a,b\nsee ET-HAW-F002,2\n")
+        handle.writestr("pack/ET-HAW-F002.txt", "")
+    found = {(f.where, f.what) for f in scan_file(archive, "pack.zip", rules)}
+    assert ("member names, line 2", "facility id ET-HAW-F002") in found
+    assert ("member pack/clean.csv, line 2", "facility id ET-HAW-F002") in found

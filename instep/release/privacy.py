@@ -14,14 +14,18 @@ Any finding stops the release with a message naming the file, where, and what wa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from instep.reference import metrics
@@ -69,42 +73,78 @@ class PrivacyRules:
 
 
 class Matcher:
-    """Finds what must not be published in a text; says which rule matched and where.
+    """Finds what must not be published; says which rule matched and where.
 
-    Short texts (cells) go through one combined expression first; long texts (whole files) are first
-    checked for a literal word of each pattern, which is much faster than a large alternation.
+    Two stages, so that the cost grows with the size of the release and not with (size x rules):
+
+    1. A prefilter over many texts at once (Arrow arrays: cells of a column, lines of a file, blocks of
+       raw bytes): one literal word of every rule (its *needle*), lower-cased, in alternations that
+       RE2 runs as a small automaton over the lower-cased UTF-8 bytes. Any text the rule matches
+       contains its needle, so a text the prefilter passes cannot match any rule.
+    2. The exact rules (Python expressions) on the few texts the prefilter flags, which name the rule.
     """
 
-    LONG_TEXT = 10_000
+    # Alternatives per RE2 expression: more make its automaton outgrow RE2's memory budget, after which
+    # it falls back to a far slower engine.
+    CHUNK = 100
 
     def __init__(self, rules: PrivacyRules) -> None:
         self.patterns = rules.patterns()
-        self.needles = [
-            _needle(text) for text in (*rules.facility_ids, *rules.facility_names, *rules.comments)
+        texts = (*rules.facility_ids, *rules.facility_names, *rules.comments)
+        self.needles = _needles(texts)
+        # Words a match spans: a match of a rule of n words crosses at most n - 1 line breaks.
+        self.span = max((len(t.split()) for t in texts), default=1)
+        self.longest = max((len(t) for t in texts), default=0)
+        variants: set[bytes] = set()
+        for needle, text in zip(self.needles, texts, strict=True):
+            # Raw bytes are lower-cased as ASCII only: add the spellings of the needle as written too.
+            original = next(w for w in text.split() if w.lower() == needle)
+            for form in (needle, original, original.upper(), original.title()):
+                variants.add(form.encode("utf-8").lower())
+        ordered = sorted(variants)
+        self.prefilters = [
+            "|".join(_escape_bytes(v) for v in ordered[i : i + self.CHUNK])
+            for i in range(0, len(ordered), self.CHUNK)
         ]
-        self.any = re.compile("|".join(p.pattern for p, _ in self.patterns)) if self.patterns else None
+
+    def flagged(self, lowered: pa.Array) -> list[int]:
+        """Indices of the lower-cased texts (binary array) that hold a needle."""
+        if not self.prefilters or len(lowered) == 0:
+            return []
+        mask = None
+        for pattern in self.prefilters:
+            hit = pc.match_substring_regex(lowered, pattern)
+            mask = hit if mask is None else pc.or_(mask, hit)
+        return pc.indices_nonzero(pc.fill_null(mask, False)).to_pylist()
+
+    def flagged_strings(self, texts: pa.Array) -> list[int]:
+        if not self.prefilters or len(texts) == 0:
+            return []
+        lowered = pc.utf8_lower(texts.cast(pa.large_string()))
+        return self.flagged(lowered.cast(pa.large_binary()))
 
     def find(self, text: str) -> Iterator[tuple[int, str]]:
-        if self.any is None:
-            return
-        if len(text) > self.LONG_TEXT:
-            lowered = text.lower()
-            candidates = [
-                p for p, needle in zip(self.patterns, self.needles, strict=True) if needle in lowered
-            ]
-        elif self.any.search(text):
-            candidates = self.patterns
-        else:
-            return
-        for pattern, what in candidates:
-            match = pattern.search(text)
-            if match:
-                yield match.start(), what
+        """The exact rules on one text: (offset of the first match, what) per rule that matches."""
+        lowered = text.lower()
+        for (pattern, what), needle in zip(self.patterns, self.needles, strict=True):
+            if needle in lowered:
+                match = pattern.search(text)
+                if match:
+                    yield match.start(), what
 
 
-def _needle(text: str) -> str:
-    """The longest word of a pattern's text, lower-cased: present in any text the pattern matches."""
-    return max(text.split(), key=len).lower()
+def _needles(texts: Sequence[str]) -> list[str]:
+    """Per rule text the word to look for first: the rarest among all rules, then the longest.
+
+    Any word works (a match contains every word of its rule); rare ones flag fewer texts to check.
+    """
+    counts = Counter(w.lower() for t in texts for w in set(t.split()))
+    return [min(t.split(), key=lambda w: (counts[w.lower()], -len(w), w)).lower() for t in texts]
+
+
+def _escape_bytes(data: bytes) -> str:
+    """A literal for RE2 in binary (Latin-1) mode: printable ASCII escaped as usual, other bytes as hex."""
+    return "".join(re.escape(chr(b)) if 0x20 < b < 0x7F else f"\\x{b:02x}" for b in data)
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -146,14 +186,66 @@ def _metric_slug(code: str) -> str:
     return code.replace(".", "_")
 
 
-def _scan_text(file: str, where: str, text: str, patterns: Matcher) -> Iterator[Finding]:
-    for start, what in patterns.find(text):
-        yield Finding(file, f"{where}line {text.count(chr(10), 0, start) + 1}", what)
+def _first_per_rule(found: Iterator[tuple[str, str]], matcher: Matcher) -> list[tuple[str, str]]:
+    """The first place of each rule found, in the order of the rules."""
+    first: dict[str, str] = {}
+    for where, what in found:
+        first.setdefault(what, where)
+    return [(first[what], what) for _, what in matcher.patterns if what in first]
 
 
-def _scan_rows(
-    file: str, table: str, columns: list[str], rows: Iterable[tuple], rules: PrivacyRules, patterns
+def _scan_text(file: str, where: str, text: str, matcher: Matcher) -> Iterator[Finding]:
+    """A text file: its lines through the prefilter, then the exact rules around the flagged lines."""
+    lines = text.split("\n")
+    flagged = matcher.flagged_strings(pa.array(lines, pa.large_string()))
+    if not flagged:
+        return
+    # A match can cross line breaks (words separated by any white space): check a window around each
+    # flagged line wide enough for the longest rule, merged into ranges of lines.
+    ranges: list[list[int]] = []
+    for index in flagged:
+        low, high = max(0, index - matcher.span), min(len(lines), index + matcher.span + 1)
+        if ranges and low <= ranges[-1][1]:
+            ranges[-1][1] = max(ranges[-1][1], high)
+        else:
+            ranges.append([low, high])
+
+    def found() -> Iterator[tuple[str, str]]:
+        for low, high in ranges:
+            window = "\n".join(lines[low:high])
+            for start, what in matcher.find(window):
+                yield f"{where}line {low + window.count(chr(10), 0, start) + 1}", what
+
+    for place, what in _first_per_rule(found(), matcher):
+        yield Finding(file, place, what)
+
+
+RAW_BLOCK = 1 << 16
+
+
+def _scan_raw(file: str, where: str, data: bytes, matcher: Matcher) -> Iterator[Finding]:
+    """Bytes that are not text (a database file): overlapping blocks through the prefilter, then the
+    exact rules on each flagged block, read as UTF-8 and as Latin-1."""
+    overlap = 4 * matcher.longest + 64
+    starts = list(range(0, max(len(data), 1), RAW_BLOCK))
+    blocks = [data[s : s + RAW_BLOCK + overlap] for s in starts]
+    flagged = matcher.flagged(pa.array([b.lower() for b in blocks], pa.large_binary()))
+
+    def found() -> Iterator[tuple[str, str]]:
+        for index in flagged:
+            for encoding in ("utf-8", "latin-1"):
+                for start, what in matcher.find(blocks[index].decode(encoding, "replace")):
+                    yield f"{where}near byte {starts[index] + start}", what
+
+    for place, what in _first_per_rule(found(), matcher):
+        yield Finding(file, place, what)
+
+
+def _scan_table(
+    file: str, table: str, data: pa.Table, rules: PrivacyRules, matcher: Matcher
 ) -> Iterator[Finding]:
+    """Decoded cells, column by column: the prefilter over a whole column, the rules on flagged cells."""
+    columns = data.column_names
     facility_level = "facility_id" in columns
     if facility_level:
         for column in columns:
@@ -162,28 +254,61 @@ def _scan_rows(
                     yield Finding(
                         file, f"table {table}", f"column {column} of sensitive metric {code} per facility"
                     )
-    metric_index = columns.index("metric") if facility_level and "metric" in columns else None
-    for number, row in enumerate(rows, start=1):
-        if metric_index is not None and row[metric_index] in rules.sensitive_metrics:
+    yield from _scan_text(file, f"table {table} column names, ", "\n".join(columns), matcher)
+    if facility_level and "metric" in columns and rules.sensitive_metrics:
+        metric = data.column("metric").combine_chunks()
+        hits = pc.is_in(metric.cast(pa.large_string()), pa.array(rules.sensitive_metrics, pa.large_string()))
+        for index in pc.indices_nonzero(pc.fill_null(hits, False)).to_pylist():
             yield Finding(
-                file, f"table {table} row {number}", f"sensitive metric {row[metric_index]} per facility"
+                file,
+                f"table {table} row {index + 1}",
+                f"sensitive metric {metric[index].as_py()} per facility",
             )
-        for column, value in zip(columns, row, strict=True):
-            if isinstance(value, str):
-                yield from _scan_text(file, f"table {table} row {number} column {column}, ", value, patterns)
+    for column in columns:
+        values = data.column(column).combine_chunks()
+        if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            continue
+        for index in matcher.flagged_strings(values):
+            text = values[index].as_py()
+            for start, what in matcher.find(text):
+                line = text.count("\n", 0, start) + 1
+                yield Finding(file, f"table {table} row {index + 1} column {column}, line {line}", what)
 
 
-def scan_file(path: Path, name: str, rules: PrivacyRules) -> list[Finding]:
-    patterns = Matcher(rules)
+def _scan_zip(
+    path: Path, name: str, matcher: Matcher, clean: Mapping[str, bytes] | None
+) -> Iterator[Finding]:
+    """Member names and comment as text; a member byte-identical to a file this scan already passed
+    (`clean`: relative path -> SHA-256) is not read twice, any other member is scanned like a file."""
+    with zipfile.ZipFile(path) as archive:
+        yield from _scan_text(name, "member names, ", "\n".join(archive.namelist()), matcher)
+        yield from _scan_text(name, "comment, ", archive.comment.decode("utf-8", "replace"), matcher)
+        for member in archive.namelist():
+            data = archive.read(member)
+            inner = member.split("/", 1)[1] if "/" in member else member
+            if clean is not None and clean.get(inner) == hashlib.sha256(data).digest():
+                continue
+            if Path(member).suffix.lower() in TEXT_SUFFIXES:
+                yield from _scan_text(name, f"member {member}, ", data.decode("utf-8", "replace"), matcher)
+            else:
+                yield from _scan_raw(name, f"member {member} bytes, ", data, matcher)
+
+
+def scan_file(
+    path: Path,
+    name: str,
+    rules: PrivacyRules,
+    matcher: Matcher | None = None,
+    clean: Mapping[str, bytes] | None = None,
+) -> list[Finding]:
+    matcher = matcher or Matcher(rules)
     findings: list[Finding] = []
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         table = pq.read_table(path)
-        columns = table.column_names
-        rows = zip(*(table.column(c).to_pylist() for c in columns), strict=True) if columns else iter(())
-        findings += _scan_rows(name, path.stem, columns, rows, rules, patterns)
+        findings += _scan_table(name, path.stem, table, rules, matcher)
         metadata = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-        findings += _scan_text(name, "schema metadata, ", json.dumps(metadata, ensure_ascii=False), patterns)
+        findings += _scan_text(name, "schema metadata, ", json.dumps(metadata, ensure_ascii=False), matcher)
     elif suffix == ".duckdb":
         con = duckdb.connect(str(path), read_only=True)
         try:
@@ -194,38 +319,44 @@ def scan_file(path: Path, name: str, rules: PrivacyRules) -> list[Finding]:
                 ).fetchall()
             ]
             for table in tables:
-                result = con.execute(f'SELECT * FROM "{table}"')
-                columns = [d[0] for d in result.description]
-                findings += _scan_rows(name, table, columns, result.fetchall(), rules, patterns)
+                data = con.sql(f'SELECT * FROM "{table}"').to_arrow_table()
+                findings += _scan_table(name, table, data, rules, matcher)
         finally:
             con.close()
         # Raw bytes too: anything stored outside the tables' cells (or left in free space) counts.
-        findings += _scan_text(name, "raw bytes, ", path.read_bytes().decode("latin-1"), patterns)
+        findings += _scan_raw(name, "raw bytes, ", path.read_bytes(), matcher)
     elif suffix == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                data = archive.read(member)
-                if Path(member).suffix.lower() in TEXT_SUFFIXES:
-                    findings += _scan_text(
-                        name, f"member {member}, ", data.decode("utf-8", "replace"), patterns
-                    )
-                else:
-                    findings += _scan_text(name, f"member {member} bytes, ", data.decode("latin-1"), patterns)
+        findings += _scan_zip(path, name, matcher, clean)
     else:
-        findings += _scan_text(name, "", path.read_bytes().decode("utf-8", "replace"), patterns)
+        findings += _scan_text(name, "", path.read_bytes().decode("utf-8", "replace"), matcher)
     return findings
 
 
 def scan_release(directory: Path, rules: PrivacyRules, names: Iterable[str] | None = None) -> list[Finding]:
+    """Every file once; zips last, so that members identical to files already passed are not reread."""
     names = (
         sorted(names)
         if names is not None
         else sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
     )
+    matcher = Matcher(rules)
     findings: list[Finding] = []
-    for name in names:
-        findings += scan_file(directory / name, name, rules)
+    clean: dict[str, bytes] = {}
+    for name in sorted(names, key=lambda n: (n.lower().endswith(".zip"), n)):
+        path = directory / name
+        found = scan_file(path, name, rules, matcher, clean)
+        if not found and not name.lower().endswith(".zip"):
+            clean[name] = _sha256(path)
+        findings += found
     return findings
+
+
+def _sha256(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.digest()
 
 
 def check_release(directory: Path, rules: PrivacyRules, names: Iterable[str] | None = None) -> None:
