@@ -299,3 +299,37 @@ def test_number_spelling(value: float, text: str):
 def test_cells():
     assert format_cell(None) == "" and format_cell(True) == "true" and format_cell(7) == "7"
     assert format_cell("\tx") == "'\tx" and format_cell("a=b") == "a=b"
+
+
+def test_csv_text_spells_every_cell_like_format_cell_and_quotes_like_the_csv_module():
+    import csv
+    import io
+    from datetime import date as Date
+
+    import pyarrow as pa
+
+    from instep.release.cells import csv_text
+
+    table = pa.table(
+        {
+            "text": ["plain", "a,b", 'say "hi"', "two\nlines", "=SUM(A1)", "-3", None, "", " lead", "ünï"],
+            "number": [1e-05, 2.0, -0.0, 0.1, 1e16, 123456.789, float("nan"), None, float("inf"), -1.5e-7],
+            "count": pa.array([1, -2, None, 0, 2**62, 5, 6, 7, 8, 9], pa.int64()),
+            "flag": [True, False, None, True, False, True, False, True, None, False],
+            "day": [Date(2024, 1, 31), None, Date(1999, 12, 1)] + [Date(2026, 11, 25)] * 7,
+            "big": [2.0**53, -(2.0**60), 1e300, 5e-324, 1.0, 0.5, 1 / 3, 100.25, -7.0, 1e-300],
+        }
+    )
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\n")
+    writer.writerow(table.column_names)
+    for row in zip(*(table.column(c).to_pylist() for c in table.column_names), strict=True):
+        writer.writerow([format_cell(v) for v in row])
+    assert csv_text(table.column_names, table) == expected.getvalue()
+    # A carriage return inside a field is quoted (the csv module leaves it bare with an LF terminator).
+    assert csv_text(["a", "b"], pa.table({"a": ["x\ry"], "b": ["z"]})) == 'a,b\n"x\ry",z\n'
+    assert csv_text(["a"], pa.table({"a": ["", "x"]})) == 'a\n""\nx\n'
+    assert (
+        csv_text(["a", "b"], pa.table({"a": pa.array([], pa.string()), "b": pa.array([], pa.int64())}))
+        == "a,b\n"
+    )

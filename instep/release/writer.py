@@ -14,7 +14,6 @@ SOURCE_DATE_EPOCH, never from the clock.
 
 from __future__ import annotations
 
-import csv
 import filecmp
 import json
 import os
@@ -35,7 +34,7 @@ from filelock import FileLock, Timeout
 from instep.metadata.model import Resource
 from instep.metadata.resources import RESOURCES
 from instep.release import changelog, citation, index, privacy
-from instep.release.cells import format_cell
+from instep.release.cells import csv_text
 from instep.release.checksums import SUMS_NAME, release_files, sha256_file, write_sums, write_zip
 from instep.release.database import write_database
 from instep.release.descriptor import package_descriptor
@@ -128,12 +127,7 @@ def check_version(version: str) -> str:
 
 
 def write_csv(path: Path, resource: Resource, table: pa.Table) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(resource.field_names)
-        columns = [table.column(name).to_pylist() for name in resource.field_names]
-        for row in zip(*columns, strict=True):
-            writer.writerow([format_cell(value) for value in row])
+    path.write_text(csv_text(list(resource.field_names), table), encoding="utf-8", newline="")
 
 
 def write_parquet(path: Path, table: pa.Table) -> None:
