@@ -12,11 +12,13 @@ from instep.release.writer import publish_release
 from instep.site.build import (
     build_site,
     built_site_dir,
+    chart_cache_dir,
     copy_downloads,
     generate_pages,
     package_dir,
     run_mkdocs,
 )
+from instep.site.chartcache import ChartRenderer
 from pipelines.resources import InstepWorkspace
 
 GROUP = "site"
@@ -30,17 +32,29 @@ PREVIEW_VERSION = "preview"
     owners=[DATA_ENGINEERING],
     description=(
         "The site's Markdown pages, chart bundles (SVG, PNG, Vega-Lite spec, CSV) and theme assets, "
-        "generated from the latest published release into the workspace's site-build/docs folder."
+        "generated from the latest published release into the workspace's site-build/docs folder. "
+        "Charts are rendered in parallel and kept in site-build/chart-cache: unchanged ones are not "
+        "rendered again."
     ),
 )
 def site_pages(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
     settings = instep.settings()
-    docs = generate_pages(settings)
+    renderer = ChartRenderer(chart_cache_dir(settings))
+    docs = generate_pages(settings, renderer=renderer)
     pages = sorted(p.relative_to(docs).as_posix() for p in docs.rglob("*.md"))
     charts = len(list(docs.rglob("*.vl.json")))
-    progress(context, f"site: {len(pages)} pages and {charts} charts written to {docs}")
+    progress(
+        context,
+        f"site: {len(pages)} pages and {charts} charts written to {docs} "
+        f"({renderer.rendered} charts rendered, the others unchanged and taken from the chart cache)",
+    )
     return dg.MaterializeResult(
-        metadata={"docs_path": dg.MetadataValue.path(str(docs)), "pages": len(pages), "charts": charts}
+        metadata={
+            "docs_path": dg.MetadataValue.path(str(docs)),
+            "pages": len(pages),
+            "charts": charts,
+            "charts_rendered": renderer.rendered,
+        }
     )
 
 

@@ -26,7 +26,8 @@ from assets import ASSETS
 from instep.demo import generate_demo
 from instep.serve import serving
 from instep.settings import REPO_ROOT, Settings
-from instep.site.build import built_site_dir, docs_dir
+from instep.site.build import built_site_dir, chart_cache_dir, docs_dir, generate_pages
+from instep.site.chartcache import ChartRenderer, stable_clip_ids
 from instep.site.markup import format_number
 from instep.site.release import load_releases
 from pipelines.resources import InstepWorkspace
@@ -266,6 +267,39 @@ def test_chart_bundles_are_complete(built: BuiltSite):
             figures += 1
         assert "Data table:" in text and "Source: " in text
     assert figures >= 10
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_a_second_build_of_the_same_release_renders_no_chart_and_writes_the_same_files(built: BuiltSite):
+    again = built.settings.with_(site_build_folder="site-build-again")
+    shutil.copytree(chart_cache_dir(built.settings), chart_cache_dir(again))
+    renderer = ChartRenderer(chart_cache_dir(again))
+    generate_pages(again, renderer=renderer)
+    assert renderer.rendered == 0
+    assert _tree(docs_dir(again)) == _tree(docs_dir(built.settings))
+    # A chart missing from the cache (or changed) is rendered again, and only that one.
+    entry = next(chart_cache_dir(again).rglob("*.svg"))
+    entry.unlink()
+    renderer = ChartRenderer(chart_cache_dir(again))
+    generate_pages(again, renderer=renderer)
+    assert renderer.rendered == 1
+    assert entry.is_file()
+    assert _tree(docs_dir(again)) == _tree(docs_dir(built.settings))
+
+
+def test_chart_svgs_do_not_depend_on_what_was_rendered_before():
+    svg = (
+        '<clipPath id="clip7"/><g clip-path="url(#clip7)"/><clipPath id="clip9"/><g clip-path="url(#clip9)"/>'
+    )
+    renumbered = (
+        '<clipPath id="clip1"/><g clip-path="url(#clip1)"/><clipPath id="clip2"/><g clip-path="url(#clip2)"/>'
+    )
+    assert stable_clip_ids(svg) == renumbered
 
 
 def test_downloads_and_release_pages_describe_the_dataset(built: BuiltSite):

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from instep.settings import REPO_ROOT, Settings
+from instep.site.chartcache import ChartRenderer
 from instep.site.context import SiteContext
 from instep.site.pages import write_place_pages
 from instep.site.reference import write_reference_pages
@@ -51,10 +52,19 @@ def package_dir(settings: Settings) -> Path:
     return settings.datapackages_dir / settings.package_name
 
 
-def generate_pages(settings: Settings, release_dir: Path | None = None) -> Path:
+def chart_cache_dir(settings: Settings) -> Path:
+    """Rendered charts kept between builds (see instep.site.chartcache)."""
+    return settings.site_build_dir / "chart-cache"
+
+
+def generate_pages(
+    settings: Settings, release_dir: Path | None = None, renderer: ChartRenderer | None = None
+) -> Path:
     """Write the site's Markdown, charts and assets for the latest release; return the docs folder.
 
     `release_dir` (optional) picks one release folder; all releases of its package get their page.
+    `renderer` (optional) renders the charts; by default one on the workspace's chart cache, with a
+    process per core.
     """
     packages = release_dir.parent if release_dir else package_dir(settings)
     current, releases = load_releases(packages)
@@ -64,9 +74,19 @@ def generate_pages(settings: Settings, release_dir: Path | None = None) -> Path:
     if docs.exists():
         shutil.rmtree(docs)
     docs.mkdir(parents=True)
-    ctx = SiteContext(release=current, releases=releases, docs_dir=docs, site_url=settings.site_url)
-    write_place_pages(ctx)
-    write_reference_pages(ctx, settings)
+    ctx = SiteContext(
+        release=current,
+        releases=releases,
+        docs_dir=docs,
+        renderer=renderer or ChartRenderer(chart_cache_dir(settings)),
+        site_url=settings.site_url,
+    )
+    try:
+        write_place_pages(ctx)
+        write_reference_pages(ctx, settings)
+        ctx.finish()
+    finally:
+        ctx.renderer.close()
     handwritten = _copy_handwritten(docs)
     _write_config(settings, ctx, handwritten)
     return docs

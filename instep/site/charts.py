@@ -14,11 +14,10 @@ from pathlib import Path
 
 import altair as alt
 import pandas as pd
-import vl_convert as vlc
 
+from instep.site.chartcache import ChartRenderer
 from instep.site.markup import esc, format_number, table_html, unit_label
 
-VEGA_LITE_VERSION = "v6.4"
 WIDTH = 620
 HEIGHT = 240
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
@@ -132,24 +131,42 @@ class Figure:
     unit: str = ""
 
 
-def render(figure: Figure, directory: Path, citation: Citation, prefix: str = "charts") -> str:
-    """Write the bundle into `directory/prefix/` and return the HTML that shows it on a page."""
-    out = directory / prefix
-    out.mkdir(parents=True, exist_ok=True)
+SIZE_TOKEN = "@@instep-chart-size:"
+
+
+def size_token(key: str) -> str:
+    """Stands for an <img>'s width and height until the chart is rendered (see SiteContext.finish)."""
+    return f"{SIZE_TOKEN}{key}@@"
+
+
+def size_attributes(size: tuple[int, int]) -> str:
+    return f'width="{size[0]}" height="{size[1]}"'
+
+
+def chart_spec(figure: Figure) -> dict:
     # Specs are built by the functions above from known columns; skip Altair's slow schema validation.
     spec = base_config(figure.chart).to_dict(validate=False)
     spec["description"] = figure.alt
     spec["title"] = {"text": figure.title, "anchor": "start", "fontSize": 13}
-    svg = vlc.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION, allowed_base_urls=[])
-    # The PNG is rasterised from the SVG: same picture, without running Vega a second time.
-    png = vlc.svg_to_png(svg, scale=2)
-    (out / f"{figure.slug}.svg").write_text(svg, encoding="utf-8")
-    (out / f"{figure.slug}.png").write_bytes(png)
+    return spec
+
+
+def render(
+    figure: Figure, directory: Path, citation: Citation, renderer: ChartRenderer, prefix: str = "charts"
+) -> str:
+    """Write the bundle into `directory/prefix/` and return the HTML that shows it on a page.
+
+    The SVG and PNG are rendered (or taken from the cache) by `renderer`; the HTML holds a size token
+    for the image's width and height until then.
+    """
+    out = directory / prefix
+    out.mkdir(parents=True, exist_ok=True)
+    spec = chart_spec(figure)
+    key = renderer.submit(spec, out / f"{figure.slug}.svg", out / f"{figure.slug}.png")
     (out / f"{figure.slug}.vl.json").write_text(
         json.dumps(spec, separators=(",", ":"), sort_keys=True), encoding="utf-8"
     )
     figure.data.to_csv(out / f"{figure.slug}.csv", index=False, lineterminator="\n")
-    width, height = _svg_size(svg)
     base = f"{prefix}/{figure.slug}"
     caption = (
         f'<span class="instep-chart__title">{esc(figure.title)}</span> {esc(figure.alt)} '
@@ -157,14 +174,17 @@ def render(figure: Figure, directory: Path, citation: Citation, prefix: str = "c
         f'<a href="{base}.png" download>PNG</a><a href="{base}.csv" download>data (CSV)</a></span>'
         f'<span class="instep-chart__cite">{esc(citation.line(figure.table))}</span>'
     )
+    # The data table is left out of the search index: months of numbers are not what readers search for,
+    # and they would make most of the index.
     return (
         f'<div class="instep-chart-bundle"><figure class="instep-chart" id="chart-{figure.slug}" '
         f'data-spec="{base}.vl.json">'
         f'<div class="instep-chart__static"><img src="{base}.svg" alt="{esc(figure.alt)}" '
-        f'width="{width}" height="{height}" loading="lazy"></div>'
+        f'{size_token(key)} loading="lazy"></div>'
         f'<div class="instep-chart__interactive" hidden></div>'
         f"<figcaption>{caption}</figcaption></figure>"
-        f'<details class="instep-chart__data"><summary>Data table: {esc(figure.title)}</summary>'
+        f'<details class="instep-chart__data" data-search-exclude>'
+        f"<summary>Data table: {esc(figure.title)}</summary>"
         f"{data_table(figure.data)}</details></div>"
     )
 
@@ -187,12 +207,3 @@ def data_table(frame: pd.DataFrame) -> str:
         for row in frame.itertuples(index=False)
     ]
     return table_html(headers, rows, numeric)
-
-
-def _svg_size(svg: str) -> tuple[int, int]:
-    import re
-
-    match = re.search(r'<svg[^>]*?width="([\d.]+)"[^>]*?height="([\d.]+)"', svg)
-    if not match:
-        return WIDTH, HEIGHT
-    return round(float(match.group(1))), round(float(match.group(2)))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from instep.site.charts import Citation
+from instep.site.chartcache import ChartRenderer
+from instep.site.charts import HEIGHT, SIZE_TOKEN, WIDTH, Citation, size_attributes
 from instep.site.release import Release
 
 SHARED_TYPES = {
@@ -23,9 +25,12 @@ class SiteContext:
     release: Release
     releases: list[Release]
     docs_dir: Path
+    renderer: ChartRenderer
     site_url: str = ""
     # Pages written so far (path relative to docs_dir -> title), for the navigation.
     written: dict[str, str] = field(default_factory=dict)
+    # Pages holding chart size tokens, filled in by finish().
+    _sized: list[Path] = field(default_factory=list)
 
     @property
     def citation(self) -> Citation:
@@ -47,7 +52,17 @@ class SiteContext:
         front.append("---")
         path.write_text("\n".join(front) + "\n\n" + body.strip() + "\n", encoding="utf-8")
         self.written[relative] = title
+        if SIZE_TOKEN in body:
+            self._sized.append(path)
         return path
+
+    def finish(self) -> None:
+        """Wait for the charts, put their SVG and PNG in place and their sizes into the pages."""
+        sizes = self.renderer.finish((WIDTH, HEIGHT))
+        pattern = re.compile(re.escape(SIZE_TOKEN) + r"([0-9a-f]{64})@@")
+        for path in self._sized:
+            text = path.read_text(encoding="utf-8")
+            path.write_text(pattern.sub(lambda m: size_attributes(sizes[m.group(1)]), text), encoding="utf-8")
 
     def table(self, name: str) -> pd.DataFrame:
         if not self.release.has(name):

@@ -140,7 +140,7 @@ def _overall_scores(ctx: SiteContext, year: str | None) -> str:
         table="scorecards",
         unit="points",
     )
-    return f"## Park scores {esc(year)}\n\n" + charts.render(figure, ctx.docs_dir, ctx.citation)
+    return f"## Park scores {esc(year)}\n\n" + charts.render(figure, ctx.docs_dir, ctx.citation, ctx.renderer)
 
 
 def _changelog_excerpt(text: str, limit: int = 30) -> str:
@@ -219,7 +219,7 @@ def parks_index(ctx: SiteContext) -> None:
     body = f"""
 # Parks
 
-{charts.render(figure, ctx.docs_dir / "parks", ctx.citation)}
+{charts.render(figure, ctx.docs_dir / "parks", ctx.citation, ctx.renderer)}
 
 {table}
 
@@ -336,7 +336,7 @@ def park_page(ctx: SiteContext, park: pd.Series) -> None:
     monthly = ctx.table("park_monthly")
     monthly = monthly[monthly["park_id"] == park_id] if not monthly.empty else monthly
     figures = trends.trend_figures(monthly, park["name"], "park_monthly") if not monthly.empty else []
-    trend_html = "\n\n".join(charts.render(f, directory, ctx.citation) for f in figures)
+    trend_html = "\n\n".join(charts.render(f, directory, ctx.citation, ctx.renderer) for f in figures)
     facilities = ctx.facilities
     facilities = facilities[facilities["park_id"] == park_id]
     shared = facilities[facilities["type"].isin(SHARED_TYPES)]
@@ -482,7 +482,7 @@ def facility_page(ctx: SiteContext, facility: pd.Series, park_names: dict[str, s
     monthly = ctx.table("facility_monthly")
     monthly = monthly[monthly["facility_id"] == facility_id] if not monthly.empty else monthly
     figures = trends.trend_figures(monthly, facility["name"], "facility_monthly") if not monthly.empty else []
-    trend_html = "\n\n".join(charts.render(f, directory, ctx.citation) for f in figures)
+    trend_html = "\n\n".join(charts.render(f, directory, ctx.citation, ctx.renderer) for f in figures)
     latest_html = "<p>No monthly figures published for this facility in this release.</p>"
     if not monthly.empty:
         last = monthly.sort_values("period").iloc[-1]
