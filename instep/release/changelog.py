@@ -15,11 +15,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from instep.release.cells import format_cell
 
 Rows = list[dict[str, Any]]
+# A resource's rows: Arrow tables as the writer holds them, turned into Python rows only when compared.
+TableRows = Rows | pa.Table
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class Snapshot:
 
     version: str
     descriptor: Mapping[str, Any]
-    tables: Mapping[str, Rows]
+    tables: Mapping[str, TableRows]
 
 
 @dataclass
@@ -44,11 +47,12 @@ class ResourceChanges:
 
 def load_snapshot(release_dir: Path) -> Snapshot:
     descriptor = json.loads((release_dir / "datapackage.json").read_text(encoding="utf-8"))
-    tables = {
-        r["name"]: pq.read_table(release_dir / r["parquet"]["path"]).to_pylist()
-        for r in descriptor["resources"]
-    }
+    tables = {r["name"]: pq.read_table(release_dir / r["parquet"]["path"]) for r in descriptor["resources"]}
     return Snapshot(version=descriptor["version"], descriptor=descriptor, tables=tables)
+
+
+def _rows(table: TableRows) -> Rows:
+    return table.to_pylist() if isinstance(table, pa.Table) else table
 
 
 def _fields(resource: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -96,8 +100,8 @@ def compare(previous: Snapshot, current: Snapshot) -> tuple[list[str], list[Reso
             changes.append(result)
             continue
         common = [f for f in _fields(new) if f in _fields(old) and f not in key]
-        before = {tuple(row[k] for k in key): row for row in previous.tables[name]}
-        after = {tuple(row[k] for k in key): row for row in current.tables[name]}
+        before = {tuple(row[k] for k in key): row for row in _rows(previous.tables[name])}
+        after = {tuple(row[k] for k in key): row for row in _rows(current.tables[name])}
         result.added = len(after.keys() - before.keys())
         result.removed = len(before.keys() - after.keys())
         facility_level = "facility_id" in key

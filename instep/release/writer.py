@@ -221,7 +221,7 @@ def build_release_files(
     (directory / DESCRIPTOR_NAME).write_text(
         json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n"
     )
-    current = changelog.Snapshot(version, descriptor, {r.name: tables[r.name].to_pylist() for r in resources})
+    current = changelog.Snapshot(version, descriptor, {r.name: tables[r.name] for r in resources})
     since = 0
     if previous is not None:
         since = (previous.descriptor.get("provenance", {}).get("submissions") or {}).get("last_file_seq", 0)
