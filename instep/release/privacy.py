@@ -134,12 +134,17 @@ class Matcher:
 
 
 def _needles(texts: Sequence[str]) -> list[str]:
-    """Per rule text the word to look for first: the rarest among all rules, then the longest.
-
-    Any word works (a match contains every word of its rule); rare ones flag fewer texts to check.
+    """Per rule text the word to look for first: a word of at least four characters with a letter if
+    there is one (short words and numbers occur everywhere in data), the rarest among all rules, then
+    the longest. Any word is correct (a match contains every word of its rule); these flag fewer texts.
     """
     counts = Counter(w.lower() for t in texts for w in set(t.split()))
-    return [min(t.split(), key=lambda w: (counts[w.lower()], -len(w), w)).lower() for t in texts]
+
+    def preference(word: str) -> tuple[bool, int, int, str]:
+        weak = len(word) < 4 or not any(c.isalpha() for c in word)
+        return (weak, counts[word.lower()], -len(word), word)
+
+    return [min(t.split(), key=preference).lower() for t in texts]
 
 
 def _escape_bytes(data: bytes) -> str:
