@@ -98,6 +98,45 @@ def share_line(frame: pd.DataFrame, unit: str = "%") -> alt.Chart:
     )
 
 
+def small_multiples(frame: pd.DataFrame, panel_height: int = 70) -> alt.VConcatChart:
+    """One panel per measure with its own y scale (percentages on 0-100), sharing the months: `frame`
+    has month, series, value, unit, order and panel (the panel's title: series and unit)."""
+    panels = []
+    groups = list(frame.groupby("order", sort=True))
+    for index, (_, rows) in enumerate(groups):
+        last = index == len(groups) - 1
+        percent = rows["unit"].iloc[0] == "%"
+        x = month_axis()
+        if not last:
+            x = alt.X(
+                x.shorthand, timeUnit="utcyearmonth", title=None, axis=alt.Axis(labels=False, ticks=False)
+            )
+        panels.append(
+            alt.Chart(rows.drop(columns=["order"]))
+            .mark_line(point=alt.OverlayMarkDef(size=18), strokeWidth=1.5, color=PALETTE[0])
+            .encode(
+                x=x,
+                y=alt.Y(
+                    "value:Q",
+                    title=None,
+                    scale=alt.Scale(domain=[0, 100]) if percent else alt.Scale(zero=True),
+                    axis=alt.Axis(tickCount=3),
+                ),
+                tooltip=[
+                    alt.Tooltip("month:T", timeUnit="utcyearmonth", title="Month", format="%b %Y"),
+                    alt.Tooltip("panel:N", title="Measure"),
+                    alt.Tooltip("value:Q", title="Value", format=",.1f"),
+                ],
+            )
+            .properties(
+                width=WIDTH,
+                height=panel_height,
+                title=alt.TitleParams(rows["panel"].iloc[0], anchor="start", fontSize=12, fontWeight="bold"),
+            )
+        )
+    return alt.vconcat(*panels, spacing=12)
+
+
 def bars(
     frame: pd.DataFrame, category: str, value_title: str, color: str | None = None, percent: bool = True
 ) -> alt.Chart:
@@ -125,7 +164,7 @@ class Figure:
     slug: str
     title: str
     alt: str
-    chart: alt.TopLevelMixin
+    chart: alt.TopLevelMixin  # configured by base_config() at render time
     data: pd.DataFrame  # the data as published in the chart's CSV
     table: str  # source table name, for the citation
     unit: str = ""
@@ -192,14 +231,23 @@ def render(
 def data_table(frame: pd.DataFrame) -> str:
     """The chart's data as an HTML table (wide when it has month/series/value columns)."""
     if {"month", "series", "value"} <= set(frame.columns):
-        unit = str(frame["unit"].iloc[0]) if "unit" in frame.columns and len(frame) else ""
-        wide = frame.pivot_table(index="month", columns="series", values="value", aggfunc="first", sort=False)
-        headers = ["Month", *[f"{column} ({unit_label(unit)})" if unit else str(column) for column in wide]]
-        rows = [
-            [esc(str(month)[:7]), *[esc(format_number(v, "", None)) for v in row]]
-            for month, row in zip(wide.index, wide.itertuples(index=False), strict=True)
+        # Each series' own unit: small multiples mix them.
+        units = (
+            dict(zip(frame["series"], frame["unit"].astype(str), strict=True))
+            if "unit" in frame.columns
+            else {}
+        )
+        months = list(dict.fromkeys(frame["month"]))
+        series = list(dict.fromkeys(frame["series"]))
+        cells = {(m, k): v for m, k, v in zip(frame["month"], frame["series"], frame["value"], strict=True)}
+        headers = ["Month"] + [
+            f"{name} ({unit_label(units[name])})" if units.get(name) else str(name) for name in series
         ]
-        return table_html(headers, rows, [False, *([True] * len(wide.columns))])
+        rows = [
+            [esc(str(month)[:7]), *[esc(format_number(cells.get((month, k)), "", None)) for k in series]]
+            for month in sorted(months)
+        ]
+        return table_html(headers, rows, [False, *([True] * len(series))])
     headers = list(frame.columns)
     numeric = [pd.api.types.is_numeric_dtype(frame[column]) for column in headers]
     rows = [

@@ -31,6 +31,7 @@ class SiteContext:
     written: dict[str, str] = field(default_factory=dict)
     # Pages holding chart size tokens, filled in by finish().
     _sized: list[Path] = field(default_factory=list)
+    _groups: dict[tuple[str, str], dict[str, pd.DataFrame]] = field(default_factory=dict)
 
     @property
     def citation(self) -> Citation:
@@ -68,6 +69,17 @@ class SiteContext:
         if not self.release.has(name):
             return pd.DataFrame()
         return self.release.table(name)
+
+    def rows_of(self, name: str, column: str, value: str) -> pd.DataFrame:
+        """The rows of a table with `column == value`: grouped once, not filtered once per page (which
+        would make the pages of all facilities quadratic in their number)."""
+        if (name, column) not in self._groups:
+            table = self.table(name)
+            self._groups[(name, column)] = (
+                {key: rows for key, rows in table.groupby(column, sort=False)} if not table.empty else {}
+            )
+        rows = self._groups[(name, column)].get(value)
+        return rows if rows is not None else self.table(name).iloc[0:0]
 
     @property
     def parks(self) -> pd.DataFrame:

@@ -479,9 +479,9 @@ def facility_page(ctx: SiteContext, facility: pd.Series, park_names: dict[str, s
             ]
         ],
     )
-    monthly = ctx.table("facility_monthly")
-    monthly = monthly[monthly["facility_id"] == facility_id] if not monthly.empty else monthly
-    figures = trends.trend_figures(monthly, facility["name"], "facility_monthly") if not monthly.empty else []
+    monthly = ctx.rows_of("facility_monthly", "facility_id", facility_id)
+    overview = trends.facility_overview(monthly, facility["name"], "facility_monthly")
+    figures = [overview] if overview is not None else []
     trend_html = "\n\n".join(charts.render(f, directory, ctx.citation, ctx.renderer) for f in figures)
     latest_html = "<p>No monthly figures published for this facility in this release.</p>"
     if not monthly.empty:
@@ -510,6 +510,10 @@ def facility_page(ctx: SiteContext, facility: pd.Series, park_names: dict[str, s
 
 {trend_html or "<p>No monthly series for this facility.</p>"}
 
+The breakdowns by source (fuels and grid, water sources) are on the
+[park page](../../parks/{park_id}/index.md) for the park's totals, and in the `facility_monthly` table of the
+[downloads](../../downloads/index.md) for every facility.
+
 ## Latest wastewater results
 
 {samples}
@@ -520,10 +524,9 @@ def facility_page(ctx: SiteContext, facility: pd.Series, park_names: dict[str, s
 
 
 def _wastewater_samples(ctx: SiteContext, facility_id: str) -> str:
-    results = ctx.table("wastewater_results")
-    if results.empty:
+    if ctx.table("wastewater_results").empty:
         return "<p>No wastewater results in this release.</p>"
-    results = results[results["facility_id"] == facility_id]
+    results = ctx.rows_of("wastewater_results", "facility_id", facility_id)
     if results.empty:
         return "<p>No discharge wastewater results published for this facility.</p>"
     last_date = max(results["sample_date"])

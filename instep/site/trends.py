@@ -8,32 +8,33 @@ from __future__ import annotations
 
 import pandas as pd
 
-from instep.site.charts import Figure, share_line, stacked_monthly
-from instep.site.release import number
+from instep.site.charts import Figure, share_line, small_multiples, stacked_monthly
+from instep.site.markup import unit_label
 
 GJ_PER_KWH = 0.0036
 
 
+COLUMNS = ["month", "series", "value", "unit", "order"]
+
+
 def _long(monthly: pd.DataFrame, series: list[tuple[str, str, float]], unit: str) -> pd.DataFrame:
-    """Monthly rows -> long rows; `series` lists (label, column, factor); missing columns are skipped."""
-    rows = []
-    for _, row in monthly.iterrows():
-        for order, (label, column, factor) in enumerate(series):
-            if column not in monthly.columns:
-                continue
-            value = number(row[column])
-            if value is None:
-                continue
-            rows.append(
-                {
-                    "month": f"{row['period']}-01",
-                    "series": label,
-                    "value": round(value * factor, 6),
-                    "unit": unit,
-                    "order": order,
-                }
-            )
-    return pd.DataFrame(rows, columns=["month", "series", "value", "unit", "order"])
+    """Monthly rows -> long rows (month by month, series in the given order); `series` lists (label,
+    column, factor); missing columns and empty cells are skipped."""
+    months = (monthly["period"] + "-01").to_numpy() if len(monthly) else []
+    parts = []
+    for order, (label, column, factor) in enumerate(series):
+        if column not in monthly.columns:
+            continue
+        cells = monthly[column].astype(str)
+        values = pd.to_numeric(cells.where(cells.str.strip() != ""), errors="raise").to_numpy(dtype=float)
+        # Python's round (correctly rounded), as the CSV downloads always had.
+        scaled = [round(float(v) * factor, 6) for v in values]
+        part = pd.DataFrame({"month": months, "series": label, "value": scaled, "unit": unit, "order": order})
+        parts.append(part.dropna(subset=["value"]))
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    frame = pd.concat(parts, ignore_index=True).sort_values(["month", "order"], kind="stable")
+    return frame.reset_index(drop=True)[COLUMNS]
 
 
 def _grid_not_contracted(monthly: pd.DataFrame) -> pd.DataFrame:
@@ -145,6 +146,65 @@ def trend_figures(monthly: pd.DataFrame, name: str, table: str) -> list[Figure]:
     figures = [emissions(monthly, name, table), energy_mix(monthly, name, table), water(monthly, name, table)]
     figures.append(wastewater(monthly, name, table))
     return [figure for figure in figures if figure is not None]
+
+
+# The facility overview's panels: (label, columns summed, unit), in reading order.
+OVERVIEW = (
+    ("GHG emissions, Scope 1 + 2 (location-based)", ("scope1_t_co2e", "scope2_location_t_co2e"), "t CO2e"),
+    ("Energy use", ("energy_total_gj",), "GJ"),
+    ("Renewable share of electricity", ("renewable_electricity_share_pct",), "%"),
+    ("Water withdrawal", ("water_withdrawal_m3",), "m3"),
+    ("Wastewater results meeting ZDHC foundational limits", ("zdhc_foundational_share_pct",), "%"),
+)
+
+
+def facility_overview(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
+    """A facility's trends as one chart: a small panel per measure, totals only, on a shared time axis.
+
+    Park pages break emissions, energy, water and wastewater down by source; a facility page answers
+    "going up or down?" for each measure at a glance, and stays one chart per page at national scale.
+    The breakdowns of every facility are in the facility_monthly table of the release.
+    """
+    monthly = monthly.sort_values("period")
+    parts = []
+    for order, (label, columns, unit) in enumerate(OVERVIEW):
+        present = [c for c in columns if c in monthly.columns]
+        if not present:
+            continue
+        data = _long(monthly, [(label, c, 1.0) for c in present], unit)
+        if data.empty:
+            continue
+        # A sum over the months that have any of the columns (Scope 1 or Scope 2 alone still counts).
+        total = data.groupby("month", sort=True, as_index=False)["value"].sum()
+        total["value"] = [round(v, 6) for v in total["value"]]
+        parts.append(total.assign(series=label, unit=unit, order=order))
+    if not parts:
+        return None
+    data = pd.concat(parts, ignore_index=True)[COLUMNS]
+    first, last = data["month"].min()[:7], data["month"].max()[:7]
+    described = "; ".join(_panel_text(label, rows) for label, rows in data.groupby("series", sort=False))
+    frame = data.assign(
+        panel=[f"{s} ({unit_label(u)})" for s, u in zip(data["series"], data["unit"], strict=True)]
+    )
+    return Figure(
+        slug="trends",
+        title=f"Monthly trends, {name}",
+        alt=f"Monthly trends of {name}, {first} to {last}, one panel per measure: {described}.",
+        chart=small_multiples(frame),
+        data=data.drop(columns="order"),
+        table=table,
+    )
+
+
+def _panel_text(label: str, rows: pd.DataFrame) -> str:
+    unit = {"t CO2e": "t CO₂e", "m3": "m³"}.get(rows["unit"].iloc[0], rows["unit"].iloc[0])
+    values = rows["value"]
+    decimals = 1 if unit == "%" else 0
+    spacer = "\u202f" if unit == "%" else " "
+    return (
+        f"{label} {values.iloc[0]:,.{decimals}f}{spacer}{unit} in {rows['month'].iloc[0][:7]}, "
+        f"{values.iloc[-1]:,.{decimals}f}{spacer}{unit} in {rows['month'].iloc[-1][:7]}"
+    )
 
 
 def _summary(data: pd.DataFrame, what: str, unit: str) -> str:
