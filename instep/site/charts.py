@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -23,6 +24,7 @@ HEIGHT = 240
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+SCHEMA = alt.SCHEMA_URL
 
 
 @dataclass(frozen=True)
@@ -98,43 +100,68 @@ def share_line(frame: pd.DataFrame, unit: str = "%") -> alt.Chart:
     )
 
 
-def small_multiples(frame: pd.DataFrame, panel_height: int = 70) -> alt.VConcatChart:
+def small_multiples(frame: pd.DataFrame, panel_height: int = 70) -> dict[str, Any]:
     """One panel per measure with its own y scale (percentages on 0-100), sharing the months: `frame`
-    has month, series, value, unit, order and panel (the panel's title: series and unit)."""
-    panels = []
+    has month, series, value, unit, order and panel (the panel's title: series and unit).
+
+    Written as a Vega-Lite dict, not through Altair: it is the one chart of every facility page, and
+    Altair's object model costs more than rendering at national scale.
+    """
+    tooltip = [
+        {
+            "field": "month",
+            "format": "%b %Y",
+            "timeUnit": "utcyearmonth",
+            "title": "Month",
+            "type": "temporal",
+        },
+        {"field": "panel", "title": "Measure", "type": "nominal"},
+        {"field": "value", "format": ",.1f", "title": "Value", "type": "quantitative"},
+    ]
     groups = list(frame.groupby("order", sort=True))
+    panels = []
     for index, (_, rows) in enumerate(groups):
         last = index == len(groups) - 1
-        percent = rows["unit"].iloc[0] == "%"
-        x = month_axis()
-        if not last:
-            x = alt.X(
-                x.shorthand, timeUnit="utcyearmonth", title=None, axis=alt.Axis(labels=False, ticks=False)
-            )
-        panels.append(
-            alt.Chart(rows.drop(columns=["order"]))
-            .mark_line(point=alt.OverlayMarkDef(size=18), strokeWidth=1.5, color=PALETTE[0])
-            .encode(
-                x=x,
-                y=alt.Y(
-                    "value:Q",
-                    title=None,
-                    scale=alt.Scale(domain=[0, 100]) if percent else alt.Scale(zero=True),
-                    axis=alt.Axis(tickCount=3),
-                ),
-                tooltip=[
-                    alt.Tooltip("month:T", timeUnit="utcyearmonth", title="Month", format="%b %Y"),
-                    alt.Tooltip("panel:N", title="Measure"),
-                    alt.Tooltip("value:Q", title="Value", format=",.1f"),
-                ],
-            )
-            .properties(
-                width=WIDTH,
-                height=panel_height,
-                title=alt.TitleParams(rows["panel"].iloc[0], anchor="start", fontSize=12, fontWeight="bold"),
-            )
+        x: dict[str, Any] = {"field": "month", "timeUnit": "utcyearmonth", "title": None, "type": "temporal"}
+        x["axis"] = (
+            {"format": "%b %Y", "labelAngle": 0, "tickCount": 6}
+            if last
+            else {"labels": False, "ticks": False, "tickCount": 6}
         )
-    return alt.vconcat(*panels, spacing=12)
+        scale = {"domain": [0, 100]} if rows["unit"].iloc[0] == "%" else {"zero": True}
+        values = [
+            {"month": m, "series": k, "value": v, "unit": u, "panel": t}
+            for m, k, v, u, t in zip(
+                rows["month"], rows["series"], rows["value"], rows["unit"], rows["panel"], strict=True
+            )
+        ]
+        panels.append(
+            {
+                "data": {"values": values},
+                "mark": {"type": "line", "color": PALETTE[0], "point": {"size": 18}, "strokeWidth": 1.5},
+                "encoding": {
+                    "tooltip": tooltip,
+                    "x": x,
+                    "y": {
+                        "axis": {"tickCount": 3},
+                        "field": "value",
+                        "scale": scale,
+                        "title": None,
+                        "type": "quantitative",
+                    },
+                },
+                "height": panel_height,
+                "width": WIDTH,
+                "title": {
+                    "text": rows["panel"].iloc[0],
+                    "anchor": "start",
+                    "fontSize": 12,
+                    "fontWeight": "bold",
+                },
+            }
+        )
+    # One time axis for all panels, so the months line up.
+    return {"vconcat": panels, "spacing": 12, "resolve": {"scale": {"x": "shared"}}}
 
 
 def bars(
@@ -164,7 +191,7 @@ class Figure:
     slug: str
     title: str
     alt: str
-    chart: alt.TopLevelMixin  # configured by base_config() at render time
+    chart: alt.TopLevelMixin | dict[str, Any]  # configured by base_config() at render time
     data: pd.DataFrame  # the data as published in the chart's CSV
     table: str  # source table name, for the citation
     unit: str = ""
@@ -182,9 +209,20 @@ def size_attributes(size: tuple[int, int]) -> str:
     return f'width="{size[0]}" height="{size[1]}"'
 
 
-def chart_spec(figure: Figure) -> dict:
-    # Specs are built by the functions above from known columns; skip Altair's slow schema validation.
-    spec = base_config(figure.chart).to_dict(validate=False)
+def chart_spec(figure: Figure) -> dict[str, Any]:
+    if isinstance(figure.chart, dict):
+        spec = {
+            "$schema": SCHEMA,
+            "config": {
+                "view": {"continuousWidth": 300, "continuousHeight": 300, "stroke": None},
+                "font": FONT,
+                "range": {"category": PALETTE},
+            },
+            **figure.chart,
+        }
+    else:
+        # Specs are built by the functions above from known columns; skip Altair's slow schema validation.
+        spec = base_config(figure.chart).to_dict(validate=False)
     spec["description"] = figure.alt
     spec["title"] = {"text": figure.title, "anchor": "start", "fontSize": 13}
     return spec
