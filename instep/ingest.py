@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from instep.readers import (
     MAX_FILE_BYTES,
@@ -96,8 +97,7 @@ FSYNC_THREADS = 16
 class PreparedFile:
     """One inbox file read, hashed and copied to a partial file in the archive, by a worker or in-process.
 
-    `rows` has the columns of `staged_rows` but `file_seq`, which depends on the files before it and is
-    set when the batch is put together in file-name order.
+    Its rows travel in the Arrow table of its chunk of files (see `prepare_chunk`).
     """
 
     name: str
@@ -106,7 +106,7 @@ class PreparedFile:
     partial: str | None = None  # name in the archive of the copy waiting to be renamed to `archived`
     archived: str = ""
     format: str = "unknown"
-    rows: pa.Table | None = None
+    row_count: int = 0
     ignored_columns: tuple[str, ...] = ()
     error: tuple[str, str] | None = None  # rule, message of a whole-file rejection
 
@@ -116,7 +116,9 @@ def archive_name(source: Path, file_hash: str) -> str:
     return f"{file_hash}{suffix}"
 
 
-def prepare_file(index: int, path: Path, archive_dir: Path, known: frozenset[str]) -> PreparedFile:
+def prepare_file(
+    index: int, path: Path, archive_dir: Path, known: frozenset[str]
+) -> tuple[PreparedFile, SubmissionTable | None]:
     """Read one file once: hash its bytes, copy them to a partial file in the archive, read the rows.
 
     Hash, archived copy and rows all come from the same bytes, so they agree even if the inbox file
@@ -133,7 +135,7 @@ def prepare_file(index: int, path: Path, archive_dir: Path, known: frozenset[str
     prepared = PreparedFile(path.name, file_hash, archived=archive_name(path, file_hash))
     if file_hash in known:
         prepared.known = True
-        return prepared
+        return prepared, None
     if not (archive_dir / prepared.archived).exists():
         prepared.partial = f".{file_hash}.{index}.partial"
         partial = archive_dir / prepared.partial
@@ -147,27 +149,67 @@ def prepare_file(index: int, path: Path, archive_dir: Path, known: frozenset[str
         table = read_submission_data(path.name, data) if data is not None else read_submission(path)
     except UnreadableFile as error:
         prepared.error = (error.rule, error.message)
-    else:
-        prepared.format = table.format
-        prepared.ignored_columns = table.ignored_columns
-        prepared.rows = _staged_arrow(submission_id_for(file_hash), table)
-    return prepared
+        return prepared, None
+    prepared.format = table.format
+    prepared.ignored_columns = table.ignored_columns
+    prepared.row_count = len(table)
+    return prepared, table
 
 
-def _staged_arrow(submission_id: str, table: SubmissionTable) -> pa.Table:
-    count = len(table)
-    columns: dict[str, pa.Array] = {
-        "submission_id": pa.array([submission_id] * count, pa.string()),
-        "row_number": pa.array(table.row_numbers, pa.int64()),
-    }
-    for name in SUBMISSION_COLUMNS:
-        columns[name] = pa.array(table.columns[name], pa.string())
-    columns["extra_cells"] = pa.array(table.extra_cells, pa.bool_())
-    return pa.table(columns)
+# The column of a chunk's rows naming the file (its position in the batch) until it gets its file_seq.
+_FILE_INDEX = "_file_index"
 
 
-def _with_file_seq(rows: pa.Table, file_seq: int) -> pa.Table:
-    return rows.add_column(1, pa.field("file_seq", pa.int64()), pa.array([file_seq] * len(rows), pa.int64()))
+def prepare_chunk(
+    tasks: list[tuple[int, Path]], archive_dir: Path, known: frozenset[str]
+) -> tuple[list[PreparedFile], pa.Table]:
+    """`prepare_file` for consecutive files, their rows in one Arrow table (`_FILE_INDEX` for file_seq).
+
+    One table per chunk rather than per file: building and sending thousands of small tables costs more
+    than reading the files.
+    """
+    files: list[PreparedFile] = []
+    index_column: list[int] = []
+    submission_ids: list[str] = []
+    row_numbers: list[int] = []
+    columns: dict[str, list[str | None]] = {name: [] for name in SUBMISSION_COLUMNS}
+    extra_cells: list[bool] = []
+    for index, path in tasks:
+        prepared, table = prepare_file(index, path, archive_dir, known)
+        files.append(prepared)
+        if table is None:
+            continue
+        index_column += [index] * len(table)
+        submission_ids += [submission_id_for(prepared.file_hash)] * len(table)
+        row_numbers += table.row_numbers
+        for name in SUBMISSION_COLUMNS:
+            columns[name] += table.columns[name]
+        extra_cells += table.extra_cells
+    rows = pa.table(
+        {
+            _FILE_INDEX: pa.array(index_column, pa.int64()),
+            "submission_id": pa.array(submission_ids, pa.string()),
+            "row_number": pa.array(row_numbers, pa.int64()),
+            **{name: pa.array(values, pa.string()) for name, values in columns.items()},
+            "extra_cells": pa.array(extra_cells, pa.bool_()),
+        }
+    )
+    return files, rows
+
+
+def staged_batch(chunks: list[pa.Table], file_seq_of_index: list[int]) -> pa.Table:
+    """The rows of the chunks as `staged_rows`: each file's position replaced by its file_seq.
+
+    A file whose position maps to -1 (its content seen before) contributes no rows.
+    """
+    rows = pa.concat_tables(chunks)
+    file_seq = pc.take(pa.array(file_seq_of_index, pa.int64()), rows[_FILE_INDEX])
+    rows = rows.set_column(0, "file_seq", file_seq)
+    if -1 in file_seq_of_index:
+        rows = rows.filter(pc.greater_equal(file_seq, 0))
+    names = ["submission_id", "file_seq", "row_number", *SUBMISSION_COLUMNS, "extra_cells"]
+    # One contiguous table: DuckDB scans it faster than thousands of small chunks.
+    return rows.select(names).combine_chunks()
 
 
 # ---------------------------------------------------------------- worker processes
@@ -199,23 +241,29 @@ def _worker_start(archive_dir: Path, known: frozenset[str], parent_pid: int) -> 
 _PR_SET_PDEATHSIG = 1
 
 
-def _worker_prepare(task: tuple[int, Path]) -> PreparedFile:
+def _worker_prepare(tasks: list[tuple[int, Path]]) -> tuple[list[PreparedFile], pa.Table]:
     archive_dir = _worker_state["archive_dir"]
     known = _worker_state["known"]
     assert isinstance(archive_dir, Path) and isinstance(known, frozenset)
-    return prepare_file(task[0], task[1], archive_dir, known)
+    return prepare_chunk(tasks, archive_dir, known)
 
 
-def prepare_files(paths: list[Path], archive_dir: Path, known: frozenset[str]) -> list[PreparedFile]:
-    """`prepare_file` for each path, in the order given; in worker processes when the batch is large.
+def prepare_files(
+    paths: list[Path], archive_dir: Path, known: frozenset[str]
+) -> list[tuple[list[PreparedFile], pa.Table]]:
+    """`prepare_chunk` over the paths in chunks, in the order given; in worker processes for a large batch.
 
     The workers are forked (they start at once, with the modules loaded); where fork is not available the
     files are read in this process.
     """
+    tasks = list(enumerate(paths))
     workers = min(os.cpu_count() or 1, len(paths))
     forking = "fork" in multiprocessing.get_all_start_methods()
     if len(paths) < PARALLEL_MIN_FILES or workers < 2 or not forking:
-        return [prepare_file(index, path, archive_dir, known) for index, path in enumerate(paths)]
+        return [prepare_chunk(tasks, archive_dir, known)]
+    # Chunks amortise the messages between processes; small enough to keep the workers evenly busy.
+    size = max(1, min(64, len(paths) // (workers * 8)))
+    chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
@@ -223,9 +271,7 @@ def prepare_files(paths: list[Path], archive_dir: Path, known: frozenset[str]) -
         initargs=(archive_dir, known, os.getpid()),
     )
     try:
-        # Chunks of files amortise the messages between processes; small enough to balance the workers.
-        chunk = max(1, min(64, len(paths) // (workers * 8)))
-        return list(pool.map(_worker_prepare, enumerate(paths), chunksize=chunk))
+        return list(pool.map(_worker_prepare, chunks))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -293,10 +339,15 @@ def stage_new_files(
     if not paths:
         return summary
     _archive_ready(archive_dir)
-    batches: list[pa.Table] = []
+    chunks: list[pa.Table] = []
+    file_seq_of_index = [-1] * len(paths)
     file_rows: list[tuple[object, ...]] = []
     moves: list[tuple[str, str]] = []
-    for prepared in prepare_files(paths, archive_dir, frozenset(known)):
+    prepared_files: list[PreparedFile] = []
+    for files_of_chunk, rows in prepare_files(paths, archive_dir, frozenset(known)):
+        prepared_files += files_of_chunk
+        chunks.append(rows)
+    for index, prepared in enumerate(prepared_files):
         if prepared.known or prepared.file_hash in known:
             summary.skipped_known.append(prepared.name)
             if prepared.partial:  # the same content earlier in this batch
@@ -325,8 +376,7 @@ def stage_new_files(
             )
             summary.unreadable[prepared.name] = f"{rule}: {message}"
         else:
-            assert prepared.rows is not None
-            batches.append(_with_file_seq(prepared.rows, next_seq))
+            file_seq_of_index[index] = next_seq
             file_rows.append(
                 (
                     submission_id,
@@ -338,11 +388,11 @@ def stage_new_files(
                     "ingested",
                     None,
                     None,
-                    len(prepared.rows),
+                    prepared.row_count,
                     ", ".join(prepared.ignored_columns) or None,
                 )
             )
-            summary.rows_staged += len(prepared.rows)
+            summary.rows_staged += prepared.row_count
         summary.new_files.append(prepared.name)
         next_seq += 1
     publish_archived(archive_dir, moves)
@@ -351,9 +401,9 @@ def stage_new_files(
     con.execute("BEGIN TRANSACTION")
     try:
         con.executemany("INSERT INTO submission_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", file_rows)
-        if batches:
+        if summary.rows_staged:
             # One insert for the whole batch of files: per-file inserts cost more than reading the files.
-            con.register("_stage_batch", pa.concat_tables(batches))
+            con.register("_stage_batch", staged_batch(chunks, file_seq_of_index))
             con.execute("INSERT INTO staged_rows SELECT * FROM _stage_batch")
             con.unregister("_stage_batch")
         con.execute("COMMIT")
