@@ -212,6 +212,31 @@ def staged_batch(chunks: list[pa.Table], file_seq_of_index: list[int]) -> pa.Tab
     return rows.select(names).combine_chunks()
 
 
+_SUBMISSION_FILE_FIELDS = pa.schema(
+    [
+        ("submission_id", pa.string()),
+        ("file_hash", pa.string()),
+        ("original_name", pa.string()),
+        ("archived_path", pa.string()),
+        ("format", pa.string()),
+        ("file_seq", pa.int64()),
+        ("status", pa.string()),
+        ("rule", pa.string()),
+        ("message", pa.string()),
+        ("rows_read", pa.int64()),
+        ("ignored_columns", pa.string()),
+    ]
+)
+
+
+def submission_files_arrow(file_rows: list[tuple[object, ...]]) -> pa.Table:
+    """Rows of `submission_files` (tuples in its column order) as one Arrow table."""
+    columns = zip(*file_rows, strict=True)
+    fields = _SUBMISSION_FILE_FIELDS
+    arrays = [pa.array(values, field.type) for values, field in zip(columns, fields, strict=True)]
+    return pa.table(arrays, schema=fields)
+
+
 # ---------------------------------------------------------------- worker processes
 
 _worker_state: dict[str, object] = {}
@@ -400,7 +425,10 @@ def stage_new_files(
         return summary
     con.execute("BEGIN TRANSACTION")
     try:
-        con.executemany("INSERT INTO submission_files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", file_rows)
+        # Through Arrow, not executemany: one statement per file costs about a millisecond each.
+        con.register("_stage_files", submission_files_arrow(file_rows))
+        con.execute("INSERT INTO submission_files SELECT * FROM _stage_files")
+        con.unregister("_stage_files")
         if summary.rows_staged:
             # One insert for the whole batch of files: per-file inserts cost more than reading the files.
             con.register("_stage_batch", staged_batch(chunks, file_seq_of_index))
