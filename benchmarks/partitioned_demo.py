@@ -71,7 +71,6 @@ def build_job(workspace: str) -> dg.JobDefinition:
     partitions = dg.StaticPartitionsDefinition(parks)
 
     @dg.asset(
-        partitions_def=partitions,
         kinds={"duckdb", "parquet"},
         description="Facility-month indicators of one park, as Parquet (Hive layout by park_id).",
     )
@@ -83,7 +82,6 @@ def build_job(workspace: str) -> dg.JobDefinition:
     job = dg.define_asset_job(
         JOB_NAME,
         selection=[facility_monthly_by_park],
-        partitions_def=partitions,
         executor_def=dg.multiprocess_executor,
     )
     return dg.Definitions(assets=[facility_monthly_by_park], jobs=[job]).resolve_job_def(JOB_NAME)
