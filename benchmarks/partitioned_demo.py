@@ -71,6 +71,7 @@ def build_job(workspace: str) -> dg.JobDefinition:
     partitions = dg.StaticPartitionsDefinition(parks)
 
     @dg.asset(
+        partitions_def=partitions,
         kinds={"duckdb", "parquet"},
         description="Facility-month indicators of one park, as Parquet (Hive layout by park_id).",
     )
