@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from instep.indicators.formulas import KWH_TO_GJ
 from instep.site.charts import Figure, share_line, small_multiples, stacked_monthly
 from instep.site.markup import unit_label
 
-GJ_PER_KWH = 0.0036
+# The same conversion the indicators use (reference/units.csv), for drawing electricity beside fuels.
+GJ_PER_KWH = KWH_TO_GJ
 
 
 COLUMNS = ["month", "series", "value", "unit", "order"]
@@ -46,32 +48,50 @@ def _grid_not_contracted(monthly: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _stacked(
+    monthly: pd.DataFrame,
+    series: list[tuple[str, str, float]],
+    unit: str,
+    *,
+    slug: str,
+    title: str,
+    description: str,
+    table: str,
+    mark: str = "bar",
+) -> Figure | None:
+    """A stacked monthly chart of `series` (label, column, factor), or None when none has data."""
+    data = _long(monthly, series, unit)
+    if data.empty:
+        return None
+    return Figure(
+        slug=slug,
+        title=title,
+        alt=_summary(data, description, unit),
+        chart=stacked_monthly(data, unit, mark=mark),
+        data=data.drop(columns="order"),
+        table=table,
+        unit=unit,
+    )
+
+
 def emissions(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
-    data = _long(
+    return _stacked(
         monthly,
         [
             ("Scope 1 (fuels)", "scope1_t_co2e", 1.0),
             ("Scope 2 (grid, location-based)", "scope2_location_t_co2e", 1.0),
         ],
         "t CO2e",
-    )
-    if data.empty:
-        return None
-    return Figure(
         slug="emissions",
         title=f"Greenhouse gas emissions, {name}",
-        alt=_summary(data, f"Monthly Scope 1 and Scope 2 (location-based) emissions of {name}", "t CO2e"),
-        chart=stacked_monthly(data, "t CO2e"),
-        data=data.drop(columns="order"),
+        description=f"Monthly Scope 1 and Scope 2 (location-based) emissions of {name}",
         table=table,
-        unit="t CO2e",
     )
 
 
 def energy_mix(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
-    frame = _grid_not_contracted(monthly)
-    data = _long(
-        frame,
+    return _stacked(
+        _grid_not_contracted(monthly),
         [
             ("Grid electricity", "_grid_other_kwh", GJ_PER_KWH),
             ("Grid electricity under renewable contracts", "electricity_renewable_contract_kwh", GJ_PER_KWH),
@@ -80,24 +100,18 @@ def energy_mix(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
             ("Purchased steam", "steam_purchased_gj", 1.0),
         ],
         "GJ",
-    )
-    if data.empty:
-        return None
-    return Figure(
         slug="energy-mix",
         title=f"Energy use by source, {name}",
-        alt=_summary(
-            data, f"Monthly energy use of {name} by source (electricity converted at 3.6 MJ/kWh)", "GJ"
+        description=(
+            f"Monthly energy use of {name} by source (electricity converted at {GJ_PER_KWH * 1000:g} MJ/kWh)"
         ),
-        chart=stacked_monthly(data, "GJ", mark="area"),
-        data=data.drop(columns="order"),
         table=table,
-        unit="GJ",
+        mark="area",
     )
 
 
 def water(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
-    data = _long(
+    return _stacked(
         monthly,
         [
             ("Municipal", "water_municipal_m3", 1.0),
@@ -106,17 +120,10 @@ def water(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
             ("Rainwater", "water_rainwater_m3", 1.0),
         ],
         "m3",
-    )
-    if data.empty:
-        return None
-    return Figure(
         slug="water",
         title=f"Water withdrawal by source, {name}",
-        alt=_summary(data, f"Monthly water withdrawal of {name} by source", "m3"),
-        chart=stacked_monthly(data, "m3"),
-        data=data.drop(columns="order"),
+        description=f"Monthly water withdrawal of {name} by source",
         table=table,
-        unit="m3",
     )
 
 
