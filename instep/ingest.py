@@ -478,7 +478,7 @@ WINDOW latest AS (
 # Staged rows are settled in chunks of whole files of at most this many rows (a larger file is a chunk
 # of its own), so memory stays bounded whatever the size of the inbox: the prepared rows of one chunk are
 # what the submission suite holds in memory at a time.
-SETTLE_CHUNK_ROWS = 250_000
+SETTLE_CHUNK_ROWS = 1_000_000
 
 
 def file_chunks(rows_per_file: list[tuple[int, int]], max_rows: int) -> list[tuple[int, int]]:
