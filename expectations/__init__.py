@@ -8,6 +8,7 @@ rejection guide all speak of the same rules.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,3 +54,30 @@ def rules_markdown() -> str:
         column = item.column or "–"
         lines.append(f"| `{item.rule}` | {scope} | {column} | {cell(item.expected)} | {cell(item.message)} |")
     return "\n".join(lines) + "\n"
+
+
+# How a suite reports the rows it flags: every one, by the key that finds it in the ledger.
+ROW_RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": ["submission_id", "row_number"],
+    "return_unexpected_index_query": False,
+}
+
+
+def flagged_rows(result: object, name_key: str) -> Iterator[tuple[dict, str, int]]:
+    """(expectation meta, submission_id, row_number) for each row an expectation of a suite result flags.
+
+    An expectation that could not run at all stops the validation with its name (`meta[name_key]`), so a
+    broken check never passes for a clean batch.
+    """
+    for outcome in result.results:  # type: ignore[attr-defined]
+        meta = outcome.expectation_config.meta or {}
+        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
+            raise RuntimeError(
+                f"expectation {meta.get(name_key)} could not run: "
+                f"{outcome.exception_info.get('exception_message')}"
+            )
+        if outcome.success:
+            continue
+        for index in outcome.result.get("unexpected_index_list") or []:
+            yield meta, index["submission_id"], int(index["row_number"])

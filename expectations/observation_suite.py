@@ -18,6 +18,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
 
+from expectations import ROW_RESULT_FORMAT, flagged_rows
 from instep import reference
 
 # Usage statistics would be a request leaving the machine; the pipeline runs offline.
@@ -155,31 +156,14 @@ def run_observation_suite(
         .add_batch_definition_whole_dataframe("all_observations")
         .get_batch(batch_parameters={"dataframe": frame})
     )
-    result = batch.validate(
-        suite,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["submission_id", "row_number"],
-            "return_unexpected_index_query": False,
-        },
-    )
-    failures: list[ObservationFailure] = []
-    for outcome in result.results:
-        name = (outcome.expectation_config.meta or {})["expectation"]
-        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-            raise RuntimeError(
-                f"observation expectation {name} could not run: "
-                f"{outcome.exception_info.get('exception_message')}"
-            )
-        if outcome.success:
-            continue
-        for index in outcome.result.get("unexpected_index_list") or []:
-            failures.append(
-                ObservationFailure(
-                    submission_id=index["submission_id"],
-                    row_number=int(index["row_number"]),
-                    expectation=name,
-                    expected=EXPECTATIONS[name],
-                )
-            )
+    result = batch.validate(suite, result_format=ROW_RESULT_FORMAT)
+    failures = [
+        ObservationFailure(
+            submission_id=submission_id,
+            row_number=row_number,
+            expectation=meta["expectation"],
+            expected=EXPECTATIONS[meta["expectation"]],
+        )
+        for meta, submission_id, row_number in flagged_rows(result, "expectation")
+    ]
     return sorted(set(failures), key=lambda f: (f.submission_id, f.row_number, f.expectation))

@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from expectations import rule, rules
+from expectations import ROW_RESULT_FORMAT, flagged_rows, rule, rules
 from instep import reference, units
 from instep.readers import MAX_CELL_CHARS
 
@@ -172,33 +172,16 @@ def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of_month_index: int) 
 def _run_suite(prepared: pd.DataFrame, facility_ids: list[str], as_of: date) -> pd.DataFrame:
     suite, batch_definition = _suite_on_dataframes(tuple(facility_ids), month_index(as_of))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": prepared})
-    result = batch.validate(
-        suite,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["submission_id", "row_number"],
-            "return_unexpected_index_query": False,
-        },
-    )
-    found: list[dict[str, object]] = []
-    for outcome in result.results:
-        meta = outcome.expectation_config.meta or {}
-        if outcome.exception_info and outcome.exception_info.get("raised_exception"):
-            raise RuntimeError(
-                f"expectation for rule {meta.get('rule')} could not run: "
-                f"{outcome.exception_info.get('exception_message')}"
-            )
-        if outcome.success:
-            continue
-        for index in outcome.result.get("unexpected_index_list") or []:
-            found.append(
-                {
-                    "submission_id": index["submission_id"],
-                    "row_number": int(index["row_number"]),
-                    "column": meta.get("column", ""),
-                    "rule": meta["rule"],
-                }
-            )
+    result = batch.validate(suite, result_format=ROW_RESULT_FORMAT)
+    found = [
+        {
+            "submission_id": submission_id,
+            "row_number": row_number,
+            "column": meta.get("column", ""),
+            "rule": meta["rule"],
+        }
+        for meta, submission_id, row_number in flagged_rows(result, "rule")
+    ]
     issues = pd.DataFrame(found, columns=["submission_id", "row_number", "column", "rule"])
     return without_generic_value_issues(issues.drop_duplicates(ignore_index=True))
 
