@@ -31,8 +31,9 @@ PREVIEW_VERSION = "preview"
     kinds={"markdown"},
     owners=[DATA_ENGINEERING],
     description=(
-        "The site's Markdown pages, chart bundles (SVG, PNG, Vega-Lite spec, CSV) and theme assets, "
-        "generated from the latest published release into the workspace's site-build/docs folder. "
+        "The site's Markdown pages, chart bundles (SVG, PNG on park and overview charts, Vega-Lite spec, "
+        "CSV) and theme assets, generated from the latest published release into the workspace's "
+        "site-build/docs folder. "
         "Charts are rendered in parallel and kept in site-build/chart-cache: unchanged ones are not "
         "rendered again."
     ),

@@ -8,9 +8,11 @@ and axe-core finds no serious accessibility problem.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from html import escape
@@ -27,7 +29,7 @@ from instep.demo import generate_demo
 from instep.serve import serving
 from instep.settings import REPO_ROOT, Settings
 from instep.site.build import built_site_dir, chart_cache_dir, docs_dir, generate_pages
-from instep.site.chartcache import ChartRenderer, stable_clip_ids
+from instep.site.chartcache import ChartRenderer, render_svg_png, stable_clip_ids, static_spec
 from instep.site.markup import format_number
 from instep.site.release import load_releases
 from pipelines.resources import InstepWorkspace
@@ -257,11 +259,17 @@ def test_chart_bundles_are_complete(built: BuiltSite):
         if 'class="instep-chart"' not in text:
             continue
         parsed = parse(page)
-        specs = [link for tag, link in parsed.links if link.endswith(".vl.json")]
+        links = {link for _tag, link in parsed.links}
+        specs = [link for link in links if link.endswith(".vl.json")]
         for spec in specs:
             stem = page.parent / spec[: -len(".vl.json")]
-            for suffix in (".svg", ".png", ".csv", ".vl.json"):
+            for suffix in (".svg", ".csv", ".vl.json"):
                 assert Path(str(stem) + suffix).is_file(), (page, spec, suffix)
+            # A PNG is offered on park and overview charts, not on the one chart of each facility page.
+            png_link = spec[: -len(".vl.json")] + ".png"
+            facility_page = page.relative_to(built.path).parts[0] == "facilities"
+            assert (png_link in links) is not facility_page, (page, spec)
+            assert Path(str(stem) + ".png").is_file() is not facility_page, (page, spec)
             assert Path(str(stem) + ".svg").read_text(encoding="utf-8").lstrip().startswith("<svg")
             assert json.loads(Path(str(stem) + ".vl.json").read_text(encoding="utf-8"))["description"]
             figures += 1
@@ -300,6 +308,37 @@ def test_chart_svgs_do_not_depend_on_what_was_rendered_before():
         '<clipPath id="clip1"/><g clip-path="url(#clip1)"/><clipPath id="clip2"/><g clip-path="url(#clip2)"/>'
     )
     assert stable_clip_ids(svg) == renumbered
+
+
+def test_static_pictures_are_drawn_without_tooltips_and_look_the_same():
+    import vl_convert as vlc
+
+    from instep.site.chartcache import VEGA_LITE_VERSION
+
+    tooltip = [{"field": "value", "type": "quantitative", "format": ",.1f", "title": "Shown value"}]
+    panel = {
+        "data": {"values": [{"month": "2024-01-01", "value": 3.25, "tooltip": "kept: data"}]},
+        "mark": {"type": "line", "point": True, "tooltip": True},
+        "encoding": {
+            "x": {"field": "month", "type": "temporal"},
+            "y": {"field": "value", "type": "quantitative"},
+            "tooltip": tooltip,
+        },
+    }
+    spec = {"vconcat": [panel, copy.deepcopy(panel)], "config": {"font": "DejaVu Sans"}}
+    before = copy.deepcopy(spec)
+    drawn = static_spec(spec)
+    assert spec == before  # the interactive view keeps its tooltips
+    for part in drawn["vconcat"]:
+        assert "tooltip" not in part["encoding"] and "tooltip" not in part["mark"]
+        assert part["data"] == panel["data"] and part["mark"]["point"] is True
+    # The same picture: only the marks' accessible descriptions (read from the tooltips) differ.
+    full = vlc.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION, allowed_base_urls=[])
+    static, png = render_svg_png(spec, png=False)
+    assert png is None
+    without_labels = re.compile(r' aria-label="[^"]*"')
+    assert without_labels.sub("", stable_clip_ids(full)) == without_labels.sub("", static)
+    assert "Shown value: 3.3" in full and "Shown value" not in static
 
 
 def test_downloads_and_release_pages_describe_the_dataset(built: BuiltSite):

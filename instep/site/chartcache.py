@@ -1,10 +1,15 @@
-"""Rendering chart specs to SVG and PNG: once per distinct chart, in parallel, kept between builds.
+"""Rendering chart specs to SVG (and PNG where asked): once per distinct chart, in parallel, kept between
+builds.
 
 Rendering is most of a site build's cost (Vega in vl-convert, then rasterising), and most charts do not
 change from one release to the next. So every rendered chart is kept in a content-addressed cache in the
 workspace, keyed by the SHA-256 of the Vega-Lite spec (its data is inlined) and of the renderer's
 versions and settings: an unchanged chart is copied, never rendered again. Entries are written to a
 temporary name and renamed into place, so a killed build never leaves a half-written entry behind.
+
+What is rendered is kept to what is shown: the static picture is drawn without tooltips (see
+`static_spec`), and a PNG is made only for the charts that offer one. At national scale most charts are
+facility charts, and both would cost more than the rest of their page.
 
 Charts not in the cache are rendered by a pool of worker processes, one per core, while the pages are
 being generated. Each worker is a fresh interpreter running `python -m instep.site.chartcache` (not a
@@ -34,7 +39,7 @@ import vl_convert as vlc
 VEGA_LITE_VERSION = "v6.4"
 PNG_SCALE = 2
 # Bump when what is stored for a key changes, so older entries are not reused.
-CACHE_FORMAT = "2"
+CACHE_FORMAT = "3"
 RENDERER = f"vl-convert {vlc.__version__}; vega-lite {VEGA_LITE_VERSION}; png scale {PNG_SCALE}"
 
 
@@ -62,10 +67,33 @@ def stable_clip_ids(svg: str) -> str:
     )
 
 
-def render_svg_png(spec: dict[str, Any]) -> tuple[str, bytes]:
-    """SVG from the spec, PNG rasterised from that SVG (same picture, Vega runs once)."""
-    svg = stable_clip_ids(vlc.vegalite_to_svg(spec, vl_version=VEGA_LITE_VERSION, allowed_base_urls=[]))
-    return svg, vlc.svg_to_png(svg, scale=PNG_SCALE)
+def static_spec(spec: Any) -> Any:
+    """The spec without tooltips, for the static picture: a picture shows none, and Vega-Lite would
+    still format every tooltip into each mark's description, about a third of a small-multiples
+    chart's rendering time. The interactive view is drawn from the full spec."""
+    if isinstance(spec, list):
+        return [static_spec(item) for item in spec]
+    if not isinstance(spec, dict):
+        return spec
+    drawn = {}
+    for name, value in spec.items():
+        if name == "encoding" and isinstance(value, dict):
+            value = {channel: v for channel, v in value.items() if channel != "tooltip"}
+        elif name == "mark" and isinstance(value, dict):
+            value = {option: v for option, v in value.items() if option != "tooltip"}
+        elif name in ("data", "datasets"):
+            drawn[name] = value  # values, not spec: never rewritten
+            continue
+        drawn[name] = static_spec(value)
+    return drawn
+
+
+def render_svg_png(spec: dict[str, Any], png: bool = True) -> tuple[str, bytes | None]:
+    """SVG from the spec, and a PNG rasterised from that SVG if asked (same picture, Vega runs once)."""
+    svg = stable_clip_ids(
+        vlc.vegalite_to_svg(static_spec(spec), vl_version=VEGA_LITE_VERSION, allowed_base_urls=[])
+    )
+    return svg, vlc.svg_to_png(svg, scale=PNG_SCALE) if png else None
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -77,12 +105,13 @@ def _write_atomically(path: Path, data: bytes) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _render_into(cache: str, key: str, spec: dict[str, Any]) -> str:
+def _render_into(cache: str, key: str, spec: dict[str, Any], png: bool) -> str:
     """Worker: render one spec into the cache (PNG first, SVG last: the SVG marks a whole entry)."""
-    svg, png = render_svg_png(spec)
+    svg, png_bytes = render_svg_png(spec, png)
     folder = Path(cache) / key[:2]
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomically(folder / f"{key}.png", png)
+    if png_bytes is not None:
+        _write_atomically(folder / f"{key}.png", png_bytes)
     _write_atomically(folder / f"{key}.svg", svg.encode("utf-8"))
     return key
 
@@ -116,10 +145,11 @@ class WorkerPool:
                 return process
         return self._idle.get()
 
-    def _render(self, key: str, spec: dict[str, Any]) -> str:
+    def _render(self, key: str, spec: dict[str, Any], png: bool) -> str:
         process = self._worker()
         assert process.stdin is not None and process.stdout is not None
-        process.stdin.write(json.dumps({"key": key, "spec": spec}, separators=(",", ":")) + "\n")
+        job = {"key": key, "spec": spec, "png": png}
+        process.stdin.write(json.dumps(job, separators=(",", ":")) + "\n")
         process.stdin.flush()
         answer = process.stdout.readline().strip()
         if answer != key:
@@ -127,8 +157,8 @@ class WorkerPool:
         self._idle.put(process)
         return key
 
-    def submit(self, key: str, spec: dict[str, Any]) -> Future[str]:
-        return self._threads.submit(self._render, key, spec)
+    def submit(self, key: str, spec: dict[str, Any], png: bool) -> Future[str]:
+        return self._threads.submit(self._render, key, spec, png)
 
     def close(self) -> None:
         self._threads.shutdown(wait=True, cancel_futures=True)
@@ -144,10 +174,10 @@ class WorkerPool:
 
 
 def serve(cache: Path) -> None:
-    """A worker's loop: a JSON line {key, spec} in, the key out once the entry is in the cache."""
+    """A worker's loop: a JSON line {key, spec, png} in, the key out once the entry is in the cache."""
     for line in sys.stdin:
         job = json.loads(line)
-        _render_into(str(cache), job["key"], job["spec"])
+        _render_into(str(cache), job["key"], job["spec"], job["png"])
         sys.stdout.write(job["key"] + "\n")
         sys.stdout.flush()
 
@@ -162,52 +192,56 @@ def svg_size(svg: str, default: tuple[int, int]) -> tuple[int, int]:
 class ChartRenderer:
     """Collects the charts of one build; renders those not cached; copies SVG and PNG into place.
 
-    `submit(spec, svg_path, png_path)` returns the chart's key at once; `finish()` waits for the
-    renders, copies every chart's files to their paths and returns each key's SVG size (width,
-    height), for the pages' <img> tags. `finish()` also drops cache entries this build did not use,
-    so the cache holds the charts of the latest build only.
+    `submit(spec, svg_path, png_path)` returns the chart's key at once (without `png_path`, SVG only);
+    `finish()` waits for the renders, copies every chart's files to their paths and returns each key's
+    SVG size (width, height), for the pages' <img> tags. `finish()` also drops cache entries this build
+    did not use, so the cache holds the charts of the latest build only.
     """
 
     def __init__(self, cache_dir: Path, workers: int | None = None) -> None:
         self.cache_dir = cache_dir
         self.workers = workers or os.cpu_count() or 1
         self.rendered = 0  # charts rendered (not found in the cache) by this build
-        self._targets: dict[str, list[tuple[Path, Path]]] = {}
-        self._pending: dict[str, Future[str]] = {}
+        self._targets: dict[str, list[tuple[Path, Path | None]]] = {}
+        # Whether a key's PNG is wanted, once it has been asked for (rendered or found in the cache).
+        self._with_png: dict[str, bool] = {}
+        self._pending: list[Future[str]] = []
         self._pool: WorkerPool | None = None
 
     def _entry(self, key: str) -> tuple[Path, Path]:
         folder = self.cache_dir / key[:2]
         return folder / f"{key}.svg", folder / f"{key}.png"
 
-    def submit(self, spec: dict[str, Any], svg_path: Path, png_path: Path) -> str:
+    def submit(self, spec: dict[str, Any], svg_path: Path, png_path: Path | None = None) -> str:
         key = chart_key(spec)
-        known = key in self._targets
+        png_wanted = png_path is not None
         self._targets.setdefault(key, []).append((svg_path, png_path))
-        if known:
+        asked = self._with_png.get(key)
+        if asked is not None and (asked or not png_wanted):
             return key
+        self._with_png[key] = png_wanted
         svg, png = self._entry(key)
-        if svg.is_file() and png.is_file():
+        if svg.is_file() and (png.is_file() or not png_wanted):
             return key
         self.rendered += 1
         if self._pool is None:
             self._pool = WorkerPool(self.workers, self.cache_dir)
-        self._pending[key] = self._pool.submit(key, spec)
+        self._pending.append(self._pool.submit(key, spec, png_wanted))
         return key
 
     def finish(self, default_size: tuple[int, int]) -> dict[str, tuple[int, int]]:
         try:
-            for future in self._pending.values():
+            for future in self._pending:
                 future.result()
         finally:
             self.close()
         sizes = {}
         for key, targets in self._targets.items():
             svg, png = self._entry(key)
-            for target, source in ((t, svg) for t, _ in targets):
-                _place(source, target)
-            for target, source in ((t, png) for _, t in targets):
-                _place(source, target)
+            for svg_target, png_target in targets:
+                _place(svg, svg_target)
+                if png_target is not None:
+                    _place(png, png_target)
             sizes[key] = svg_size(svg.read_text(encoding="utf-8"), default_size)
         self._prune()
         return sizes
@@ -225,7 +259,9 @@ class ChartRenderer:
             if not folder.is_dir():
                 continue
             for entry in folder.iterdir():
-                if entry.name.split(".")[0] not in self._targets:
+                key = entry.name.split(".")[0]
+                unused_png = entry.suffix == ".png" and not self._with_png.get(key, False)
+                if key not in self._targets or unused_png:
                     entry.unlink(missing_ok=True)
 
 

@@ -1,5 +1,6 @@
-"""Charts as small bundles: a static SVG and PNG rendered at build time, the Vega-Lite spec for the
-interactive view, the data as CSV, a text alternative, a data table and a citation line.
+"""Charts as small bundles: a static SVG (and a PNG, for the charts that offer one) rendered at build
+time, the Vega-Lite spec for the interactive view, the data as CSV, a text alternative, a data table and a
+citation line.
 
 The SVG is the baseline and needs no JavaScript; `site/assets/javascripts/charts.js` swaps in the
 interactive view from the spec where scripts run. Chart data is inlined in the spec, so the interactive
@@ -195,6 +196,9 @@ class Figure:
     data: pd.DataFrame  # the data as published in the chart's CSV
     table: str  # source table name, for the citation
     unit: str = ""
+    # A PNG beside the SVG, for slides and documents. Facility charts offer SVG only: there is one per
+    # facility, and at national scale their PNGs would be most of the site's build time and size.
+    png: bool = True
 
 
 SIZE_TOKEN = "@@instep-chart-size:"
@@ -233,22 +237,24 @@ def render(
 ) -> str:
     """Write the bundle into `directory/prefix/` and return the HTML that shows it on a page.
 
-    The SVG and PNG are rendered (or taken from the cache) by `renderer`; the HTML holds a size token
+    The SVG (and PNG) are rendered (or taken from the cache) by `renderer`; the HTML holds a size token
     for the image's width and height until then.
     """
     out = directory / prefix
     out.mkdir(parents=True, exist_ok=True)
     spec = chart_spec(figure)
-    key = renderer.submit(spec, out / f"{figure.slug}.svg", out / f"{figure.slug}.png")
+    png_path = out / f"{figure.slug}.png" if figure.png else None
+    key = renderer.submit(spec, out / f"{figure.slug}.svg", png_path)
     (out / f"{figure.slug}.vl.json").write_text(
         json.dumps(spec, separators=(",", ":"), sort_keys=True), encoding="utf-8"
     )
     figure.data.to_csv(out / f"{figure.slug}.csv", index=False, lineterminator="\n")
     base = f"{prefix}/{figure.slug}"
+    png_link = f'<a href="{base}.png" download>PNG</a>' if figure.png else ""
     caption = (
         f'<span class="instep-chart__title">{esc(figure.title)}</span> {esc(figure.alt)} '
         f'<span class="instep-chart__links">Download: <a href="{base}.svg" download>SVG</a>'
-        f'<a href="{base}.png" download>PNG</a><a href="{base}.csv" download>data (CSV)</a></span>'
+        f'{png_link}<a href="{base}.csv" download>data (CSV)</a></span>'
         f'<span class="instep-chart__cite">{esc(citation.line(figure.table))}</span>'
     )
     # The data table is left out of the search index: months of numbers are not what readers search for,

@@ -203,6 +203,7 @@ def facility_overview(monthly: pd.DataFrame, name: str, table: str) -> Figure | 
         chart=small_multiples(frame),
         data=data.drop(columns="order"),
         table=table,
+        png=False,
     )
 
 
