@@ -12,17 +12,11 @@ again is harmless.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import hashlib
-import multiprocessing
 import os
 import shutil
-import signal
-import threading
-import time
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -39,7 +33,8 @@ from instep.readers import (
     read_submission,
     read_submission_data,
 )
-from instep.validation import describe_issues, validate_staged
+from instep.validation import SuiteRunner, describe_issues, validate_staged
+from instep.workers import can_fork, forked_pool
 
 SUBMISSION_ID_HEX = 16
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
@@ -91,6 +86,9 @@ class StageSummary:
 PARALLEL_MIN_FILES = 16
 # Concurrent fsync calls: the file system commits them together instead of one journal commit each.
 FSYNC_THREADS = 16
+# Staged rows are inserted in tables of about this many rows as the files are read, so a national or
+# global inbox never sits whole in memory.
+INSERT_BATCH_ROWS = 500_000
 
 
 @dataclass
@@ -197,19 +195,49 @@ def prepare_chunk(
     return files, rows
 
 
-def staged_batch(chunks: list[pa.Table], file_seq_of_index: list[int]) -> pa.Table:
-    """The rows of the chunks as `staged_rows`: each file's position replaced by its file_seq.
+def staged_rows_of_chunk(rows: pa.Table, file_seq_of_index: list[int], first_index: int) -> pa.Table:
+    """The rows of one chunk as `staged_rows`: each file's position replaced by its file_seq.
 
-    A file whose position maps to -1 (its content seen before) contributes no rows.
+    `file_seq_of_index[i]` is the file_seq of the file at position `first_index + i`; a file whose
+    position maps to -1 (its content seen before, or unreadable) contributes no rows.
     """
-    rows = pa.concat_tables(chunks)
-    file_seq = pc.take(pa.array(file_seq_of_index, pa.int64()), rows[_FILE_INDEX])
+    positions = pc.subtract(rows[_FILE_INDEX], pa.scalar(first_index, pa.int64()))
+    file_seq = pc.take(pa.array(file_seq_of_index, pa.int64()), positions)
     rows = rows.set_column(0, "file_seq", file_seq)
     if -1 in file_seq_of_index:
         rows = rows.filter(pc.greater_equal(file_seq, 0))
-    names = ["submission_id", "file_seq", "row_number", *SUBMISSION_COLUMNS, "extra_cells"]
-    # One contiguous table: DuckDB scans it faster than thousands of small chunks.
-    return rows.select(names).combine_chunks()
+    return rows.select(["submission_id", "file_seq", "row_number", *SUBMISSION_COLUMNS, "extra_cells"])
+
+
+class StagedRowsWriter:
+    """Inserts staged rows into `staged_rows` in tables of about `batch_rows` rows, inside the caller's
+    transaction: memory holds one batch, not the whole inbox, and DuckDB scans one contiguous table
+    faster than thousands of small chunks."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, batch_rows: int = INSERT_BATCH_ROWS) -> None:
+        self._con = con
+        self._batch_rows = batch_rows
+        self._waiting: list[pa.Table] = []
+        self._waiting_rows = 0
+
+    def add(self, rows: pa.Table) -> None:
+        if rows.num_rows == 0:
+            return
+        self._waiting.append(rows)
+        self._waiting_rows += rows.num_rows
+        if self._waiting_rows >= self._batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._waiting:
+            return
+        batch = pa.concat_tables(self._waiting).combine_chunks()
+        self._waiting, self._waiting_rows = [], 0
+        self._con.register("_stage_batch", batch)
+        try:
+            self._con.execute("INSERT INTO staged_rows SELECT * FROM _stage_batch")
+        finally:
+            self._con.unregister("_stage_batch")
 
 
 _SUBMISSION_FILE_FIELDS = pa.schema(
@@ -242,28 +270,9 @@ def submission_files_arrow(file_rows: list[tuple[object, ...]]) -> pa.Table:
 _worker_state: dict[str, object] = {}
 
 
-def _worker_start(archive_dir: Path, known: frozenset[str], parent_pid: int) -> None:
-    """Initialise a worker: what every file needs, and an end together with the parent.
-
-    A worker killed with its parent must not keep running (it would hold inherited file descriptors,
-    the warehouse lock among them): on Linux the kernel sends it SIGKILL when the parent dies; elsewhere
-    a thread notices that the parent is gone within half a second.
-    """
+def _worker_start(archive_dir: Path, known: frozenset[str]) -> None:
+    """Initialise a worker with what every file needs."""
     _worker_state.update(archive_dir=archive_dir, known=known)
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent_pid:  # the parent died before the line above
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="instep-parent-watch", daemon=True).start()
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _worker_prepare(tasks: list[tuple[int, Path]]) -> tuple[list[PreparedFile], pa.Table]:
@@ -275,28 +284,24 @@ def _worker_prepare(tasks: list[tuple[int, Path]]) -> tuple[list[PreparedFile], 
 
 def prepare_files(
     paths: list[Path], archive_dir: Path, known: frozenset[str]
-) -> list[tuple[list[PreparedFile], pa.Table]]:
-    """`prepare_chunk` over the paths in chunks, in the order given; in worker processes for a large batch.
+) -> Iterator[tuple[list[PreparedFile], pa.Table]]:
+    """`prepare_chunk` over the paths in chunks of consecutive files, yielded in the order given; in
+    worker processes for a large batch.
 
     The workers are forked (they start at once, with the modules loaded); where fork is not available the
     files are read in this process.
     """
     tasks = list(enumerate(paths))
     workers = min(os.cpu_count() or 1, len(paths))
-    forking = "fork" in multiprocessing.get_all_start_methods()
-    if len(paths) < PARALLEL_MIN_FILES or workers < 2 or not forking:
-        return [prepare_chunk(tasks, archive_dir, known)]
+    if len(paths) < PARALLEL_MIN_FILES or workers < 2 or not can_fork():
+        yield prepare_chunk(tasks, archive_dir, known)
+        return
     # Chunks amortise the messages between processes; small enough to keep the workers evenly busy.
     size = max(1, min(64, len(paths) // (workers * 8)))
     chunks = [tasks[start : start + size] for start in range(0, len(tasks), size)]
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_worker_start,
-        initargs=(archive_dir, known, os.getpid()),
-    )
+    pool = forked_pool(workers, _worker_start, (archive_dir, known))
     try:
-        return list(pool.map(_worker_prepare, chunks))
+        yield from pool.map(_worker_prepare, chunks)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -356,6 +361,8 @@ def stage_new_files(
     """Archive and stage the files not seen before (by content hash), in one transaction.
 
     Files get their `file_seq` in the order given (by name for the inbox), whichever worker read them.
+    Their rows are inserted as the chunks of files arrive, inside the transaction; the archive copies
+    are made durable before it commits, so a committed file always has its archived copy.
     """
     summary = StageSummary()
     known = {row[0] for row in con.execute("SELECT file_hash FROM submission_files").fetchall()}
@@ -364,81 +371,78 @@ def stage_new_files(
     if not paths:
         return summary
     _archive_ready(archive_dir)
-    chunks: list[pa.Table] = []
-    file_seq_of_index = [-1] * len(paths)
     file_rows: list[tuple[object, ...]] = []
     moves: list[tuple[str, str]] = []
-    prepared_files: list[PreparedFile] = []
-    for files_of_chunk, rows in prepare_files(paths, archive_dir, frozenset(known)):
-        prepared_files += files_of_chunk
-        chunks.append(rows)
-    for index, prepared in enumerate(prepared_files):
-        if prepared.known or prepared.file_hash in known:
-            summary.skipped_known.append(prepared.name)
-            if prepared.partial:  # the same content earlier in this batch
-                (archive_dir / prepared.partial).unlink(missing_ok=True)
-            continue
-        known.add(prepared.file_hash)
-        if prepared.partial:
-            moves.append((prepared.partial, prepared.archived))
-        submission_id = submission_id_for(prepared.file_hash)
-        if prepared.error is not None:
-            rule, message = prepared.error
-            file_rows.append(
-                (
-                    submission_id,
-                    prepared.file_hash,
-                    prepared.name,
-                    prepared.archived,
-                    "unknown",
-                    next_seq,
-                    "unreadable",
-                    rule,
-                    message,
-                    0,
-                    None,
-                )
-            )
-            summary.unreadable[prepared.name] = f"{rule}: {message}"
-        else:
-            file_seq_of_index[index] = next_seq
-            file_rows.append(
-                (
-                    submission_id,
-                    prepared.file_hash,
-                    prepared.name,
-                    prepared.archived,
-                    prepared.format,
-                    next_seq,
-                    "ingested",
-                    None,
-                    None,
-                    prepared.row_count,
-                    ", ".join(prepared.ignored_columns) or None,
-                )
-            )
-            summary.rows_staged += prepared.row_count
-        summary.new_files.append(prepared.name)
-        next_seq += 1
-    publish_archived(archive_dir, moves)
-    if not file_rows:
-        return summary
+    writer = StagedRowsWriter(con)
+    first_index = 0
     con.execute("BEGIN TRANSACTION")
     try:
-        # Through Arrow, not executemany: one statement per file costs about a millisecond each.
-        con.register("_stage_files", submission_files_arrow(file_rows))
-        con.execute("INSERT INTO submission_files SELECT * FROM _stage_files")
-        con.unregister("_stage_files")
-        if summary.rows_staged:
-            # One insert for the whole batch of files: per-file inserts cost more than reading the files.
-            con.register("_stage_batch", staged_batch(chunks, file_seq_of_index))
-            con.execute("INSERT INTO staged_rows SELECT * FROM _stage_batch")
-            con.unregister("_stage_batch")
+        for prepared_files, rows in prepare_files(paths, archive_dir, frozenset(known)):
+            file_seq_of_index = [-1] * len(prepared_files)
+            for offset, prepared in enumerate(prepared_files):
+                if prepared.known or prepared.file_hash in known:
+                    summary.skipped_known.append(prepared.name)
+                    if prepared.partial:  # the same content earlier in this batch
+                        (archive_dir / prepared.partial).unlink(missing_ok=True)
+                    continue
+                known.add(prepared.file_hash)
+                if prepared.partial:
+                    moves.append((prepared.partial, prepared.archived))
+                if prepared.error is None:
+                    file_seq_of_index[offset] = next_seq
+                    summary.rows_staged += prepared.row_count
+                else:
+                    summary.unreadable[prepared.name] = "{}: {}".format(*prepared.error)
+                file_rows.append(_submission_file_row(prepared, next_seq))
+                summary.new_files.append(prepared.name)
+                next_seq += 1
+            writer.add(staged_rows_of_chunk(rows, file_seq_of_index, first_index))
+            first_index += len(prepared_files)
+        writer.flush()
+        publish_archived(archive_dir, moves)
+        if file_rows:
+            # Through Arrow, not executemany: one statement per file costs about a millisecond each.
+            con.register("_stage_files", submission_files_arrow(file_rows))
+            con.execute("INSERT INTO submission_files SELECT * FROM _stage_files")
+            con.unregister("_stage_files")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return summary
+
+
+def _submission_file_row(prepared: PreparedFile, file_seq: int) -> tuple[object, ...]:
+    """The `submission_files` row of a new file: ingested, or unreadable with its rule and message."""
+    submission_id = submission_id_for(prepared.file_hash)
+    if prepared.error is not None:
+        rule, message = prepared.error
+        return (
+            submission_id,
+            prepared.file_hash,
+            prepared.name,
+            prepared.archived,
+            "unknown",
+            file_seq,
+            "unreadable",
+            rule,
+            message,
+            0,
+            None,
+        )
+    return (
+        submission_id,
+        prepared.file_hash,
+        prepared.name,
+        prepared.archived,
+        prepared.format,
+        file_seq,
+        "ingested",
+        None,
+        None,
+        prepared.row_count,
+        ", ".join(prepared.ignored_columns) or None,
+    )
 
 
 @dataclass(frozen=True)
@@ -510,17 +514,18 @@ def settle_staged_rows(
     ).fetchall()
     totals = [0, 0, 0, 0, 0]
     since = rows_per_file[0][0] if rows_per_file else 0
-    for first, last in file_chunks(rows_per_file, chunk_rows):
-        *chunk, restated_in_batch = _settle_chunk(con, as_of, int(first), int(last), int(since))
-        totals = [a + b for a, b in zip(totals, chunk, strict=True)]
-        # A row accepted by an earlier chunk and restated by this one counts once, as superseded.
-        totals[1] -= restated_in_batch
+    with SuiteRunner() as runner:
+        for first, last in file_chunks(rows_per_file, chunk_rows):
+            *chunk, restated_in_batch = _settle_chunk(con, as_of, int(first), int(last), int(since), runner)
+            totals = [a + b for a, b in zip(totals, chunk, strict=True)]
+            # A row accepted by an earlier chunk and restated by this one counts once, as superseded.
+            totals[1] -= restated_in_batch
     con.execute("DROP VIEW IF EXISTS _settle_chunk")
     return SettleSummary(*totals)
 
 
 def _settle_chunk(
-    con: duckdb.DuckDBPyConnection, as_of: date, first: int, last: int, since: int
+    con: duckdb.DuckDBPyConnection, as_of: date, first: int, last: int, since: int, runner: SuiteRunner
 ) -> tuple[int, ...]:
     """Validate and settle the staged rows of files `first`..`last` (file_seq), in one transaction.
 
@@ -533,7 +538,7 @@ def _settle_chunk(
     staged = con.execute(f"SELECT count(*) FROM {staged_table}").fetchall()[0][0]
     if staged == 0:
         return (0, 0, 0, 0, 0, 0)
-    outcome = validate_staged(con, staged_table, as_of)
+    outcome = validate_staged(con, staged_table, as_of, runner)
     detailed = describe_issues(con, outcome.issues)
     con.execute("BEGIN TRANSACTION")
     try:

@@ -7,18 +7,23 @@ in a throw-away in-memory database), so a factory sees exactly the verdict the p
 from __future__ import annotations
 
 import functools
+import itertools
 import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from expectations import ROW_RESULT_FORMAT, flagged_rows, rule, rules
 from instep import reference, units
 from instep.readers import MAX_CELL_CHARS
+from instep.workers import can_fork, forked_pool
 
 # Usage statistics would be a request leaving the machine; the pipeline runs offline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -169,8 +174,8 @@ def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of_month_index: int) 
     return suite, batch_definition
 
 
-def _run_suite(prepared: pd.DataFrame, facility_ids: list[str], as_of: date) -> pd.DataFrame:
-    suite, batch_definition = _suite_on_dataframes(tuple(facility_ids), month_index(as_of))
+def _run_suite(prepared: pd.DataFrame, facility_ids: tuple[str, ...], as_of: date) -> pd.DataFrame:
+    suite, batch_definition = _suite_on_dataframes(facility_ids, month_index(as_of))
     batch = batch_definition.get_batch(batch_parameters={"dataframe": prepared})
     result = batch.validate(suite, result_format=ROW_RESULT_FORMAT)
     found = [
@@ -182,8 +187,82 @@ def _run_suite(prepared: pd.DataFrame, facility_ids: list[str], as_of: date) -> 
         }
         for meta, submission_id, row_number in flagged_rows(result, "rule")
     ]
-    issues = pd.DataFrame(found, columns=["submission_id", "row_number", "column", "rule"])
-    return without_generic_value_issues(issues.drop_duplicates(ignore_index=True))
+    return pd.DataFrame(found, columns=ISSUE_COLUMNS)
+
+
+ISSUE_COLUMNS = ["submission_id", "row_number", "column", "rule"]
+# Below this many rows a chunk is judged in this process: a second process costs more than it saves.
+PARALLEL_MIN_ROWS = 100_000
+
+
+def _judge_part(arrow_stream: pa.Buffer, facility_ids: tuple[str, ...], as_of: date) -> pd.DataFrame:
+    """Worker: the suite on one part of the prepared rows, sent as an Arrow IPC stream."""
+    with pa.ipc.open_stream(arrow_stream) as reader:
+        part = reader.read_all()
+    return _run_suite(arrow_to_frame(part), facility_ids, as_of)
+
+
+def _ipc_stream(table: pa.Table) -> pa.Buffer:
+    # An IPC stream holds only the slice's rows (a pickled slice may carry its parent's whole buffers).
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def file_boundaries(submission_ids: pa.ChunkedArray | pa.Array, parts: int) -> list[int]:
+    """Row offsets that cut rows ordered by file into up to `parts` runs of whole files, about equal."""
+    count = len(submission_ids)
+    if parts < 2 or count < 2:
+        return [0, count]
+    ids = submission_ids.combine_chunks() if isinstance(submission_ids, pa.ChunkedArray) else submission_ids
+    changes = pc.not_equal(ids.slice(1), ids.slice(0, count - 1)).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(changes) + 1  # the first row of every file but the first
+    cuts = {0, count}
+    for part in range(1, parts):
+        at = int(np.searchsorted(starts, count * part // parts))
+        if at < len(starts):
+            cuts.add(int(starts[at]))
+    return sorted(cuts)
+
+
+class SuiteRunner:
+    """Runs the submission suite on prepared rows; on a multi-core machine, a large chunk is cut into runs
+    of whole files judged side by side in forked worker processes.
+
+    Every expectation judges a row, or a key that includes the file (duplicates within a file), so the
+    parts together flag exactly the rows that judging the chunk at once flags. Use it as a context
+    manager: the workers are kept for every chunk of a batch.
+    """
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> SuiteRunner:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def judge(self, prepared: pa.Table, facility_ids: tuple[str, ...], as_of: date) -> pd.DataFrame:
+        """Issues (submission_id, row_number, column, rule) of the prepared rows, one per failed rule."""
+        if self.workers < 2 or prepared.num_rows < PARALLEL_MIN_ROWS or not can_fork():
+            issues = _run_suite(arrow_to_frame(prepared), facility_ids, as_of)
+        else:
+            cuts = file_boundaries(prepared.column("submission_id"), self.workers)
+            if self._pool is None:
+                # The suite is built before the fork, so the workers start with it.
+                _suite_on_dataframes(facility_ids, month_index(as_of))
+                self._pool = forked_pool(self.workers)
+            futures = [
+                self._pool.submit(_judge_part, _ipc_stream(prepared.slice(a, b - a)), facility_ids, as_of)
+                for a, b in itertools.pairwise(cuts)
+            ]
+            issues = pd.concat([future.result() for future in futures], ignore_index=True)
+        return without_generic_value_issues(issues.drop_duplicates(ignore_index=True))
 
 
 # Rules that say what is wrong with a value more precisely than "not a number".
@@ -216,20 +295,27 @@ def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def validate_staged(con: duckdb.DuckDBPyConnection, staged_table: str, as_of: date) -> ValidationOutcome:
-    """Judge the rows in `staged_table` (columns STAGED_COLUMNS) against the registry in `facilities`."""
+def validate_staged(
+    con: duckdb.DuckDBPyConnection, staged_table: str, as_of: date, runner: SuiteRunner | None = None
+) -> ValidationOutcome:
+    """Judge the rows in `staged_table` (columns STAGED_COLUMNS) against the registry in `facilities`.
+
+    `runner` (optional) keeps worker processes between the chunks of a batch; by default the suite runs
+    with a runner of its own.
+    """
     register_validation_reference(con)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _v_prepared AS " + PREPARE_SQL.replace("{staged}", staged_table)
     )
-    prepared = arrow_to_frame(
-        con.sql("SELECT * FROM _v_prepared ORDER BY file_seq, row_number").to_arrow_table()
-    )
-    if prepared.empty:
-        empty = pd.DataFrame(columns=["submission_id", "row_number", "column", "rule"])
-        return ValidationOutcome(empty, "_v_prepared")
-    facility_ids = [row[0] for row in con.execute("SELECT facility_id FROM facilities").fetchall()]
-    issues = _run_suite(prepared, facility_ids, as_of)
+    prepared = con.sql("SELECT * FROM _v_prepared ORDER BY file_seq, row_number").to_arrow_table()
+    if prepared.num_rows == 0:
+        return ValidationOutcome(pd.DataFrame(columns=ISSUE_COLUMNS), "_v_prepared")
+    facility_ids = tuple(row[0] for row in con.execute("SELECT facility_id FROM facilities").fetchall())
+    if runner is None:
+        with SuiteRunner() as own:
+            issues = own.judge(prepared, facility_ids, as_of)
+    else:
+        issues = runner.judge(prepared, facility_ids, as_of)
     return ValidationOutcome(issues, "_v_prepared")
 
 

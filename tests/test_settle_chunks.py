@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+
+from instep import validation
 from instep.demo import generate_demo
 from instep.ingest import file_chunks, settle_staged_rows, stage_new_files
 from instep.registry import load_registry, read_registry
 from instep.settings import Settings
+from instep.validation import PREPARE_SQL, SuiteRunner, file_boundaries, register_validation_reference
 from instep.warehouse import connect
 from tests.conftest import AS_OF
 
@@ -62,3 +66,40 @@ def test_chunked_settling_matches_settling_at_once(tmp_path: Path):
     assert {row[2] for row in at_once["states"]} == {"accepted", "rejected", "superseded"}
     assert chunked["backwards"] == at_once["backwards"] == 0
     assert chunked["staged"] == 0
+
+
+def test_file_boundaries_cut_between_files_only():
+    ids = pa.array(["a"] * 5 + ["b"] * 1 + ["c"] * 4 + ["d"] * 2)
+    assert file_boundaries(ids, 1) == [0, 12]
+    assert file_boundaries(ids, 2) == [0, 6, 12]
+    assert file_boundaries(ids, 3) == [0, 5, 10, 12]
+    assert file_boundaries(pa.array(["a"] * 7), 4) == [0, 7]  # one file is never split
+    for parts in range(1, 8):
+        cuts = file_boundaries(ids, parts)
+        assert cuts[0] == 0 and cuts[-1] == len(ids) and cuts == sorted(set(cuts))
+        assert all(ids[cut - 1] != ids[cut] for cut in cuts[1:-1])
+
+
+def test_rows_judged_in_parallel_parts_get_the_issues_of_one_judgement(tmp_path: Path, monkeypatch):
+    demo = tmp_path / "demo"
+    generate_demo(demo, facilities=8, months=12, seed=11)
+    settings = Settings(workspace=tmp_path / "ws", datapackages_dir=tmp_path / "dp", as_of=AS_OF)
+    with connect(settings) as con:
+        load_registry(con, read_registry(demo / "registry"))
+        stage_new_files(con, demo / "inbox", settings.archive_dir)
+        register_validation_reference(con)
+        con.execute("CREATE TEMP TABLE prepared AS " + PREPARE_SQL.replace("{staged}", "staged_rows"))
+        prepared = con.sql("SELECT * FROM prepared ORDER BY file_seq, row_number").to_arrow_table()
+        facility_ids = tuple(row[0] for row in con.execute("SELECT facility_id FROM facilities").fetchall())
+
+    def issues(workers: int) -> list[tuple[object, ...]]:
+        with SuiteRunner(workers) as runner:
+            found = runner.judge(prepared, facility_ids, AS_OF)
+        return sorted(found.itertuples(index=False, name=None))
+
+    at_once = issues(1)
+    monkeypatch.setattr(validation, "PARALLEL_MIN_ROWS", 1)
+    assert issues(2) == at_once
+    assert issues(3) == at_once
+    # The planted faults are there, a duplicate within a file among them (a key the parts must not cut).
+    assert {"duplicate_in_file", "unknown_facility", "implausible_value"} <= {row[3] for row in at_once}
