@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from instep.metadata.model import Field, Resource
 from instep.metadata.resources import FACILITIES, PARKS
 from instep.release import PrivacyLeak, publish_release
-from instep.release.privacy import PrivacyRules, rules_from_warehouse, scan_file
+from instep.release.privacy import Matcher, PrivacyRules, rules_from_warehouse, scan_file
 from instep.settings import Settings
 from instep.warehouse import connect
 from tests.release_helpers import BASE_RESOURCES, RELEASE_DATE, all_published_bytes, prepare
@@ -167,3 +168,40 @@ def test_leaks_in_parquet_duckdb_cells_catalogue_and_zip_members_are_found(tmp_p
     found = {(f.where, f.what) for f in scan_file(archive, "pack.zip", rules)}
     assert ("member names, line 2", "facility id ET-HAW-F002") in found
     assert ("member pack/clean.csv, line 2", "facility id ET-HAW-F002") in found
+
+
+def test_the_matcher_finds_what_every_rule_finds_with_rules_sharing_words():
+    """Many aggregate-only names drawn from a few words (as at national scale), more rules than one
+    chunk holds: the matcher reports exactly what trying every rule on every text reports."""
+    rng = random.Random(7)
+    words = ["Yarrow", "Garments", "Denim", "Wave", "Fashions", "Ember", "Apparel", "Knitwear", "Mill"]
+    names = sorted({f"{rng.choice(words)} {rng.choice(words)} {rng.randint(1, 40)}" for _ in range(400)})
+    ids = tuple(f"ET-HAW-F{n:03d}" for n in range(1, 260))
+    comments = ("ask Ms Alemu about the meter", "generator shared with the laundry next door")
+    rules = PrivacyRules(ids, tuple(names), comments, ())
+    matcher = Matcher(rules)
+    assert len(matcher.needle_chunks) < len(rules.patterns())  # rules share needles
+    assert len(rules.patterns()) > Matcher.CHUNK
+    pieces = [*words, *(w.upper() for w in words), *ids[:40], "ET-HAW-F0011", "xET-HAW-F002", "\n", ",", "42"]
+    pieces += ["Ask MS alemu about the  meter", "generator shared with the laundry", "İstanbul"]
+    texts = [" ".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(3000)]
+    texts += [names[0], f'"{names[1]}",', names[2].upper().replace(" ", "\n")]
+
+    def every_rule(text: str) -> list[tuple[int, str]]:
+        return [(m.start(), what) for pattern, what in matcher.patterns if (m := pattern.search(text))]
+
+    expected = [every_rule(text) for text in texts]
+    assert matcher.find_in(texts) == expected
+    assert sum(map(bool, expected)) > 1000  # most texts name something: the check is not vacuous
+
+
+@pytest.mark.parametrize("at", [0, 62, 63, 64, 127, 198])
+def test_a_name_across_lines_is_found_in_a_file_whose_every_line_is_flagged(tmp_path: Path, at: int):
+    rules = PrivacyRules(("ET-HAW-F002",), ("Yarrow Garments 2",), (), ())
+    lines = [f"ET-HAW-F{n + 100:03d},Yarrow Public {n}" for n in range(200)]
+    lines[at] += ",Yarrow"
+    lines[at + 1] = "Garments 2," + lines[at + 1]
+    path = tmp_path / "facilities.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    findings = scan_file(path, "data/facilities.csv", rules)
+    assert [(f.where, f.what) for f in findings] == [(f"line {at + 1}", "facility name 'Yarrow Garments 2'")]

@@ -31,6 +31,8 @@ import pyarrow.parquet as pq
 from instep.reference import metrics
 
 MIN_COMMENT_CHARS = 12
+# Lines of text the exact rules read at a time (see _scan_text).
+WINDOW_LINES = 64
 TEXT_SUFFIXES = {".csv", ".json", ".md", ".cff", ".bib", ".txt", ""}
 
 
@@ -81,7 +83,11 @@ class Matcher:
        raw bytes): one literal word of every rule (its *needle*), lower-cased, in alternations that
        RE2 runs as a small automaton over the lower-cased UTF-8 bytes. Any text the rule matches
        contains its needle, so a text the prefilter passes cannot match any rule.
-    2. The exact rules (Python expressions) on the few texts the prefilter flags, which name the rule.
+    2. The exact rules (Python expressions) on the texts the prefilter flags, which name the rule. The
+       rules are grouped by needle, in chunks with an RE2 alternation each, run over all flagged texts
+       at once: a text is tried only against the rules of the chunks whose needles it holds, so the
+       Python work grows with the matches, not with (flagged texts x rules). At national scale every
+       line naming a public facility whose name shares a word with an aggregate-only one is flagged.
     """
 
     # Alternatives per RE2 expression: more make its automaton outgrow RE2's memory budget, after which
@@ -106,6 +112,17 @@ class Matcher:
             "|".join(_escape_bytes(v) for v in ordered[i : i + self.CHUNK])
             for i in range(0, len(ordered), self.CHUNK)
         ]
+        # Stage 2: the rules of each distinct needle, and the needles in chunks with one alternation each.
+        self.rules_of_needle: dict[str, list[int]] = {}
+        for index, needle in enumerate(self.needles):
+            self.rules_of_needle.setdefault(needle, []).append(index)
+        # Every word of a rule is in any text it matches: a cheap test before the rule's expression.
+        self.words_of_rule = [tuple({w.lower() for w in text.split()}) for text in texts]
+        distinct = sorted(self.rules_of_needle)
+        self.needle_chunks = [distinct[i : i + self.CHUNK] for i in range(0, len(distinct), self.CHUNK)]
+        self.chunk_patterns = [
+            "|".join(_escape_bytes(n.encode("utf-8")) for n in chunk) for chunk in self.needle_chunks
+        ]
 
     def flagged(self, lowered: pa.Array) -> list[int]:
         """Indices of the lower-cased texts (binary array) that hold a needle."""
@@ -123,14 +140,33 @@ class Matcher:
         lowered = pc.utf8_lower(texts.cast(pa.large_string()))
         return self.flagged(lowered.cast(pa.large_binary()))
 
-    def find(self, text: str) -> Iterator[tuple[int, str]]:
-        """The exact rules on one text: (offset of the first match, what) per rule that matches."""
-        lowered = text.lower()
-        for (pattern, what), needle in zip(self.patterns, self.needles, strict=True):
-            if needle in lowered:
-                match = pattern.search(text)
-                if match:
-                    yield match.start(), what
+    def find_in(self, texts: Sequence[str]) -> list[list[tuple[int, str]]]:
+        """The exact rules on each text: per text, (offset of the first match, what) for every rule that
+        matches, in the order of the rules."""
+        found: list[dict[int, tuple[int, str]]] = [{} for _ in texts]
+        if not texts or not self.patterns:
+            return [[] for _ in texts]
+        lowered_texts = [text.lower() for text in texts]
+        lowered = pa.array(lowered_texts, pa.large_string()).cast(pa.large_binary())
+        for chunk, pattern in zip(self.needle_chunks, self.chunk_patterns, strict=True):
+            hits = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(lowered, pattern), False))
+            for index in hits.to_pylist():
+                text, lowered_text = texts[index], lowered_texts[index]
+                for needle in chunk:
+                    if needle not in lowered_text:
+                        continue
+                    for rule in self.rules_of_needle[needle]:
+                        if not all(word in lowered_text for word in self.words_of_rule[rule]):
+                            continue
+                        pattern_of_rule, what = self.patterns[rule]
+                        match = pattern_of_rule.search(text)
+                        if match:
+                            found[index][rule] = (match.start(), what)
+        return [[matches[rule] for rule in sorted(matches)] for matches in found]
+
+    def find(self, text: str) -> list[tuple[int, str]]:
+        """`find_in` for one text."""
+        return self.find_in([text])[0]
 
 
 def _needles(texts: Sequence[str]) -> list[str]:
@@ -206,7 +242,10 @@ def _scan_text(file: str, where: str, text: str, matcher: Matcher) -> Iterator[F
     if not flagged:
         return
     # A match can cross line breaks (words separated by any white space): check a window around each
-    # flagged line wide enough for the longest rule, merged into ranges of lines.
+    # flagged line wide enough for the longest rule, merged into ranges of lines, and the ranges cut
+    # into windows of at most WINDOW_LINES lines (plus the span on either side, so a match across a cut
+    # is whole in one window). Unbounded windows would make a file whose every line is flagged cost
+    # (lines x rules).
     ranges: list[list[int]] = []
     for index in flagged:
         low, high = max(0, index - matcher.span), min(len(lines), index + matcher.span + 1)
@@ -214,11 +253,16 @@ def _scan_text(file: str, where: str, text: str, matcher: Matcher) -> Iterator[F
             ranges[-1][1] = max(ranges[-1][1], high)
         else:
             ranges.append([low, high])
+    bounds = [
+        (max(low, start - matcher.span), min(high, start + WINDOW_LINES + matcher.span))
+        for low, high in ranges
+        for start in range(low, high, WINDOW_LINES)
+    ]
 
     def found() -> Iterator[tuple[str, str]]:
-        for low, high in ranges:
-            window = "\n".join(lines[low:high])
-            for start, what in matcher.find(window):
+        windows = ["\n".join(lines[low:high]) for low, high in bounds]
+        for (low, _high), window, matches in zip(bounds, windows, matcher.find_in(windows), strict=True):
+            for start, what in matches:
                 yield f"{where}line {low + window.count(chr(10), 0, start) + 1}", what
 
     for place, what in _first_per_rule(found(), matcher):
@@ -237,10 +281,11 @@ def _scan_raw(file: str, where: str, data: bytes, matcher: Matcher) -> Iterator[
     flagged = matcher.flagged(pa.array([b.lower() for b in blocks], pa.large_binary()))
 
     def found() -> Iterator[tuple[str, str]]:
-        for index in flagged:
-            for encoding in ("utf-8", "latin-1"):
-                for start, what in matcher.find(blocks[index].decode(encoding, "replace")):
-                    yield f"{where}near byte {starts[index] + start}", what
+        places = [(index, encoding) for index in flagged for encoding in ("utf-8", "latin-1")]
+        texts = [blocks[index].decode(encoding, "replace") for index, encoding in places]
+        for (index, _encoding), matches in zip(places, matcher.find_in(texts), strict=True):
+            for start, what in matches:
+                yield f"{where}near byte {starts[index] + start}", what
 
     for place, what in _first_per_rule(found(), matcher):
         yield Finding(file, place, what)
@@ -273,9 +318,10 @@ def _scan_table(
         values = data.column(column).combine_chunks()
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             continue
-        for index in matcher.flagged_strings(values):
-            text = values[index].as_py()
-            for start, what in matcher.find(text):
+        flagged = matcher.flagged_strings(values)
+        texts = [values[index].as_py() for index in flagged]
+        for index, text, matches in zip(flagged, texts, matcher.find_in(texts), strict=True):
+            for start, what in matches:
                 line = text.count("\n", 0, start) + 1
                 yield Finding(file, f"table {table} row {index + 1} column {column}, line {line}", what)
 
