@@ -83,11 +83,12 @@ class Matcher:
        raw bytes): one literal word of every rule (its *needle*), lower-cased, in alternations that
        RE2 runs as a small automaton over the lower-cased UTF-8 bytes. Any text the rule matches
        contains its needle, so a text the prefilter passes cannot match any rule.
-    2. The exact rules (Python expressions) on the texts the prefilter flags, which name the rule. The
-       rules are grouped by needle, in chunks with an RE2 alternation each, run over all flagged texts
-       at once: a text is tried only against the rules of the chunks whose needles it holds, so the
-       Python work grows with the matches, not with (flagged texts x rules). At national scale every
-       line naming a public facility whose name shares a word with an aggregate-only one is flagged.
+    2. The exact rules (Python expressions) on the texts the prefilter flags, which name the rule. A
+       text is tried only against the rules it can match, found without trying every rule: facility ids
+       and names by their sequence of words (the text's words looked up in a table of the rules'
+       sequences: a match is the rule's words in a row, between word boundaries), comments by their
+       needle. The work grows with the text, not with (flagged texts x rules): in a large programme
+       every line naming a public facility that shares a word with an aggregate-only one is flagged.
     """
 
     # Alternatives per RE2 expression: more make its automaton outgrow RE2's memory budget, after which
@@ -112,17 +113,12 @@ class Matcher:
             "|".join(_escape_bytes(v) for v in ordered[i : i + self.CHUNK])
             for i in range(0, len(ordered), self.CHUNK)
         ]
-        # Stage 2: the rules of each distinct needle, and the needles in chunks with one alternation each.
-        self.rules_of_needle: dict[str, list[int]] = {}
-        for index, needle in enumerate(self.needles):
-            self.rules_of_needle.setdefault(needle, []).append(index)
-        # Every word of a rule is in any text it matches: a cheap test before the rule's expression.
-        self.words_of_rule = [tuple({w.lower() for w in text.split()}) for text in texts]
-        distinct = sorted(self.rules_of_needle)
-        self.needle_chunks = [distinct[i : i + self.CHUNK] for i in range(0, len(distinct), self.CHUNK)]
-        self.chunk_patterns = [
-            "|".join(_escape_bytes(n.encode("utf-8")) for n in chunk) for chunk in self.needle_chunks
-        ]
+        # Stage 2: ids by their ASCII words (an id's boundaries are ASCII letters and digits), names by
+        # their words, comments (which may start or end inside a word) by their needle.
+        ids, names = len(rules.facility_ids), len(rules.facility_names)
+        self.id_words = _WordSequences(_ASCII_WORD, rules.facility_ids, first_rule=0)
+        self.name_words = _WordSequences(_WORD, rules.facility_names, first_rule=ids)
+        self.comment_needles = list(enumerate(self.needles[ids + names :], start=ids + names))
 
     def flagged(self, lowered: pa.Array) -> list[int]:
         """Indices of the lower-cased texts (binary array) that hold a needle."""
@@ -143,30 +139,57 @@ class Matcher:
     def find_in(self, texts: Sequence[str]) -> list[list[tuple[int, str]]]:
         """The exact rules on each text: per text, (offset of the first match, what) for every rule that
         matches, in the order of the rules."""
-        found: list[dict[int, tuple[int, str]]] = [{} for _ in texts]
-        if not texts or not self.patterns:
-            return [[] for _ in texts]
-        lowered_texts = [text.lower() for text in texts]
-        lowered = pa.array(lowered_texts, pa.large_string()).cast(pa.large_binary())
-        for chunk, pattern in zip(self.needle_chunks, self.chunk_patterns, strict=True):
-            hits = pc.indices_nonzero(pc.fill_null(pc.match_substring_regex(lowered, pattern), False))
-            for index in hits.to_pylist():
-                text, lowered_text = texts[index], lowered_texts[index]
-                for needle in chunk:
-                    if needle not in lowered_text:
-                        continue
-                    for rule in self.rules_of_needle[needle]:
-                        if not all(word in lowered_text for word in self.words_of_rule[rule]):
-                            continue
-                        pattern_of_rule, what = self.patterns[rule]
-                        match = pattern_of_rule.search(text)
-                        if match:
-                            found[index][rule] = (match.start(), what)
-        return [[matches[rule] for rule in sorted(matches)] for matches in found]
+        out: list[list[tuple[int, str]]] = []
+        for text in texts:
+            lowered = text.lower()
+            candidates = self.id_words.rules_in(lowered) | self.name_words.rules_in(lowered)
+            candidates.update(rule for rule, needle in self.comment_needles if needle in lowered)
+            found = []
+            for rule in sorted(candidates):
+                pattern, what = self.patterns[rule]
+                match = pattern.search(text)
+                if match:
+                    found.append((match.start(), what))
+            out.append(found)
+        return out
 
     def find(self, text: str) -> list[tuple[int, str]]:
         """`find_in` for one text."""
         return self.find_in([text])[0]
+
+
+_WORD = re.compile(r"[^\W_]+")
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+
+
+class _WordSequences:
+    """Rules looked up by their sequence of words: `rules_in(lowered)` gives every rule whose words
+    stand in a row in the lower-cased text, the only places its expression can match, in time that
+    grows with the text's words (one look-up per word and rule length), not with the rules."""
+
+    def __init__(self, word: re.Pattern[str], texts: Sequence[str], first_rule: int) -> None:
+        self._word = word
+        self._rules: dict[tuple[str, ...], list[int]] = {}
+        for offset, text in enumerate(texts):
+            words = tuple(word.findall(text.lower()))
+            self._rules.setdefault(words, []).append(first_rule + offset)
+        self._lengths = sorted({len(words) for words in self._rules})
+        self._first_words = {words[0] for words in self._rules if words}
+        # A rule with no word at all (an id of punctuation only) cannot be looked up: it is always tried.
+        self._always = set(self._rules.get((), []))
+
+    def rules_in(self, lowered: str) -> set[int]:
+        found = set(self._always)
+        if not self._first_words:
+            return found
+        words = self._word.findall(lowered)
+        for start, first in enumerate(words):
+            if first not in self._first_words:
+                continue
+            for length in self._lengths:
+                if length and start + length <= len(words):
+                    found.update(self._rules.get(tuple(words[start : start + length]), ()))
+        return found
 
 
 def _needles(texts: Sequence[str]) -> list[str]:
