@@ -371,10 +371,14 @@ def run_stages(workspace: Path, stages: list[str], rows: int) -> dict[str, Any]:
 
 
 def site_pages(workspace: Path) -> dict[str, Any] | None:
-    built = workspace / "site-build"
+    """Pages and charts of the built site (chart bundles: one Vega-Lite spec each)."""
+    built = workspace / "site-build" / "site"
     if not built.exists():
         return None
-    return {"pages": sum(1 for _ in built.rglob("*.html"))}
+    return {
+        "pages": sum(1 for _ in built.rglob("*.html")),
+        "charts": sum(1 for _ in built.rglob("*.vl.json")),
+    }
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -458,7 +462,11 @@ def benchmark(scale: str, seed: int, sample_rows: int) -> dict[str, Any]:
         "site": site_pages(workspace) if "site" in stages else None,
     }
     if result["site"] is not None:
-        result["site"]["build_seconds"] = round(full["site"]["seconds"], 2)
+        seconds = full["site"]["seconds"]
+        result["site"]["build_seconds"] = round(seconds, 2)
+        result["site"]["seconds_per_page"] = round(seconds / result["site"]["pages"], 4)
+        if "site" in republish:
+            result["site"]["rebuild_seconds_after_new_file"] = round(republish["site"]["seconds"], 2)
     return result
 
 
@@ -504,7 +512,11 @@ def print_table(result: dict[str, Any]) -> None:
     for key, value in result["ratios"].items():
         print(f"  {key:<44}{'n/a' if value is None else value:>8}")
     if result.get("site"):
-        print(f"site: {result['site']['pages']} pages built in {result['site']['build_seconds']} s")
+        site = result["site"]
+        print(
+            f"site: {site['pages']:,} pages and {site['charts']:,} charts built in {site['build_seconds']} s "
+            f"({site['seconds_per_page'] * 1000:.0f} ms a page)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
