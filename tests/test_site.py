@@ -498,3 +498,18 @@ def test_all_releases_are_listed_in_index_order_with_latest_from_the_pointer(tmp
     assert [r.version for r in releases] == ["1.0.0", "1.1.0"]
     (package / "releases.json").unlink()  # without the index: every folder with a descriptor, by date
     assert [r.version for r in load_releases(package)[1]] == ["1.0.0", "1.1.0"]
+
+
+def test_facilities_are_searched_through_the_facilities_index(built: BuiltSite):
+    index = json.loads((built.path / "search" / "search_index.json").read_text(encoding="utf-8"))
+    locations = [doc["location"] for doc in index["docs"]]
+    facility_pages = [loc for loc in locations if loc.startswith("facilities/") and loc.split("/")[1]]
+    assert facility_pages == []  # one entry per facility page would grow with the programme
+    listed = " ".join(doc["text"] for doc in index["docs"] if doc["location"].split("#")[0] == "facilities/")
+    facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str, keep_default_na=False)
+    assert len(facilities) > 3
+    for name in facilities["name"]:
+        assert escape(name, quote=False) in listed, name
+    # The pages themselves are built and linked from the index.
+    for facility_id in facilities["facility_id"]:
+        assert (built.path / "facilities" / facility_id / "index.html").is_file()

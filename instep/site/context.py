@@ -40,13 +40,26 @@ class SiteContext:
             title=r.title, version=r.version, date=r.date, license=r.license, synthetic=r.synthetic
         )
 
-    def write(self, relative: str, title: str, body: str, charts: bool = False, wide: bool = False) -> Path:
-        """Write a Markdown page with front matter; `relative` is e.g. 'parks/ET-HAW/index.md'."""
+    def write(
+        self,
+        relative: str,
+        title: str,
+        body: str,
+        charts: bool = False,
+        wide: bool = False,
+        searchable: bool = True,
+    ) -> Path:
+        """Write a Markdown page with front matter; `relative` is e.g. 'parks/ET-HAW/index.md'.
+
+        A page that is not `searchable` is left out of the site's search index (MkDocs Material's
+        `search.exclude`)."""
         path = self.docs_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         front = ["---", f"title: {_yaml_text(title)}"]
         if charts:
             front.append("charts: true")
+        if not searchable:
+            front += ["search:", "  exclude: true"]
         if wide:
             # Scorecards and data tables need the width of the table of contents.
             front += ["hide:", "  - toc"]

@@ -518,8 +518,16 @@ The breakdowns by source (fuels and grid, water sources) are on the
 
 {samples}
 """
+    # Facilities are found through the facilities index, one searchable row each. A search entry per
+    # facility page would make the index readers download grow with the programme (tens of megabytes
+    # at national scale), and indexing them was a third of the site build.
     ctx.write(
-        f"facilities/{facility_id}/index.md", str(facility["name"]), body, charts=bool(figures), wide=True
+        f"facilities/{facility_id}/index.md",
+        str(facility["name"]),
+        body,
+        charts=bool(figures),
+        wide=True,
+        searchable=False,
     )
 
 
