@@ -263,7 +263,9 @@ def machine() -> dict[str, Any]:
         "duckdb": duckdb.__version__,
         "git_commit": git("rev-parse", "HEAD"),
         # Results written by earlier runs do not make the code differ from the commit.
-        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results")),
+        "git_dirty": bool(
+            git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results")
+        ),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
