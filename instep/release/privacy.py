@@ -136,26 +136,19 @@ class Matcher:
         lowered = pc.utf8_lower(texts.cast(pa.large_string()))
         return self.flagged(lowered.cast(pa.large_binary()))
 
-    def find_in(self, texts: Sequence[str]) -> list[list[tuple[int, str]]]:
-        """The exact rules on each text: per text, (offset of the first match, what) for every rule that
-        matches, in the order of the rules."""
-        out: list[list[tuple[int, str]]] = []
-        for text in texts:
-            lowered = text.lower()
-            candidates = self.id_words.rules_in(lowered) | self.name_words.rules_in(lowered)
-            candidates.update(rule for rule, needle in self.comment_needles if needle in lowered)
-            found = []
-            for rule in sorted(candidates):
-                pattern, what = self.patterns[rule]
-                match = pattern.search(text)
-                if match:
-                    found.append((match.start(), what))
-            out.append(found)
-        return out
-
     def find(self, text: str) -> list[tuple[int, str]]:
-        """`find_in` for one text."""
-        return self.find_in([text])[0]
+        """The exact rules on one text: (offset of the first match, what) for every rule that matches,
+        in the order of the rules."""
+        lowered = text.lower()
+        candidates = self.id_words.rules_in(lowered) | self.name_words.rules_in(lowered)
+        candidates.update(rule for rule, needle in self.comment_needles if needle in lowered)
+        found = []
+        for rule in sorted(candidates):
+            pattern, what = self.patterns[rule]
+            match = pattern.search(text)
+            if match:
+                found.append((match.start(), what))
+        return found
 
 
 _WORD = re.compile(r"[^\W_]+")
@@ -283,9 +276,9 @@ def _scan_text(file: str, where: str, text: str, matcher: Matcher) -> Iterator[F
     ]
 
     def found() -> Iterator[tuple[str, str]]:
-        windows = ["\n".join(lines[low:high]) for low, high in bounds]
-        for (low, _high), window, matches in zip(bounds, windows, matcher.find_in(windows), strict=True):
-            for start, what in matches:
+        for low, high in bounds:
+            window = "\n".join(lines[low:high])
+            for start, what in matcher.find(window):
                 yield f"{where}line {low + window.count(chr(10), 0, start) + 1}", what
 
     for place, what in _first_per_rule(found(), matcher):
@@ -304,11 +297,10 @@ def _scan_raw(file: str, where: str, data: bytes, matcher: Matcher) -> Iterator[
     flagged = matcher.flagged(pa.array([b.lower() for b in blocks], pa.large_binary()))
 
     def found() -> Iterator[tuple[str, str]]:
-        places = [(index, encoding) for index in flagged for encoding in ("utf-8", "latin-1")]
-        texts = [blocks[index].decode(encoding, "replace") for index, encoding in places]
-        for (index, _encoding), matches in zip(places, matcher.find_in(texts), strict=True):
-            for start, what in matches:
-                yield f"{where}near byte {starts[index] + start}", what
+        for index in flagged:
+            for encoding in ("utf-8", "latin-1"):
+                for start, what in matcher.find(blocks[index].decode(encoding, "replace")):
+                    yield f"{where}near byte {starts[index] + start}", what
 
     for place, what in _first_per_rule(found(), matcher):
         yield Finding(file, place, what)
@@ -341,10 +333,9 @@ def _scan_table(
         values = data.column(column).combine_chunks()
         if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             continue
-        flagged = matcher.flagged_strings(values)
-        texts = [values[index].as_py() for index in flagged]
-        for index, text, matches in zip(flagged, texts, matcher.find_in(texts), strict=True):
-            for start, what in matches:
+        for index in matcher.flagged_strings(values):
+            text = values[index].as_py()
+            for start, what in matcher.find(text):
                 line = text.count("\n", 0, start) + 1
                 yield Finding(file, f"table {table} row {index + 1} column {column}, line {line}", what)
 
