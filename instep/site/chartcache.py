@@ -203,8 +203,6 @@ class ChartRenderer:
         self.workers = workers or os.cpu_count() or 1
         self.rendered = 0  # charts rendered (not found in the cache) by this build
         self._targets: dict[str, list[tuple[Path, Path | None]]] = {}
-        # Whether a key's PNG is wanted, once it has been asked for (rendered or found in the cache).
-        self._with_png: dict[str, bool] = {}
         self._pending: list[Future[str]] = []
         self._pool: WorkerPool | None = None
 
@@ -212,14 +210,17 @@ class ChartRenderer:
         folder = self.cache_dir / key[:2]
         return folder / f"{key}.svg", folder / f"{key}.png"
 
+    def _wants_png(self, key: str) -> bool:
+        return any(png_target is not None for _, png_target in self._targets.get(key, ()))
+
     def submit(self, spec: dict[str, Any], svg_path: Path, png_path: Path | None = None) -> str:
         key = chart_key(spec)
         png_wanted = png_path is not None
-        self._targets.setdefault(key, []).append((svg_path, png_path))
-        asked = self._with_png.get(key)
-        if asked is not None and (asked or not png_wanted):
+        # Asked for before with all that is wanted now: rendered, pending or found in the cache then.
+        if key in self._targets and (self._wants_png(key) or not png_wanted):
+            self._targets[key].append((svg_path, png_path))
             return key
-        self._with_png[key] = png_wanted
+        self._targets.setdefault(key, []).append((svg_path, png_path))
         svg, png = self._entry(key)
         if svg.is_file() and (png.is_file() or not png_wanted):
             return key
@@ -260,7 +261,7 @@ class ChartRenderer:
                 continue
             for entry in folder.iterdir():
                 key = entry.name.split(".")[0]
-                unused_png = entry.suffix == ".png" and not self._with_png.get(key, False)
+                unused_png = entry.suffix == ".png" and not self._wants_png(key)
                 if key not in self._targets or unused_png:
                     entry.unlink(missing_ok=True)
 
