@@ -32,9 +32,14 @@ DESCRIPTIONS = {
         "Park sums per month over all facilities (shared plants once; central-boiler steam not added "
         "again), ratios of sums, reporting coverage."
     ),
+    "out_park_coverage": (
+        "Expected and included facility-months per park, year and topic: how much of each park total is "
+        "there; totals below the coverage threshold are flagged and not scored."
+    ),
     "out_park_annual": (
-        "Park sums per year, ratios of sums, change of intensities against the previous year, data "
-        "completeness and first-time acceptance: the input of the scorecards."
+        "Park sums per year, ratios of sums, like-for-like change of intensities against the previous "
+        "year, data completeness, first-time acceptance and whether the year is complete: the input of "
+        "the scorecards."
     ),
 }
 PARK_SUMS_MATCH = "park_sums_match_facility_sums"

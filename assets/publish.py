@@ -22,6 +22,7 @@ UPSTREAM = [
     dg.AssetKey("out_park_annual"),
     dg.AssetKey("out_wastewater_results"),
     dg.AssetKey("out_data_quality"),
+    dg.AssetKey("out_park_coverage"),
     dg.AssetKey("out_scorecards"),
 ]
 

@@ -11,9 +11,16 @@ from collections.abc import Iterable, Sequence
 
 from instep import reference
 from instep.disclosure import SMALL_COUNT_BAND, SMALL_COUNT_LIMIT
-from instep.indicators.formulas import KWH_TO_GJ, LTIFR_HOURS, RATIOS, TRIR_HOURS
+from instep.indicators.formulas import (
+    FUEL_METRICS,
+    INDICATOR_INPUTS,
+    KWH_TO_GJ,
+    LTIFR_HOURS,
+    RATIOS,
+    TRIR_HOURS,
+)
 from instep.indicators.reference_tables import gj_per_canonical_unit
-from instep.metadata.resources import MIN_PERSONS
+from instep.metadata.resources import COVERAGE_THRESHOLD_PCT, MIN_PERSONS
 from instep.scoring import load_rubric, pillars
 from instep.units import unit_factors
 
@@ -73,7 +80,9 @@ def formulas_markdown(gwp_set: str = "ar5") -> str:
         + f"\nLTIFR is per {LTIFR_HOURS:,} hours worked, TRIR per {TRIR_HOURS:,} hours.\n\n"
         "### Changes against the previous year\n\n"
         "`ghg_intensity_change_pct` and `water_intensity_change_pct` = (this year's park intensity / the "
-        "previous year's - 1) x 100; empty when either year has no intensity.\n\n"
+        "previous year's - 1) x 100, like for like: both intensities are ratios of the sums over the "
+        "calendar months with data in both years, so a year to date is compared with the same months of "
+        "the year before, never with a whole year. Empty when either has no intensity.\n\n"
         "### Data quality\n\n"
         "- Reporting window: from the first to the last month with any accepted value.\n"
         "- Expected facility-months: months of the window in which a facility is active on at least one "
@@ -92,6 +101,47 @@ def formulas_markdown(gwp_set: str = "ar5") -> str:
         "- No submitter identity or comment text is published.\n"
         "- Entry-level wages are published in local currency; a wage-to-legal-minimum ratio is not computed "
         "yet (no sourced minimum-wage reference table).\n"
+    )
+
+
+def _inputs_text(inputs: tuple[str, ...]) -> str:
+    fuels = set(FUEL_METRICS)
+    named = [f"`{m}`" for m in inputs if m not in fuels]
+    if fuels <= set(inputs):
+        named.insert(0, "every fuel (`energy.fuel.*`)")
+    return ", ".join(named)
+
+
+def missing_inputs_markdown() -> str:
+    """How a missing input, a part of a year and a thin park total are shown (never as zero)."""
+    rows = [(f"`{column}`", _inputs_text(inputs)) for column, inputs in INDICATOR_INPUTS.items()]
+    return (
+        "## Missing inputs, coverage and partial years\n\n"
+        "An unknown value is never published as zero. Zero is published only where zero was submitted.\n\n"
+        "### Missing inputs\n\n"
+        "An input is expected in a facility-month when rows for it were submitted for that month "
+        "(whatever became of them), or when the facility reported it in each of the two months before (a "
+        "steady series that stops). An expected input without an accepted value is missing: `(rejected)` "
+        "when its rows were rejected, `(not reported)` otherwise. Every column computed from a missing "
+        "input is left empty for that facility-month and the missing inputs are named in "
+        "`missing_inputs`. An input the facility does not report at all (a factory without boilers "
+        "reports no fuel) is not expected: Scope 1 is then empty, and the totals and intensities are "
+        "made of what the facility reports.\n\n"
+        + _table(["column", "inputs"], rows)
+        + "\n### Coverage of park totals\n\n"
+        "Park totals are sums over the facility-months that have the values. `park_coverage` states, per "
+        "park, calendar year and topic, how many of the expected facility-months are inside the totals: "
+        "a facility is expected in every month it is active (registry `active_from`, `active_to`) when it "
+        "reports the topic at all, and a facility-month is inside when it has an accepted value of the "
+        "topic and none of the topic's inputs is missing. A topic below "
+        f"{COVERAGE_THRESHOLD_PCT} % is flagged (`below_threshold`, `park_annual.low_coverage_topics`) "
+        "and its indicators are not scored.\n\n"
+        "### Complete years and years to date\n\n"
+        "A year is complete when it has ended on the run's date and its facility-months with any accepted "
+        f"value reach {COVERAGE_THRESHOLD_PCT} % of the expected ones (`park_coverage` topic `all`). "
+        "Otherwise it is a year to date (`year_status` `year_to_date`, with `months_reported` of 12) or, "
+        "once ended, `incomplete`. Scorecards score complete years only; the home page headlines the "
+        "latest complete year and shows the year to date apart, labelled.\n"
     )
 
 
@@ -119,8 +169,11 @@ def rubric_markdown(version: int = 1) -> str:
         f"## Scorecard rubric (version {version})\n\n"
         "Indicator score: linear from the floor (0 points) to the target (100 points), clamped to 0-100; "
         "a target below the floor rewards decreases. An indicator without a value is n/a, shown with its "
-        "reason and left out of its pillar. Pillar score = mean of its scored indicators; overall score = "
-        "mean of the pillar scores weighted by the pillar weights, over the pillars with a score.\n\n"
+        "reason and left out of its pillar; so is an indicator whose topic's park totals hold fewer than "
+        f"{COVERAGE_THRESHOLD_PCT} % of the expected facility-months. Pillar score = mean of its scored "
+        "indicators; overall score = mean of the pillar scores weighted by the pillar weights, over the "
+        "pillars with a score. Only complete years are scored: a year to date shows its values, labelled "
+        "'not scored yet'.\n\n"
         + _table(["pillar", "weight", "indicator", "park_annual column", "floor → target", "unit"], rows)
     )
 
@@ -213,6 +266,7 @@ def methodology_markdown(gwp_set: str = "ar5", rubric_version: int = 1) -> str:
     parts = [
         "# Methodology\n",
         formulas_markdown(gwp_set),
+        missing_inputs_markdown(),
         rubric_markdown(rubric_version),
         fuel_factors_markdown(),
         gwp_markdown(),

@@ -2,7 +2,9 @@
 
 Indicator score: linear from floor (0) to target (100), clamped to 0..100; the same formula serves a
 decreasing target (LTIFR 10 -> 1, change -10 %). Method `zero_if_any` (fatality-free): 0 when the value is
-above zero, else 100. An indicator without a value is n/a with a reason and left out of its pillar's mean.
+above zero, else 100. An indicator without a value, or whose topic's park totals are below the coverage
+threshold, is n/a with a reason and left out of its pillar's mean. Only complete years are scored: a year to
+date (or an ended year below the coverage threshold) shows its values, "not scored yet".
 Pillar score = mean of its scored indicators; overall = mean of the pillar scores weighted by the pillar
 weights, over the pillars with a score. Every row carries the rubric version and the GWP set.
 """
@@ -18,10 +20,36 @@ from typing import Any
 
 import duckdb
 
-from instep.metadata.resources import MIN_PERSONS
+from instep.indicators.formulas import indicator_topics
+from instep.metadata.resources import COVERAGE_THRESHOLD_PCT, MIN_PERSONS
 
 RUBRIC_DIR = Path(__file__).resolve().parent / "rubric"
 SUPPRESSED_REASON = f"suppressed by disclosure control: fewer than {MIN_PERSONS} persons"
+NOT_SCORED_YET = "not scored yet"
+
+
+def year_label(row: Mapping[str, Any]) -> str | None:
+    """Why a park-year is not scored (None for a complete year): its status in words."""
+    status = row["year_status"]
+    if status == "complete":
+        return None
+    months = int(row.get("months_reported") or 0)
+    if status == "year_to_date":
+        return f"year to date, {months} of 12 months: scored once the year is complete"
+    return (
+        f"incomplete year: {months} of 12 months, facility-months with data below {COVERAGE_THRESHOLD_PCT} % "
+        "of those expected"
+    )
+
+
+def low_coverage_reason(item_column: str, low_topics: set[str]) -> str | None:
+    topics = sorted(low_topics.intersection(indicator_topics(item_column)))
+    if not topics:
+        return None
+    return (
+        f"coverage of {', '.join(topics)} below {COVERAGE_THRESHOLD_PCT} % of the expected "
+        "facility-months (park_coverage)"
+    )
 
 
 @dataclass(frozen=True)
@@ -120,6 +148,9 @@ def score_park_year(
     """Scorecard rows (indicators, pillars, overall) of one park_annual row."""
     park_id, year = row["park_id"], int(row["year"])
     suppressed = set(filter(None, (row.get("suppressed_fields") or "").split(";")))
+    # a year not complete shows its values, labelled, but no score: a part of a year is not a year
+    not_yet = year_label(row)
+    low_topics = set(filter(None, (row.get("low_coverage_topics") or "").split(";")))
     common = {
         "park_id": park_id,
         "year": year,
@@ -134,8 +165,14 @@ def score_park_year(
             value = _value(row, item.column)
             score = indicator_score(item, value)
             reason = None
-            if score is None:
+            status = "scored"
+            if not_yet:
+                score, status, reason = None, NOT_SCORED_YET, not_yet
+            elif score is None:
+                status = "n/a"
                 reason = SUPPRESSED_REASON if item.column in suppressed else item.na_reason
+            elif coverage := low_coverage_reason(item.column, low_topics):
+                score, status, reason = None, "n/a", coverage
             else:
                 scores.append(score)
             out.append(
@@ -150,7 +187,7 @@ def score_park_year(
                     "target": item.target,
                     "weight": None,
                     "score": score,
-                    "status": "n/a" if score is None else "scored",
+                    "status": status,
                     "na_reason": reason,
                 }
             )
@@ -170,8 +207,8 @@ def score_park_year(
                 "target": None,
                 "weight": weight,
                 "score": pillar_score,
-                "status": "n/a" if pillar_score is None else "scored",
-                "na_reason": None if scores else "no indicator of this pillar has a value",
+                "status": NOT_SCORED_YET if not_yet else "n/a" if pillar_score is None else "scored",
+                "na_reason": not_yet or (None if scores else "no indicator of this pillar has a value"),
             }
         )
     total_weight = sum(weight for _, weight in pillar_scores.values())
@@ -192,8 +229,8 @@ def score_park_year(
             "target": None,
             "weight": total_weight,
             "score": overall,
-            "status": "n/a" if overall is None else "scored",
-            "na_reason": None if overall is not None else "no pillar has a score",
+            "status": NOT_SCORED_YET if not_yet else "n/a" if overall is None else "scored",
+            "na_reason": not_yet or (None if overall is not None else "no pillar has a score"),
         }
     )
     return out

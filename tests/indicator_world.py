@@ -108,8 +108,25 @@ def warehouse(facilities: Sequence[dict[str, str]], observations: Iterable[Obs])
     return con
 
 
-def compute(con: duckdb.DuckDBPyConnection, gwp_set: str = "ar5") -> duckdb.DuckDBPyConnection:
-    settings = Settings(gwp_set=gwp_set)
+def reject(con: duckdb.DuckDBPyConnection, facility_id: str, period: str, metric: str, value: str) -> None:
+    """A submitted row that validation rejected (it never reaches `observations`)."""
+    number = con.execute("SELECT count(*) FROM submission_rows").fetchall()[0][0] + 1
+    con.execute(
+        "INSERT INTO submission_rows (submission_id, file_seq, row_number, facility_id, period, metric,"
+        " value, unit, state, rule, message)"
+        " VALUES ('S-rejected', 1, ?, ?, ?, ?, ?, '', 'rejected', 'duplicate_row', 'duplicate')",
+        [number, facility_id, period, metric, value],
+    )
+
+
+# The run's date of every computation here, so that which years have ended does not depend on the clock.
+AS_OF = date(2026, 11, 25)
+
+
+def compute(
+    con: duckdb.DuckDBPyConnection, gwp_set: str = "ar5", as_of: date = AS_OF
+) -> duckdb.DuckDBPyConnection:
+    settings = Settings(gwp_set=gwp_set, as_of=as_of)
     build_indicator_tables(con, settings)
     build_scorecards(con, settings.rubric_version, gwp_set)
     build_publishable_tables(con, settings)

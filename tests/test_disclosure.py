@@ -107,11 +107,16 @@ def test_ratios_over_fewer_than_10_persons_are_suppressed_and_flagged(published)
 
 
 def test_scores_use_park_values_after_suppression():
+    # a whole year: only complete years are scored
     observations = [
-        Obs("KE-TST-F001", "2024-03", "workforce.female", 50),
-        Obs("KE-TST-F001", "2024-03", "workforce.male", 50),
-        Obs("KE-TST-F001", "2024-03", "workforce.supervisors.female", 2),
-        Obs("KE-TST-F001", "2024-03", "workforce.supervisors.male", 3),
+        Obs("KE-TST-F001", f"2024-{month:02d}", metric, value)
+        for month in range(1, 13)
+        for metric, value in (
+            ("workforce.female", 50),
+            ("workforce.male", 50),
+            ("workforce.supervisors.female", 2),
+            ("workforce.supervisors.male", 3),
+        )
     ]
     con = compute(warehouse([facility("KE-TST-F001")], observations))
     (card,) = rows(con, "SELECT * FROM pub_scorecards WHERE component = 'women_supervisor_parity'")

@@ -68,6 +68,7 @@ def test_na_indicators_leave_the_pillar_mean_and_pillars_without_data_leave_the_
     row = {
         "park_id": "KE-TST",
         "year": 2024,
+        "year_status": "complete",
         "renewable_electricity_share_pct": 15.0,  # 50
         "ghg_intensity_change_pct": None,  # n/a
         "mrsl_conformance_pct": 100.0,  # 100
@@ -104,20 +105,25 @@ def test_scores_stay_within_0_and_100(value, floor, target):
 
 @given(values=st.dictionaries(st.sampled_from([i.column for i in RUBRIC]), finite | st.none()))
 def test_every_score_of_a_park_year_is_within_0_and_100(values):
-    out = score_park_year({"park_id": "KE-TST", "year": 2024, **values}, RUBRIC, "ar5")
+    out = score_park_year(
+        {"park_id": "KE-TST", "year": 2024, "year_status": "complete", **values}, RUBRIC, "ar5"
+    )
     for row in out:
         assert (row["score"] is None) == (row["status"] == "n/a")
         assert row["score"] is None or 0 <= row["score"] <= 100
 
 
 # A two-year park with every quantity the rubric needs; values in canonical units.
-def _park(scale: float, base: dict[str, float]) -> list[Obs]:
+SIZES = {"VN-TST-F001": 1.0, "VN-TST-F002": 2.5}
+
+
+def _park(scale: float, base: dict[str, float], sizes: dict[str, float] = SIZES) -> list[Obs]:
     out = []
-    # Four consecutive months over two years: every expected facility-month is reported.
-    for year, trend, months in (("2023", 1.0, ("11", "12")), ("2024", 0.9, ("01", "02"))):
-        for month in months:
-            period = f"{year}-{month}"
-            for fid, size in (("VN-TST-F001", 1.0), ("VN-TST-F002", 2.5)):
+    # Two whole years (only complete years are scored): every expected facility-month is reported.
+    for year, trend in (("2023", 1.0), ("2024", 0.9)):
+        for month in range(1, 13):
+            period = f"{year}-{month:02d}"
+            for fid, size in sizes.items():
                 for metric, value in base.items():
                     drift = trend if metric.startswith(("energy.", "water.withdrawal")) else 1.0
                     out.append(Obs(fid, period, metric, value * size * drift * scale))
@@ -190,9 +196,12 @@ def test_scaling_all_quantities_of_a_park_leaves_intensities_and_scores_unchange
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(active_from=st.sampled_from(["2020-01-01", "2023-06-01", "2024-02-01"]))
 def test_adding_a_facility_without_data_changes_no_score_but_completeness(active_from):
-    base = compute(warehouse(FACILITIES, _park(1.0, BASE)))
+    # five reporting facilities, so that one silent one leaves the year above the coverage threshold
+    sizes = {f"VN-TST-F00{n}": 1.0 + n / 2 for n in range(1, 6)}
+    reporting = [facility(fid) for fid in sizes]
+    base = compute(warehouse(reporting, _park(1.0, BASE, sizes)))
     silent = facility("VN-TST-F009", active_from=active_from)
-    more = compute(warehouse([*FACILITIES, silent], _park(1.0, BASE)))
+    more = compute(warehouse([*reporting, silent], _park(1.0, BASE, sizes)))
     completeness_driven = {"data_completeness", "pillar", "overall"}
     before, after = _scores(base), _scores(more)
     assert before.keys() == after.keys()
@@ -201,3 +210,19 @@ def test_adding_a_facility_without_data_changes_no_score_but_completeness(active
     assert all(component in completeness_driven for _, _, component in changed)
     assert all(pillar in ("transparency", "overall") for _, pillar, _ in changed)
     assert all(after[key] <= before[key] for key in changed)
+
+
+def test_a_year_whose_facility_months_fall_below_the_threshold_is_not_scored():
+    silent = facility("VN-TST-F009", active_from="2020-01-01")
+    con = compute(warehouse([*FACILITIES, silent], _park(1.0, BASE)))
+    statuses = rows(con, "SELECT year, year_status, months_reported FROM pub_park_annual ORDER BY year")
+    assert statuses == [
+        {"year": 2023, "year_status": "incomplete", "months_reported": 12},
+        {"year": 2024, "year_status": "incomplete", "months_reported": 12},
+    ]
+    cards = rows(con, "SELECT * FROM pub_scorecards WHERE year = 2024")
+    assert {r["status"] for r in cards} == {"not scored yet"}
+    assert all(r["score"] is None for r in cards)
+    share = next(r for r in cards if r["component"] == "renewable_electricity_share")
+    assert share["value"] == pytest.approx(100 * 8_000 / 108_000)  # the value is still shown
+    assert "below 80 %" in share["na_reason"]

@@ -12,6 +12,7 @@ import duckdb
 from instep.indicators.coverage import build_coverage, build_data_quality
 from instep.indicators.facility import build_facility_monthly, build_wastewater_results
 from instep.indicators.park import build_park_annual, build_park_monthly
+from instep.indicators.park_coverage import build_park_coverage
 from instep.indicators.reference_tables import register_reference_tables
 from instep.settings import Settings
 
@@ -20,6 +21,7 @@ OUT_TABLES = (
     "out_facility_monthly",
     "out_data_quality",
     "out_park_monthly",
+    "out_park_coverage",
     "out_park_annual",
 )
 
@@ -32,5 +34,6 @@ def build_indicator_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -
     build_coverage(con)
     build_data_quality(con)
     build_park_monthly(con)
-    build_park_annual(con)
+    build_park_coverage(con)
+    build_park_annual(con, settings.as_of)
     return {table: con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0] for table in OUT_TABLES}

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import duckdb
 
-from instep.indicators.formulas import KWH_TO_GJ, METRIC_COLUMNS, exact_sum, ratio_select
+from instep.indicators.formulas import (
+    INDICATOR_INPUTS,
+    KWH_TO_GJ,
+    METRIC_COLUMNS,
+    exact_sum,
+    ratio_select,
+)
 from instep.metadata.resources import resource, table_ddl, warehouse_fields
 
 
@@ -89,10 +95,61 @@ def _pivot_columns() -> str:
     )
 
 
+# An input is expected in a facility-month when rows for it were submitted for that month (whatever
+# became of them), or when the facility reported it in each of the two months before: a steady series
+# that stops is a gap, while a metric reported now and then (a generator's diesel) is not expected.
+# An expected input without an accepted value is missing; it is 'rejected' when rows for it were
+# submitted and none was accepted, else 'not reported'.
+MISSING_INPUTS_SQL = """
+submitted AS (
+    SELECT DISTINCT trim(facility_id) AS facility_id, trim(period) AS period, trim(metric) AS metric
+    FROM submission_rows
+),
+accepted AS (
+    SELECT DISTINCT facility_id, period, period_start, metric FROM observations WHERE topic <> 'wastewater'
+),
+expected AS (
+    SELECT facility_id, period, metric FROM submitted
+    UNION
+    SELECT a.facility_id, strftime(a.period_start + INTERVAL 2 MONTH, '%Y-%m'), a.metric
+    FROM accepted AS a JOIN accepted AS b
+      ON b.facility_id = a.facility_id AND b.metric = a.metric
+     AND b.period_start = a.period_start + INTERVAL 1 MONTH
+),
+missing AS (
+    SELECT e.facility_id, e.period,
+        list(e.metric ORDER BY e.metric) AS missing_metrics,
+        string_agg(e.metric || CASE WHEN s.metric IS NULL THEN ' (not reported)' ELSE ' (rejected)' END, ';'
+            ORDER BY e.metric) AS missing_inputs
+    FROM expected AS e
+    LEFT JOIN submitted AS s USING (facility_id, period, metric)
+    WHERE NOT EXISTS (
+        SELECT 1 FROM accepted AS a
+        WHERE a.facility_id = e.facility_id AND a.period = e.period AND a.metric = e.metric
+    ) AND e.metric IN ({metrics})
+    GROUP BY e.facility_id, e.period
+)"""
+
+
+def _missing_inputs_sql() -> str:
+    metrics = sorted({m for inputs in INDICATOR_INPUTS.values() for m in inputs} | set(METRIC_COLUMNS))
+    return MISSING_INPUTS_SQL.format(metrics=", ".join(f"'{m}'" for m in metrics))
+
+
+def _gated_columns() -> str:
+    """Each computed column, emptied when one of its inputs is missing for the facility-month."""
+    return ",\n        ".join(
+        f"CASE WHEN NOT list_has_any(missing_metrics, [{', '.join(repr(m) for m in inputs)}]) THEN {column} "
+        f"END AS {column}"
+        for column, inputs in INDICATOR_INPUTS.items()
+    )
+
+
 def facility_monthly_sql(gwp_set: str) -> str:
     return f"""
 INSERT INTO out_facility_monthly BY NAME
-WITH months AS (
+WITH {_missing_inputs_sql()},
+months AS (
     SELECT facility_id, period, any_value(year) AS year,
         {_pivot_columns()},
         count(*) FILTER (WHERE metric LIKE 'energy.%') > 0 AS has_energy
@@ -132,18 +189,20 @@ amounts AS (
         fu.fuel_fossil_gj, fu.fuel_biomass_gj,
         CASE WHEN fu.facility_id IS NOT NULL
             THEN coalesce(fu.fuel_fossil_gj, 0) + coalesce(fu.fuel_biomass_gj, 0) END AS fuel_energy_gj,
+        -- the energy the facility reported; an input it does not use is not a missing one
         CASE WHEN m.has_energy THEN coalesce(fu.fuel_fossil_gj, 0) + coalesce(fu.fuel_biomass_gj, 0)
             + (coalesce(m.electricity_grid_kwh, 0) + coalesce(m.electricity_solar_kwh, 0)) * {KWH_TO_GJ}
             + coalesce(m.steam_purchased_gj, 0) END AS energy_total_gj,
-        CASE WHEN m.has_energy THEN coalesce(fu.scope1_fuels_t, 0) END AS scope1_t_co2e,
-        CASE WHEN m.has_energy THEN coalesce(fu.biogenic_fuels_t, 0) END AS biogenic_co2_t,
+        -- Scope 1 needs fuel rows and Scope 2 a grid row: without them the facility told us nothing
+        fu.scope1_fuels_t AS scope1_t_co2e,
+        CASE WHEN fu.facility_id IS NOT NULL THEN coalesce(fu.biogenic_fuels_t, 0) END AS biogenic_co2_t,
         g.t_co2_per_mwh AS grid_factor_t_co2_per_mwh,
         g.year AS grid_factor_year,
         g.year IS NOT NULL AND g.year <> k.year AS grid_factor_fallback,
-        CASE WHEN m.has_energy
-            THEN coalesce(m.electricity_grid_kwh, 0) / 1000.0 * g.t_co2_per_mwh END AS scope2_location_t_co2e,
-        CASE WHEN m.has_energy THEN greatest(
-            coalesce(m.electricity_grid_kwh, 0) - coalesce(m.electricity_renewable_contract_kwh, 0), 0
+        m.electricity_grid_kwh / 1000.0 * g.t_co2_per_mwh AS scope2_location_t_co2e,
+        -- greatest() skips nulls, so the grid row is tested first
+        CASE WHEN m.electricity_grid_kwh IS NOT NULL THEN greatest(
+            m.electricity_grid_kwh - coalesce(m.electricity_renewable_contract_kwh, 0), 0
         ) / 1000.0 * g.t_co2_per_mwh END AS scope2_market_t_co2e,
         CASE WHEN coalesce(m.water_municipal_m3, m.water_groundwater_m3, m.water_surface_m3,
                 m.water_rainwater_m3) IS NOT NULL
@@ -152,17 +211,23 @@ amounts AS (
         END AS water_withdrawal_m3,
         lab.wastewater_results_discharge, lab.wastewater_results_meeting_foundational,
         lab.wastewater_results_inconclusive,
-        '{gwp_set}' AS gwp_set
+        '{gwp_set}' AS gwp_set,
+        coalesce(mi.missing_metrics, []) AS missing_metrics, mi.missing_inputs
     FROM keys AS k
     JOIN facilities AS f USING (facility_id)
     JOIN parks AS p ON p.park_id = f.park_id
     LEFT JOIN months AS m USING (facility_id, period)
+    LEFT JOIN missing AS mi USING (facility_id, period)
     LEFT JOIN fuels AS fu USING (facility_id, period)
     LEFT JOIN lab USING (facility_id, period)
     -- the country's factor for the year, else the latest earlier year
     ASOF LEFT JOIN ref_grid_factors AS g ON g.country = p.country AND g.year <= k.year
-)
-SELECT *, {ratio_select()} FROM amounts
+),
+computed AS (SELECT *, {ratio_select()} FROM amounts)
+SELECT * EXCLUDE (missing_metrics) REPLACE (
+        {_gated_columns()}
+    )
+FROM computed
 """
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from instep import reference
 from instep.indicators.reference_tables import generic_factor
 from instep.metadata.resources import MIN_PERSONS
 
@@ -71,6 +72,72 @@ METRIC_COLUMNS: dict[str, str] = {
     "grievances.gbv.received": "grievances_gbv_received",
     "training.hours": "training_hours",
 }
+# Fuels are all the catalogue's `energy.fuel.*` metrics (their factors are in ref_fuel_factors).
+FUEL_METRICS = tuple(sorted(f"energy.fuel.{fuel}" for fuel in reference.fuels()))
+GRID = "energy.electricity.grid"
+SOLAR = "energy.electricity.solar_onsite"
+CONTRACT = "energy.electricity.renewable_contract"
+OUTPUT = "production.output_mass"
+WITHDRAWAL = (
+    "water.withdrawal.municipal",
+    "water.withdrawal.groundwater",
+    "water.withdrawal.surface",
+    "water.withdrawal.rainwater",
+)
+ENERGY_INPUTS = (*FUEL_METRICS, GRID, SOLAR, "energy.steam.purchased")
+WORKFORCE = ("workforce.female", "workforce.male")
+SUPERVISORS = ("workforce.supervisors.female", "workforce.supervisors.male")
+MANAGERS = ("workforce.managers.female", "workforce.managers.male")
+
+# The submitted metrics each computed facility-month column is made of. When one of them is missing for
+# the facility-month (see instep.indicators.facility), the column is left empty, never computed as if the
+# missing input were zero; the missing metrics are named in `missing_inputs`.
+INDICATOR_INPUTS: dict[str, tuple[str, ...]] = {
+    "fuel_fossil_gj": FUEL_METRICS,
+    "fuel_biomass_gj": FUEL_METRICS,
+    "fuel_energy_gj": FUEL_METRICS,
+    "energy_total_gj": ENERGY_INPUTS,
+    "renewable_electricity_share_pct": (GRID, SOLAR, CONTRACT),
+    "scope1_t_co2e": FUEL_METRICS,
+    "biogenic_co2_t": FUEL_METRICS,
+    "scope2_location_t_co2e": (GRID,),
+    "scope2_market_t_co2e": (GRID, CONTRACT),
+    "ghg_intensity_kg_co2e_per_kg": (*FUEL_METRICS, GRID, OUTPUT),
+    "energy_intensity_mj_per_kg": (*ENERGY_INPUTS, OUTPUT),
+    "water_withdrawal_m3": WITHDRAWAL,
+    "water_recycling_rate_pct": (*WITHDRAWAL, "water.recycled"),
+    "water_intensity_l_per_kg": (*WITHDRAWAL, OUTPUT),
+    "mrsl_conformance_pct": ("chemicals.products.total", "chemicals.products.zdhc_level1plus"),
+    "workers_total": WORKFORCE,
+    "women_share_workforce_pct": WORKFORCE,
+    "supervisors_total": SUPERVISORS,
+    "women_share_supervisors_pct": SUPERVISORS,
+    "managers_total": MANAGERS,
+    "women_share_managers_pct": MANAGERS,
+    "women_supervisor_parity": (*SUPERVISORS, *WORKFORCE),
+    "ltifr": ("ohs.injuries.lost_time", "workforce.hours_worked"),
+    "trir": ("ohs.injuries.recordable", "workforce.hours_worked"),
+    "grievance_resolution_rate_pct": ("grievances.received", "grievances.resolved"),
+    "training_hours_per_worker": ("training.hours", *WORKFORCE),
+}
+
+
+# Change columns of park_annual and the ratio each is the change of.
+CHANGE_OF = {
+    "ghg_intensity_change_pct": "ghg_intensity_kg_co2e_per_kg",
+    "water_intensity_change_pct": "water_intensity_l_per_kg",
+}
+
+
+def indicator_topics(column: str) -> tuple[str, ...]:
+    """Catalogue topics of the inputs of a column (coverage is judged per topic); () for columns not made
+    of submitted values (completeness, first-time acceptance)."""
+    catalogue = reference.metrics()
+    column = CHANGE_OF.get(column, column)
+    metrics = INDICATOR_INPUTS.get(column) or tuple(m for m, c in METRIC_COLUMNS.items() if c == column)
+    return tuple(sorted({catalogue[m].topic for m in metrics}))
+
+
 # Month-end counts (stocks): summed over facilities, averaged over the months of a year.
 STOCKS = (
     "workers_total",
@@ -106,7 +173,8 @@ RATIOS: tuple[Ratio, ...] = (
     ),
     Ratio(
         "ghg_intensity_kg_co2e_per_kg",
-        "1000.0 * (scope1_t_co2e + scope2_location_t_co2e) / nullif(output_kg, 0)",
+        "CASE WHEN coalesce(scope1_t_co2e, scope2_location_t_co2e) IS NOT NULL THEN 1000.0 * "
+        "(coalesce(scope1_t_co2e, 0) + coalesce(scope2_location_t_co2e, 0)) / nullif(output_kg, 0) END",
         "(Scope 1 t CO2e + Scope 2 location-based t CO2e) x 1000 / output kg",
     ),
     Ratio(
@@ -200,6 +268,9 @@ def ratio_select() -> str:
 
 
 __all__ = [
+    "CHANGE_OF",
+    "FUEL_METRICS",
+    "INDICATOR_INPUTS",
     "KWH_TO_GJ",
     "LTIFR_HOURS",
     "METRIC_COLUMNS",
@@ -210,5 +281,6 @@ __all__ = [
     "SUPPRESSED_COUNTS",
     "TRIR_HOURS",
     "Ratio",
+    "indicator_topics",
     "ratio_select",
 ]

@@ -7,11 +7,24 @@ not added to the park's energy (it is shown apart, in steam_from_central_boiler_
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import duckdb
 
 from instep.indicators.facility import create_out_table
-from instep.indicators.formulas import RATIO_COLUMNS, STOCKS, exact_avg, exact_sum, ratio_select
-from instep.metadata.resources import MEASURES
+from instep.indicators.formulas import (
+    CHANGE_OF,
+    RATIO_COLUMNS,
+    RATIOS,
+    STOCKS,
+    exact_avg,
+    exact_sum,
+    ratio_select,
+)
+from instep.metadata.resources import COVERAGE_THRESHOLD_PCT, MEASURES
+
+RATIOS_BY_COLUMN = {r.column: r for r in RATIOS}
 
 # Facility-month columns that are not summed: the grid factor (one country per park) and labels.
 NOT_SUMMED = {"grid_factor_t_co2_per_mwh", "grid_factor_year", "grid_factor_fallback", "gwp_set"}
@@ -69,6 +82,23 @@ ANNUAL_FLOWS = (
     "energy_total_gj",
 )
 
+# The amounts the intensity changes (CHANGE_OF) are made of.
+CHANGE_AMOUNTS = ("scope1_t_co2e", "scope2_location_t_co2e", "water_withdrawal_m3", "output_kg")
+
+
+def _paired_sums(alias: str, prefix: str = "") -> str:
+    return ",\n        ".join(f"{exact_sum(f'{alias}.{c}')} AS {prefix}{c}" for c in CHANGE_AMOUNTS)
+
+
+def _change(column: str) -> str:
+    """(this / previous - 1) x 100 of a ratio, both from the paired sums with the ratio's own formula."""
+    sql = RATIOS_BY_COLUMN[column].sql
+    previous = sql
+    for amount in CHANGE_AMOUNTS:
+        previous = re.sub(rf"\b{amount}\b", f"previous_{amount}", previous)
+    return f"100.0 * (({sql}) / nullif({previous}, 0) - 1)"
+
+
 PARK_ANNUAL_SQL = f"""
 INSERT INTO out_park_annual BY NAME
 WITH amounts AS (
@@ -82,16 +112,48 @@ WITH amounts AS (
         any_value(gwp_set) AS gwp_set
     FROM out_park_monthly GROUP BY park_id, year
 ),
-ratios AS (SELECT *, {ratio_select()} FROM amounts)
-SELECT r.*,
-    100.0 * (r.ghg_intensity_kg_co2e_per_kg / nullif(p.ghg_intensity_kg_co2e_per_kg, 0) - 1)
-        AS ghg_intensity_change_pct,
-    100.0 * (r.water_intensity_l_per_kg / nullif(p.water_intensity_l_per_kg, 0) - 1)
-        AS water_intensity_change_pct,
-    q.data_completeness_pct, q.first_time_acceptance_pct
+ratios AS (SELECT *, {ratio_select()} FROM amounts),
+-- like for like: both years over the calendar months with data in both, so that a year to date is not
+-- set against a whole year
+paired AS (
+    SELECT c.park_id, c.year,
+        {_paired_sums("c")},
+        {_paired_sums("p", "previous_")}
+    FROM out_park_monthly AS c JOIN out_park_monthly AS p
+      ON p.park_id = c.park_id AND p.year = c.year - 1 AND right(p.period, 2) = right(c.period, 2)
+    WHERE c.facilities_reporting > 0 AND p.facilities_reporting > 0
+    GROUP BY c.park_id, c.year
+),
+changes AS (
+    SELECT park_id, year,
+        {", ".join(f"{_change(ratio)} AS {change}" for change, ratio in CHANGE_OF.items())}
+    FROM paired
+),
+months AS (
+    SELECT park_id, year, count(*) FILTER (WHERE facilities_reporting > 0) AS months_reported
+    FROM out_park_monthly GROUP BY park_id, year
+),
+coverage AS (
+    SELECT park_id, year,
+        any_value(coverage_pct) FILTER (WHERE topic = 'all') AS all_pct,
+        string_agg(topic, ';' ORDER BY topic) FILTER (WHERE below_threshold AND topic <> 'all')
+            AS low_coverage_topics
+    FROM out_park_coverage GROUP BY park_id, year
+)
+SELECT r.*, {", ".join(f"ch.{change}" for change in CHANGE_OF)},
+    q.data_completeness_pct, q.first_time_acceptance_pct,
+    coalesce(mo.months_reported, 0) AS months_reported,
+    CASE
+        WHEN make_date(r.year, 12, 31) >= DATE '{{as_of}}' THEN 'year_to_date'
+        WHEN coalesce(cv.all_pct, 0) >= {COVERAGE_THRESHOLD_PCT} THEN 'complete'
+        ELSE 'incomplete'
+    END AS year_status,
+    cv.low_coverage_topics
 FROM ratios AS r
-LEFT JOIN ratios AS p ON p.park_id = r.park_id AND p.year = r.year - 1
+LEFT JOIN changes AS ch ON ch.park_id = r.park_id AND ch.year = r.year
 LEFT JOIN out_data_quality AS q ON q.park_id = r.park_id AND q.year = r.year
+LEFT JOIN months AS mo ON mo.park_id = r.park_id AND mo.year = r.year
+LEFT JOIN coverage AS cv ON cv.park_id = r.park_id AND cv.year = r.year
 """
 
 
@@ -100,7 +162,7 @@ def build_park_monthly(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(PARK_MONTHLY_SQL)
 
 
-def build_park_annual(con: duckdb.DuckDBPyConnection) -> None:
-    """Needs out_park_monthly and out_data_quality."""
+def build_park_annual(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
+    """Needs out_park_monthly, out_data_quality and out_park_coverage; `as_of` is the run's date."""
     create_out_table(con, "park_annual")
-    con.execute(PARK_ANNUAL_SQL)
+    con.execute(PARK_ANNUAL_SQL.replace("{as_of}", as_of.isoformat()))

@@ -202,6 +202,11 @@ ZDHC_LEVELS = ("aspirational", "progressive", "foundational", "none", "inconclus
 PILLARS = ("energy_climate", "water_wastewater", "chemicals", "social_ohs", "transparency", "overall")
 # Person counts below this are too few to publish a ratio over (SPEC 5).
 MIN_PERSONS = 10
+# A park total holding fewer of its expected facility-months than this is flagged and not scored, and a
+# year is complete only when its facility-months reach it.
+COVERAGE_THRESHOLD_PCT = 80
+YEAR_STATUSES = ("complete", "year_to_date", "incomplete")
+SCORE_STATUSES = ("scored", "n/a", "not scored yet")
 ANNUAL_STOCK = " In annual tables: the average of the month-end values over the months with data."
 
 
@@ -222,6 +227,14 @@ def _person_ratio(name: str, unit: str, description: str, maximum: float | None 
     return Field(name, "number", description + suppressed, unit=unit, minimum=0, maximum=maximum)
 
 
+MISSING_INPUTS = Field(
+    "missing_inputs",
+    "string",
+    "Inputs expected for the month but without an accepted value, separated by ';', each with why: "
+    "'(rejected)' when the submitted rows were rejected, '(not reported)' when a series the facility "
+    "reports stopped. The columns computed from a missing input are empty (never computed as if it were "
+    "zero). Empty when nothing is missing.",
+)
 FACILITY_ID_FIELD = Field(
     "facility_id",
     "string",
@@ -465,16 +478,44 @@ CHANGE_FIELDS = (
     Field(
         "ghg_intensity_change_pct",
         "number",
-        "Change of ghg_intensity_kg_co2e_per_kg against the previous year: (this / previous - 1) x 100; "
-        "null when either year has no intensity.",
+        "Change of the Scope 1+2 intensity against the previous year, like for like: (this / previous - 1) "
+        "x 100, both intensities over the months with data in both years (a year to date is compared with "
+        "the same months of the year before); null when either has no intensity.",
         unit="%",
     ),
     Field(
         "water_intensity_change_pct",
         "number",
-        "Change of water_intensity_l_per_kg against the previous year: (this / previous - 1) x 100; null "
-        "when either year has no intensity.",
+        "Change of the water intensity against the previous year, like for like: (this / previous - 1) x "
+        "100, both intensities over the months with data in both years; null when either has no "
+        "intensity.",
         unit="%",
+    ),
+)
+YEAR_COVERAGE = (
+    Field(
+        "months_reported",
+        "integer",
+        "Months of the year with accepted data from any facility of the park.",
+        unit="count",
+        minimum=0,
+        maximum=12,
+    ),
+    Field(
+        "year_status",
+        "string",
+        "'complete' when the year had ended on the run's date and its facility-months with accepted data "
+        f"reach {COVERAGE_THRESHOLD_PCT} % of the expected ones (park_coverage, topic 'all'); "
+        "'year_to_date' while the year is running; 'incomplete' when it ended below that coverage. Only "
+        "complete years are scored.",
+        required=True,
+        enum=YEAR_STATUSES,
+    ),
+    Field(
+        "low_coverage_topics",
+        "string",
+        f"Topics whose totals hold fewer than {COVERAGE_THRESHOLD_PCT} % of the expected facility-months "
+        "(park_coverage), separated by ';': their indicators are not scored. Empty when none.",
     ),
 )
 COMPLETENESS = _pct(
@@ -497,10 +538,22 @@ FACILITY_MONTHLY = Resource(
         "accepted submissions in canonical units. Facilities that disclose only in aggregate are not listed "
         "(they are inside the park tables)."
     ),
-    fields=(FACILITY_ID_FIELD, PARK_ID_FIELD, PERIOD, YEAR, *MEASURES, ENTRY_WAGE, SUPPRESSED),
+    fields=(
+        FACILITY_ID_FIELD,
+        PARK_ID_FIELD,
+        PERIOD,
+        YEAR,
+        *MEASURES,
+        ENTRY_WAGE,
+        MISSING_INPUTS,
+        SUPPRESSED,
+    ),
     primary_key=("facility_id", "period"),
     foreign_keys=(FACILITY_FK, PARK_FK),
-    caveats=("Months a facility did not report are absent; a null cell means the value was not reported.",),
+    caveats=(
+        "Months a facility did not report are absent; a null cell means the value was not reported, or "
+        "could not be computed because an input is missing (named in missing_inputs).",
+    ),
 )
 PARK_MONTHLY = Resource(
     name="park_monthly",
@@ -529,6 +582,7 @@ PARK_ANNUAL = Resource(
         *CHANGE_FIELDS,
         COMPLETENESS,
         FIRST_TIME,
+        *YEAR_COVERAGE,
         SUPPRESSED,
     ),
     primary_key=("park_id", "year"),
@@ -613,11 +667,12 @@ SCORECARDS = Resource(
         Field(
             "status",
             "string",
-            "'scored', or 'n/a' when there is no data.",
+            "'scored'; 'n/a' when there is no data or its totals are below the coverage threshold; "
+            "'not scored yet' for a year that is not complete (park_annual.year_status).",
             required=True,
-            enum=("scored", "n/a"),
+            enum=SCORE_STATUSES,
         ),
-        Field("na_reason", "string", "Why the component is n/a."),
+        Field("na_reason", "string", "Why the component is n/a or not scored yet."),
         Field("rubric_version", "integer", "Version of the rubric (instep/rubric/v<N>.csv).", required=True),
         Field("gwp_set", "string", "GWP set of the CO2e values behind the scores.", enum=GWP_SETS),
     ),
@@ -686,6 +741,47 @@ DATA_QUALITY = Resource(
     foreign_keys=(PARK_FK,),
 )
 
+PARK_COVERAGE = Resource(
+    name="park_coverage",
+    title="Coverage of park totals by topic",
+    description=(
+        "How many of the expected facility-months are inside each park total, per park, calendar year and "
+        "topic. A facility is expected in every month it is active when it reports the topic at all; a "
+        "facility-month is inside the total when it has an accepted value of the topic and none of the "
+        "topic's inputs is missing (facility_monthly.missing_inputs). Topic 'all': facility-months with "
+        "any accepted value against every active facility-month."
+    ),
+    fields=(
+        PARK_ID_FIELD,
+        YEAR,
+        Field("topic", "string", "Metric catalogue topic, or 'all'.", required=True),
+        Field(
+            "facility_months_expected",
+            "integer",
+            "Facility-months of the calendar year expected to report the topic.",
+            unit="count",
+            minimum=0,
+        ),
+        Field(
+            "facility_months_included",
+            "integer",
+            "Of the expected facility-months: those inside the park's totals of the topic.",
+            unit="count",
+            minimum=0,
+        ),
+        _pct("coverage_pct", "facility_months_included / facility_months_expected x 100."),
+        Field(
+            "below_threshold",
+            "boolean",
+            f"True when coverage_pct is below {COVERAGE_THRESHOLD_PCT} %: the totals are flagged and not "
+            "scored.",
+            required=True,
+        ),
+    ),
+    primary_key=("park_id", "year", "topic"),
+    foreign_keys=(PARK_FK,),
+)
+
 COMPUTED_RESOURCES = (
     FACILITY_MONTHLY,
     PARK_MONTHLY,
@@ -693,6 +789,7 @@ COMPUTED_RESOURCES = (
     WASTEWATER_RESULTS,
     SCORECARDS,
     DATA_QUALITY,
+    PARK_COVERAGE,
 )
 
 # Columns the warehouse keeps before disclosure and never publishes (disclosure drops them).
