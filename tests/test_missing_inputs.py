@@ -103,3 +103,20 @@ def test_a_facility_without_grid_rows_has_no_scope2_rather_than_zero():
     assert row["scope2_location_t_co2e"] is None
     assert row["scope2_market_t_co2e"] is None
     assert row["scope1_t_co2e"] > 0
+
+
+def test_a_part_without_its_whole_is_left_out_so_park_shares_stay_within_100():
+    other = "VN-TST-F018"
+    observations = [
+        Obs(F017, "2024-01", "workforce.female", 300),
+        Obs(F017, "2024-01", "workforce.male", 100),
+        Obs(other, "2024-01", "workforce.female", 200),  # its male count was rejected
+    ]
+    con = warehouse([facility(F017), facility(other)], observations)
+    reject(con, other, "2024-01", "workforce.male", "150")
+    compute(con)
+    row = one(con, f"SELECT * FROM out_facility_monthly WHERE facility_id = '{other}'")
+    assert (row["workers_female"], row["workers_total"]) == (None, None)
+    assert row["missing_inputs"] == "workforce.male (rejected)"
+    park = one(con, "SELECT workers_female, workers_total, women_share_workforce_pct FROM out_park_monthly")
+    assert park == {"workers_female": 300, "workers_total": 400, "women_share_workforce_pct": 75.0}

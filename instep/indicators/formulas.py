@@ -119,6 +119,13 @@ INDICATOR_INPUTS: dict[str, tuple[str, ...]] = {
     "trir": ("ohs.injuries.recordable", "workforce.hours_worked"),
     "grievance_resolution_rate_pct": ("grievances.received", "grievances.resolved"),
     "training_hours_per_worker": ("training.hours", *WORKFORCE),
+    # A part is kept only beside its whole: a park sum of parts whose wholes are missing would give a
+    # share above 100 %.
+    "workers_female": WORKFORCE,
+    "supervisors_female": SUPERVISORS,
+    "managers_female": MANAGERS,
+    "electricity_renewable_contract_kwh": (GRID, CONTRACT),
+    "chemical_products_zdhc_level1plus": ("chemicals.products.total", "chemicals.products.zdhc_level1plus"),
 }
 
 
