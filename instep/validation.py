@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from expectations import ROW_RESULT_FORMAT, flagged_rows, rule, rules
+from expectations.relations import add_relation_columns, relation_expected_sql, relation_message_sql
 from instep import reference, units
 from instep.readers import MAX_CELL_CHARS
 from instep.workers import can_fork, forked_pool
@@ -307,6 +308,7 @@ def validate_staged(
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _v_prepared AS " + PREPARE_SQL.replace("{staged}", staged_table)
     )
+    add_relation_columns(con, "_v_prepared")
     prepared = con.sql("SELECT * FROM _v_prepared ORDER BY file_seq, row_number").to_arrow_table()
     if prepared.num_rows == 0:
         return ValidationOutcome(pd.DataFrame(columns=ISSUE_COLUMNS), "_v_prepared")
@@ -347,6 +349,7 @@ SELECT
         WHEN 'unit_not_accepted' THEN 'one of: ' || m.accepted_units
         WHEN 'implausible_value' THEN 'at most ' || format('{:,}', p.plausible_max) || ' '
             || p.canonical_unit || ' per month for ' || p.metric
+        WHEN 'part_exceeds_whole' THEN {relation_expected}
         ELSE r.expected
     END AS expected,
     -- coalesce: a message must never be empty, even when a value it quotes is missing
@@ -379,6 +382,7 @@ SELECT
             coalesce(p.facility_id, '-'), coalesce(p.period, '-'), coalesce(p.metric, '-'),
             coalesce(p.sample_point, '-'), coalesce(p.sample_date, '-'))
         WHEN 'negative_value' THEN format('value {} is negative', p.value)
+        WHEN 'part_exceeds_whole' THEN {relation_message}
         ELSE r.base_message || CASE WHEN i."column" <> '' THEN format(': {} = "{}"', i."column",
             CASE i."column"
                 WHEN 'facility_id' THEN p.facility_id WHEN 'period' THEN p.period
@@ -392,7 +396,13 @@ FROM {issues} AS i
 JOIN _v_prepared AS p USING (submission_id, row_number)
 JOIN _v_rules AS r ON r.rule = i.rule
 LEFT JOIN _v_metrics AS m ON m.metric = p.metric
-""".replace("{column_value}", _COLUMN_VALUE).replace("{max_cell}", str(MAX_CELL_CHARS))
+"""
+ISSUE_DETAIL_SQL = (
+    ISSUE_DETAIL_SQL.replace("{column_value}", _COLUMN_VALUE)
+    .replace("{max_cell}", str(MAX_CELL_CHARS))
+    .replace("{relation_message}", relation_message_sql())
+    .replace("{relation_expected}", relation_expected_sql())
+)
 
 
 def describe_issues(con: duckdb.DuckDBPyConnection, issues: pd.DataFrame) -> pd.DataFrame:

@@ -21,6 +21,7 @@ REFERENCE_FILES = (
     "grid_factors.csv",
     "zdhc_wastewater_limits.csv",
     "units.csv",
+    "metric_relations.csv",
 )
 
 
@@ -165,3 +166,33 @@ def zdhc_limits() -> dict[str, ZdhcLimit]:
         )
         for row in read_rows("zdhc_wastewater_limits.csv")
     }
+
+
+@dataclass(frozen=True)
+class MetricRelation:
+    """A part that can never exceed its whole in one facility-month (the whole may be a sum)."""
+
+    relation: str
+    part: str
+    whole: tuple[str, ...]
+    rule: str
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return (self.part, *self.whole)
+
+
+@cache
+def metric_relations() -> tuple[MetricRelation, ...]:
+    catalogue = metrics()
+    out = []
+    for row in read_rows("metric_relations.csv"):
+        relation = MetricRelation(row["relation"], row["part"], tuple(row["whole"].split("+")), row["rule"])
+        unknown = [m for m in relation.metrics if m not in catalogue]
+        if unknown:
+            raise ValueError(f"metric_relations.csv: {relation.relation} names unknown metrics {unknown}")
+        units = {catalogue[m].canonical_unit for m in relation.metrics}
+        if len(units) != 1:
+            raise ValueError(f"metric_relations.csv: {relation.relation} compares different units {units}")
+        out.append(relation)
+    return tuple(out)
