@@ -47,6 +47,11 @@ def compute_park_partition(workspace: Path, park_id: str, gwp_set: str = "ar5") 
         # The park's slice of the warehouse under the names the indicator SQL reads.
         for table in ("observations", "facilities", "parks"):
             con.execute(f"CREATE TABLE {table} AS SELECT * FROM wh.{table} WHERE park_id = ?", [park_id])
+        # the submitted rows tell which inputs were rejected (missing_inputs)
+        con.execute(
+            "CREATE TABLE submission_rows AS SELECT r.* FROM wh.submission_rows AS r "
+            "JOIN facilities AS f ON f.facility_id = trim(r.facility_id)"
+        )
         con.execute("DETACH wh")
         register_reference_tables(con, gwp_set)
         build_wastewater_results(con)

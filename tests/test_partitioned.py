@@ -20,7 +20,7 @@ from tests.conftest import AS_OF
 def _facility_monthly_at_once(warehouse: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("ATTACH ? AS wh (READ_ONLY)", [str(warehouse)])
-    for table in ("observations", "facilities", "parks"):
+    for table in ("observations", "facilities", "parks", "submission_rows"):
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM wh.{table}")
     con.execute("DETACH wh")
     register_reference_tables(con, "ar5")
