@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from instep.scoring import NOT_SCORED_YET
 from instep.site import charts, geo, trends
 from instep.site.context import FACILITY_TYPES, SHARED_TYPES, SiteContext
 from instep.site.markup import esc, format_number, link, table_html, traced_number
@@ -37,18 +38,36 @@ def _ratio(numerator: float | None, denominator: float | None, scale: float = 10
 
 
 def latest_year(ctx: SiteContext) -> str | None:
+    """The latest complete year (park_annual.year_status) of any park: the year headlined and scored."""
     annual = ctx.table("park_annual")
     if annual.empty:
         return None
-    return str(max(annual["year"], key=int))
+    complete = annual[annual["year_status"] == "complete"]
+    return str(max(complete["year"], key=int)) if len(complete) else None
 
 
-def headline_figures(ctx: SiteContext, year: str) -> list[tuple[str, str]]:
+def year_to_date(ctx: SiteContext) -> tuple[str, int, str] | None:
+    """(year, months with data, year_status) of the year after the latest complete one, if any."""
+    annual = ctx.table("park_annual")
+    if annual.empty:
+        return None
+    complete = latest_year(ctx)
+    later = annual[annual["year"].astype(int) > int(complete or 0)]
+    if later.empty:
+        return None
+    year = str(max(later["year"], key=int))
+    monthly = ctx.table("park_monthly")
+    months = monthly[(monthly["year"] == year) & (monthly["facilities_reporting"].astype(int) > 0)]
+    statuses = set(later.loc[later["year"] == year, "year_status"])
+    status = "year_to_date" if "year_to_date" in statuses else "incomplete"
+    return year, int(months["period"].nunique()), status
+
+
+def headline_figures(ctx: SiteContext, year: str, scope: str | None = None) -> list[tuple[str, str]]:
     """(figure, label) pairs for the home page; sums and ratios of sums over all parks' months."""
     monthly = ctx.table("park_monthly")
     months = monthly[monthly["year"] == year] if not monthly.empty else monthly
-    n_months = months["period"].nunique() if not months.empty else 0
-    scope = f"in {year} ({n_months} months)"
+    scope = scope or f"in {year}"
     ghg = None
     s1, s2 = _sum(months, "scope1_t_co2e"), _sum(months, "scope2_location_t_co2e")
     if s1 is not None or s2 is not None:
@@ -72,15 +91,35 @@ def headline_figures(ctx: SiteContext, year: str) -> list[tuple[str, str]]:
     ]
 
 
-def home(ctx: SiteContext) -> None:
-    r = ctx.release
-    year = latest_year(ctx)
-    figures = headline_figures(ctx, year) if year else []
+def _figure_list(figures: list[tuple[str, str]]) -> str:
     items = "".join(
         f'<li><span class="instep-figure">{esc(value)}</span>'
         f'<span class="instep-label">{esc(label)}</span></li>'
         for value, label in figures
     )
+    return f'<ul class="instep-headlines">{items}</ul>'
+
+
+def home(ctx: SiteContext) -> None:
+    r = ctx.release
+    year = latest_year(ctx)
+    headlines = (
+        _figure_list(headline_figures(ctx, year))
+        if year
+        else "<p>No year is complete yet: figures are headlined once a year has ended and its reports "
+        "are in.</p>"
+    )
+    partial = year_to_date(ctx)
+    if partial:
+        ytd, months, status = partial
+        # a part of a year is shown apart and says so: it is not comparable with a whole year
+        if status == "year_to_date":
+            title, note, label = "Year to date", f"{months} of 12 months so far", "year to date"
+        else:
+            title, note, label = "Incomplete year", f"{months} of 12 months reported", "incomplete"
+        headlines += f"\n\n## {title} {esc(ytd)}\n\n<p>{note}; not scored yet.</p>\n\n" + _figure_list(
+            headline_figures(ctx, ytd, f"in {ytd}, {label} ({months} of 12 months)")[2:]
+        )
     scores = _overall_scores(ctx, year)
     changes = _changelog_excerpt(r.text_file("CHANGELOG.md"))
     body = f"""
@@ -93,9 +132,9 @@ its release.
 
 This site shows release **{esc(r.version)}** of {esc(r.date)}.
 
-## Headline figures
+## Headline figures{f" {esc(year)}" if year else ""}
 
-<ul class="instep-headlines">{items}</ul>
+{headlines}
 
 {scores}
 
@@ -212,7 +251,14 @@ def parks_index(ctx: SiteContext) -> None:
             ]
         )
     table = table_html(
-        ["Park", "Country, region", "Area", "Established", "Public facilities", f"Overall score {year}"],
+        [
+            "Park",
+            "Country, region",
+            "Area",
+            "Established",
+            "Public facilities",
+            f"Overall score {year or ''}",
+        ],
         rows,
         [False, False, True, False, True, True],
     )
@@ -258,7 +304,9 @@ def scorecard_html(cards: pd.DataFrame, year: str, methodology: str) -> str:
         if not is_pillar and not str(card.get("value", "")).strip():
             value = '<span class="instep-na">n/a</span>'
         score = traced("score", SCORE_UNIT, 1)
-        if card.get("status") == "n/a" or not str(card.get("score", "")).strip():
+        if card.get("status") == NOT_SCORED_YET:
+            score = f'<span class="instep-na">{NOT_SCORED_YET}</span>'
+        elif card.get("status") == "n/a" or not str(card.get("score", "")).strip():
             score = '<span class="instep-na">n/a</span>'
         note = esc(card.get("na_reason", "")) if card.get("status") == "n/a" or card.get("na_reason") else ""
         rows.append(
@@ -315,10 +363,15 @@ def park_page(ctx: SiteContext, park: pd.Series) -> None:
             if len(overall) and str(overall.iloc[0]["score"]).strip()
             else "n/a"
         )
+        heading = f"Scorecard {esc(year)}"
+        if len(overall) and overall.iloc[0]["status"] == NOT_SCORED_YET:
+            # a year to date: its values are shown, labelled, and nothing is scored
+            overall_text = f"{NOT_SCORED_YET} ({esc(overall.iloc[0]['na_reason'])})"
+            heading += f" ({esc(str(overall.iloc[0]['na_reason']).split(':')[0])})"
         rubric = latest["rubric_version"].iloc[0] if "rubric_version" in latest else ""
         gwp = latest["gwp_set"].iloc[0] if "gwp_set" in latest else ""
         sections.append(
-            f"## Scorecard {esc(year)}\n\n"
+            f"## {heading}\n\n"
             f"<p>Overall score: <strong>{overall_text}</strong> (rubric version {esc(rubric)}, "
             f"GWP set {esc(str(gwp).upper())}).</p>\n\n"
             "Each indicator scores 0 at its floor and 100 at its target, linearly in between and clamped; "

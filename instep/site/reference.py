@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from instep.metadata.resources import COVERAGE_THRESHOLD_PCT
 from instep.site import charts, jsonld
 from instep.site.context import SiteContext
 from instep.site.markup import esc, format_number, link, table_html, traced_number
@@ -331,8 +332,49 @@ submissions accepted without a correction.
 {charts.render(figure, ctx.docs_dir / "data-quality", ctx.citation, ctx.renderer)}
 
 {table}
+
+{coverage_html(ctx, names)}
 """
     ctx.write("data-quality/index.md", "Data quality", body, charts=True)
+
+
+def coverage_html(ctx: SiteContext, names: dict[str, str]) -> str:
+    """Per park and year: whether the year is complete and how much of each topic's totals is there."""
+    coverage = ctx.table("park_coverage")
+    annual = ctx.table("park_annual")
+    if coverage.empty or annual.empty:
+        return ""
+    topics = sorted(set(coverage["topic"]) - {"all"})
+    cells = {(r.park_id, r.year, r.topic): r for r in coverage.itertuples()}
+    labels = {"complete": "complete", "year_to_date": "year to date", "incomplete": "incomplete"}
+    rows = []
+    for year_row in annual.sort_values(["park_id", "year"]).itertuples():
+        park_id, year = year_row.park_id, year_row.year
+        row = [
+            link(f"../parks/{park_id}/", names.get(park_id, park_id)),
+            esc(year),
+            esc(
+                f"{labels.get(year_row.year_status, year_row.year_status)}, {year_row.months_reported} of 12"
+            ),
+        ]
+        for topic in ("all", *topics):
+            cell = cells.get((park_id, year, topic))
+            if cell is None:
+                row.append("")
+                continue
+            key = {"park_id": park_id, "year": year, "topic": topic}
+            shown = traced_number("park_coverage", key, "coverage_pct", cell.coverage_pct, "%", 1)
+            flag = " (below threshold)" if str(cell.below_threshold).lower() == "true" else ""
+            row.append(f"{shown}{esc(flag)}")
+        rows.append(row)
+    headers = ["Park", "Year", "Year status, months", "All facility-months", *topics]
+    return (
+        "## Coverage of park totals\n\n"
+        f"Share of the expected facility-months inside each park total, by topic. A topic below "
+        f"{COVERAGE_THRESHOLD_PCT} % is flagged and its indicators are not scored; a year is scored only "
+        "when it has ended and its facility-months reach the threshold.\n\n"
+        + table_html(headers, rows, [False, False, False] + [True] * (len(topics) + 1))
+    )
 
 
 def write_reference_pages(ctx: SiteContext, settings: Any) -> None:
