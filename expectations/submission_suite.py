@@ -13,6 +13,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
 
+from expectations.history import history_expectations
 from expectations.relations import relation_expectations
 from instep import reference
 from instep.readers import MAX_CELL_CHARS
@@ -167,6 +168,6 @@ def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) 
             column="extra_cells", value_set=[False], meta=_meta("extra_cells", "")
         ),
     ]
-    for expectation in [*expectations, *relation_expectations()]:
+    for expectation in [*expectations, *relation_expectations(), *history_expectations()]:
         suite.add_expectation(expectation)
     return suite

@@ -31,7 +31,7 @@ def check(files: tuple[Path, ...], registry_dir: Path | None, quiet: bool) -> No
 
     Exit status: 0 every file valid, 1 some rows invalid (report printed), 2 a file unreadable.
     """
-    from instep.check import check_files
+    from instep.check import accepted_history, check_files
     from instep.readers import display_name
     from instep.registry import RegistryError, read_registry
     from instep.report import render_report
@@ -46,7 +46,15 @@ def check(files: tuple[Path, ...], registry_dir: Path | None, quiet: bool) -> No
     except RegistryError as error:
         click.echo(f"error: cannot read the registry: {error}", err=True)
         sys.exit(2)
-    verdicts = check_files(list(files), registry, settings.as_of)
+    not_compared = accepted_history(settings.warehouse_path)
+    warehouse = None if not_compared else settings.warehouse_path
+    verdicts = check_files(list(files), registry, settings.as_of, warehouse)
+    if not_compared and not quiet:
+        # without the accepted values, a thousandfold change from the facility's history goes unseen
+        click.echo(
+            f"note: {not_compared}: values were not compared with the facilities' history "
+            "(implausible_change) nor with wholes accepted earlier; the pipeline will compare them.\n"
+        )
     for verdict in verdicts:
         if quiet:
             status = {0: "valid", 1: "invalid", 2: "unreadable"}[verdict.exit_code]

@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from instep.confirmations import restage_confirmed_rows
 from instep.readers import (
     MAX_FILE_BYTES,
     SUBMISSION_COLUMNS,
@@ -509,6 +510,7 @@ def settle_staged_rows(
     does. A later chunk's restatement supersedes the accepted row of an earlier chunk, and that row names
     the submission that restated it.
     """
+    restage_confirmed_rows(con)
     rows_per_file = con.execute(
         "SELECT file_seq, count(*) FROM staged_rows GROUP BY file_seq ORDER BY file_seq"
     ).fetchall()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -47,6 +47,8 @@ class RegistryError(ValueError):
 class Registry:
     parks: list[dict[str, str]]
     facilities: list[dict[str, str]]
+    # Rows the steward confirmed although they break the facility's history (implausible_change).
+    confirmations: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def facility_ids(self) -> list[str]:
@@ -113,7 +115,33 @@ def read_registry(registry_dir: Path) -> Registry:
                 )
         _check_date("facilities.csv", line, "active_from", facility["active_from"], required=True)
         _check_date("facilities.csv", line, "active_to", facility["active_to"], required=False)
-    return Registry(parks=parks, facilities=facilities)
+    return Registry(parks=parks, facilities=facilities, confirmations=read_confirmations(registry_dir))
+
+
+CONFIRMATIONS_FILE = "confirmations.csv"
+CONFIRMATION_COLUMNS = ("submission_id", "row_number", "facility_id", "period", "metric", "note")
+
+
+def read_confirmations(registry_dir: Path) -> list[dict[str, str]]:
+    """The optional confirmations.csv: each line names one row by submission id and row number, or
+    every row of a facility, period and metric."""
+    path = registry_dir / CONFIRMATIONS_FILE
+    if not path.exists():
+        return []
+    rows = _read(path, CONFIRMATION_COLUMNS)
+    for line, row in enumerate(rows, start=2):
+        by_row = bool(row["submission_id"] and row["row_number"])
+        by_key = bool(row["facility_id"] and row["period"] and row["metric"])
+        if not (by_row or by_key):
+            raise RegistryError(
+                f"{CONFIRMATIONS_FILE} line {line}: give submission_id and row_number, or facility_id, "
+                "period and metric"
+            )
+        if row["row_number"] and not row["row_number"].isdigit():
+            raise RegistryError(
+                f"{CONFIRMATIONS_FILE} line {line}: row_number {row['row_number']!r} is not a whole number"
+            )
+    return rows
 
 
 def load_registry(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
@@ -143,3 +171,12 @@ def load_registry(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
         "INSERT INTO facilities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [[row[c] or None for c in FACILITY_COLUMNS] for row in registry.facilities],
     )
+    con.execute(
+        "CREATE OR REPLACE TABLE confirmations (submission_id VARCHAR, row_number BIGINT, "
+        "facility_id VARCHAR, period VARCHAR, metric VARCHAR, note VARCHAR)"
+    )
+    if registry.confirmations:
+        con.executemany(
+            "INSERT INTO confirmations VALUES (?, ?, ?, ?, ?, ?)",
+            [[row[c] or None for c in CONFIRMATION_COLUMNS] for row in registry.confirmations],
+        )

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from expectations import ROW_RESULT_FORMAT, flagged_rows, rule, rules
+from expectations.history import HISTORY_EXPECTED_SQL, HISTORY_MESSAGE_SQL, add_history_columns
 from expectations.relations import add_relation_columns, relation_expected_sql, relation_message_sql
 from instep import reference, units
 from instep.readers import MAX_CELL_CHARS
@@ -309,6 +310,7 @@ def validate_staged(
         "CREATE OR REPLACE TEMP TABLE _v_prepared AS " + PREPARE_SQL.replace("{staged}", staged_table)
     )
     add_relation_columns(con, "_v_prepared")
+    add_history_columns(con, "_v_prepared")
     prepared = con.sql("SELECT * FROM _v_prepared ORDER BY file_seq, row_number").to_arrow_table()
     if prepared.num_rows == 0:
         return ValidationOutcome(pd.DataFrame(columns=ISSUE_COLUMNS), "_v_prepared")
@@ -350,6 +352,7 @@ SELECT
         WHEN 'implausible_value' THEN 'at most ' || format('{:,}', p.plausible_max) || ' '
             || p.canonical_unit || ' per month for ' || p.metric
         WHEN 'part_exceeds_whole' THEN {relation_expected}
+        WHEN 'implausible_change' THEN {history_expected}
         ELSE r.expected
     END AS expected,
     -- coalesce: a message must never be empty, even when a value it quotes is missing
@@ -383,6 +386,7 @@ SELECT
             coalesce(p.sample_point, '-'), coalesce(p.sample_date, '-'))
         WHEN 'negative_value' THEN format('value {} is negative', p.value)
         WHEN 'part_exceeds_whole' THEN {relation_message}
+        WHEN 'implausible_change' THEN {history_message}
         ELSE r.base_message || CASE WHEN i."column" <> '' THEN format(': {} = "{}"', i."column",
             CASE i."column"
                 WHEN 'facility_id' THEN p.facility_id WHEN 'period' THEN p.period
@@ -402,6 +406,8 @@ ISSUE_DETAIL_SQL = (
     .replace("{max_cell}", str(MAX_CELL_CHARS))
     .replace("{relation_message}", relation_message_sql())
     .replace("{relation_expected}", relation_expected_sql())
+    .replace("{history_message}", HISTORY_MESSAGE_SQL)
+    .replace("{history_expected}", HISTORY_EXPECTED_SQL)
 )
 
 

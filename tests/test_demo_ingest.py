@@ -126,7 +126,10 @@ def test_check_gives_each_faulty_file_the_pipelines_verdict(demo: tuple[Settings
             }
             pipeline[name] = {file_rule} if file_rule else rules
     for name in faulty_files:
-        (verdict,) = check_files([settings.inbox_dir / name], registry, settings.as_of)
+        # with the warehouse, check compares with the facilities' history as the pipeline did
+        (verdict,) = check_files(
+            [settings.inbox_dir / name], registry, settings.as_of, settings.warehouse_path
+        )
         assert verdict.exit_code in (1, 2), name
         assert verdict.rules_failed == pipeline[name], name
 

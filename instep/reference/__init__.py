@@ -22,6 +22,7 @@ REFERENCE_FILES = (
     "zdhc_wastewater_limits.csv",
     "units.csv",
     "metric_relations.csv",
+    "history_plausibility.csv",
 )
 
 
@@ -196,3 +197,41 @@ def metric_relations() -> tuple[MetricRelation, ...]:
             raise ValueError(f"metric_relations.csv: {relation.relation} compares different units {units}")
         out.append(relation)
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class HistoryCheck:
+    """How far a metric's monthly value may move from the facility's own recent median."""
+
+    metric: str
+    change_factor: float
+    min_history_months: int
+
+
+@cache
+def history_checks() -> dict[str, HistoryCheck]:
+    """By metric: the topic's factor unless a row for the metric overrides it; a metric whose row has no
+    factor (seasonal rainwater, small counts such as injuries) and the topics not listed (wastewater
+    results) are not compared with their history."""
+    catalogue = metrics()
+    topics: dict[str, HistoryCheck | None] = {}
+    overrides: dict[str, HistoryCheck | None] = {}
+    for line, row in enumerate(read_rows("history_plausibility.csv"), start=2):
+        where = f"history_plausibility.csv line {line}"
+        if row["topic"] not in {m.topic for m in catalogue.values()}:
+            raise ValueError(f"{where}: {row['topic']} is not a topic of metrics.csv")
+        if row["metric"] and catalogue.get(row["metric"], None) is None:
+            raise ValueError(f"{where}: {row['metric']} is not in metrics.csv")
+        check = None
+        if row["change_factor"]:
+            factor = float(row["change_factor"])
+            if factor <= 1:
+                raise ValueError(f"{where}: change_factor must be above 1")
+            check = HistoryCheck(row["metric"], factor, int(row["min_history_months"] or 1))
+        (overrides if row["metric"] else topics)[row["metric"] or row["topic"]] = check
+    out = {}
+    for code, metric in sorted(catalogue.items()):
+        check = overrides[code] if code in overrides else topics.get(metric.topic)
+        if check is not None:
+            out[code] = HistoryCheck(code, check.change_factor, check.min_history_months)
+    return out
