@@ -15,6 +15,7 @@ import pytest
 from instep.demo import generate_demo
 from instep.settings import Settings
 from instep.site.build import generate_pages
+from instep.warehouse import connect
 from tests.conftest import AS_OF
 from tests.test_release_pipeline import FRICTIONLESS, release
 
@@ -151,6 +152,14 @@ def test_release_2_the_year_is_complete_and_the_rejected_grid_month_is_empty_not
     energy = coverage[("2025", "energy")]
     assert int(energy["facility_months_expected"]) - int(energy["facility_months_included"]) >= 1
     assert energy["below_threshold"] == "false"
+    with connect(timeline["settings"]) as con:
+        december = con.execute(
+            "SELECT scope2_location_t_co2e, ghg_intensity_kg_co2e_per_kg, missing_inputs, output_kg "
+            "FROM out_facility_monthly WHERE facility_id = ? AND period = '2025-12'",
+            [FACTORY],
+        ).fetchall()
+    assert december == [(None, None, "energy.electricity.grid (rejected)", december[0][3])]
+    assert december[0][3] > 0  # the month's other values are in
     changelog = (second / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "Changes since release 1.0.0." in changelog
     # the late restatement is of an aggregate-only factory: counted, not listed
