@@ -14,14 +14,35 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from instep.disclosure import rules as disclosure_rules
 from instep.metadata.resources import MIN_PERSONS
 
+if TYPE_CHECKING:
+    from instep.settings import Settings
+
 RUBRIC_DIR = Path(__file__).resolve().parent / "rubric"
-SUPPRESSED_REASON = f"suppressed by disclosure control: fewer than {MIN_PERSONS} persons"
+PERSONS_REASON = f"withheld: fewer than {MIN_PERSONS} persons are behind the ratio"
+WITHHELD_REASON = "withheld to protect facilities that do not publish their own figures: {reason}"
+
+
+def withheld_reason(rule: str) -> str:
+    """What a scorecard says of an indicator whose value disclosure control withheld."""
+    if rule == disclosure_rules.PERSONS:
+        return PERSONS_REASON
+    return WITHHELD_REASON.format(reason=disclosure_rules.reason_text(rule))
+
+
+def withheld_rules(row: Mapping[str, Any]) -> dict[str, str]:
+    """column -> rule of the row's withheld cells (its `suppression_rules`), the first rule of each."""
+    out: dict[str, str] = {}
+    for entry in filter(None, (row.get("suppression_rules") or "").split("; ")):
+        column, _, rule = entry.partition(": ")
+        out.setdefault(column, rule)
+    return out
 
 
 @dataclass(frozen=True)
@@ -119,7 +140,7 @@ def score_park_year(
 ) -> list[dict[str, Any]]:
     """Scorecard rows (indicators, pillars, overall) of one park_annual row."""
     park_id, year = row["park_id"], int(row["year"])
-    suppressed = set(filter(None, (row.get("suppressed_fields") or "").split(";")))
+    withheld = withheld_rules(row)
     common = {
         "park_id": park_id,
         "year": year,
@@ -135,7 +156,8 @@ def score_park_year(
             score = indicator_score(item, value)
             reason = None
             if score is None:
-                reason = SUPPRESSED_REASON if item.column in suppressed else item.na_reason
+                rule = withheld.get(item.column)
+                reason = withheld_reason(rule) if rule else item.na_reason
             else:
                 scores.append(score)
             out.append(
@@ -208,11 +230,16 @@ def scorecard_rows(
     return rows
 
 
-def build_scorecards(con: duckdb.DuckDBPyConnection, rubric_version: int, gwp_set: str) -> int:
-    """out_scorecards from out_park_annual as it will be published (disclosure applied first)."""
-    from instep.disclosure import disclosed_query
+def build_scorecards(
+    con: duckdb.DuckDBPyConnection, rubric_version: int, gwp_set: str, settings: Settings | None = None
+) -> int:
+    """out_scorecards from out_park_annual as it will be published: the suppression plan (against the
+    releases in `settings`' package directory) is computed and applied first, so a withheld value is
+    neither shown nor scored, and pillars and overall scores are means of published scores only."""
+    from instep.disclosure import disclosed_query, ensure_plan
     from instep.metadata.resources import resource, table_ddl, warehouse_fields
 
+    ensure_plan(con, settings)
     rubric = load_rubric(rubric_version)
     relation = con.execute(disclosed_query("park_annual"))
     columns = [d[0] for d in relation.description]

@@ -1,0 +1,80 @@
+"""What earlier releases published: every version stays downloadable, so a reader holds all of them.
+
+For each earlier release: which park cells it published and which it withheld, and the last submission
+file it contained (its provenance). A hidden facility whose accepted rows for a cell's months all come
+from files up to that point has not changed the cell since.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell
+from instep.indicators.park import PARK_ADDITIVE
+
+KEYS = {MONTH: "period", YEAR: "year"}
+
+
+@dataclass(frozen=True)
+class EarlierRelease:
+    version: str
+    last_file_seq: int
+    published: frozenset[Cell]
+    withheld: frozenset[Cell]
+
+
+def _cells(release_dir: Path, level: str) -> tuple[set[Cell], set[Cell]]:
+    path = release_dir / "data" / f"{LEVEL_RESOURCES[level]}.parquet"
+    published: set[Cell] = set()
+    withheld: set[Cell] = set()
+    if not path.exists():
+        return published, withheld
+    table = pq.read_table(path)
+    present = [c for c in PARK_ADDITIVE if c in table.column_names]
+    rows = table.select(["park_id", KEYS[level], "suppressed_fields", *present]).to_pylist()
+    for row in rows:
+        key = str(row[KEYS[level]])
+        suppressed = set(filter(None, (row["suppressed_fields"] or "").split(";")))
+        for column in present:
+            cell = (row["park_id"], level, key, column)
+            if column in suppressed:
+                withheld.add(cell)
+            elif row[column] is not None:
+                published.add(cell)
+    return published, withheld
+
+
+def earlier_releases(package_dir: Path | None) -> list[EarlierRelease]:
+    """The releases published so far in `package_dir`, oldest first (none without a directory)."""
+    if package_dir is None or not package_dir.exists():
+        return []
+    # Imported here: the release package imports disclosure control, not the other way round.
+    from instep.release import index
+
+    out: list[EarlierRelease] = []
+    for record in index.read_index(package_dir):
+        release_dir = package_dir / record["version"]
+        descriptor_path = release_dir / "datapackage.json"
+        if not descriptor_path.exists():
+            continue
+        descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
+        submissions = (descriptor.get("provenance") or {}).get("submissions") or {}
+        published: set[Cell] = set()
+        withheld: set[Cell] = set()
+        for level in (MONTH, YEAR):
+            p, w = _cells(release_dir, level)
+            published |= p
+            withheld |= w
+        out.append(
+            EarlierRelease(
+                version=record["version"],
+                last_file_seq=int(submissions.get("last_file_seq") or 0),
+                published=frozenset(published),
+                withheld=frozenset(withheld),
+            )
+        )
+    return out
