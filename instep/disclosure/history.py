@@ -14,6 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell
+from instep.disclosure.rules import CARRIED, PERSONS
 from instep.indicators.park import PARK_ADDITIVE
 
 KEYS = {MONTH: "period", YEAR: "year"}
@@ -24,25 +25,41 @@ class EarlierRelease:
     version: str
     last_file_seq: int
     published: frozenset[Cell]
-    withheld: frozenset[Cell]
+    withheld: dict[Cell, str]  # -> the rule it was withheld by
 
 
-def _cells(release_dir: Path, level: str) -> tuple[set[Cell], set[Cell]]:
+def _rules(text: str | None) -> dict[str, str]:
+    """column -> the rule of the suppression plan that withheld it (the persons rule is not the plan's:
+    it follows from the row's own counts every time)."""
+    out: dict[str, str] = {}
+    for entry in filter(None, (text or "").split("; ")):
+        column, _, rule = entry.partition(": ")
+        if rule != PERSONS:
+            out.setdefault(column, rule)
+    return out
+
+
+def _cells(release_dir: Path, level: str) -> tuple[set[Cell], dict[Cell, str]]:
     path = release_dir / "data" / f"{LEVEL_RESOURCES[level]}.parquet"
     published: set[Cell] = set()
-    withheld: set[Cell] = set()
+    withheld: dict[Cell, str] = {}
     if not path.exists():
         return published, withheld
     table = pq.read_table(path)
     present = [c for c in PARK_ADDITIVE if c in table.column_names]
-    rows = table.select(["park_id", KEYS[level], "suppressed_fields", *present]).to_pylist()
+    reasons = ["suppression_rules"] if "suppression_rules" in table.column_names else []
+    rows = table.select(["park_id", KEYS[level], "suppressed_fields", *reasons, *present]).to_pylist()
     for row in rows:
         key = str(row[KEYS[level]])
         suppressed = set(filter(None, (row["suppressed_fields"] or "").split(";")))
+        rules_by_column = _rules(row.get("suppression_rules")) if reasons else None
         for column in present:
             cell = (row["park_id"], level, key, column)
             if column in suppressed:
-                withheld.add(cell)
+                if rules_by_column is None:
+                    withheld[cell] = CARRIED
+                elif column in rules_by_column:
+                    withheld[cell] = rules_by_column[column]
             elif row[column] is not None:
                 published.add(cell)
     return published, withheld
@@ -64,17 +81,17 @@ def earlier_releases(package_dir: Path | None) -> list[EarlierRelease]:
         descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
         submissions = (descriptor.get("provenance") or {}).get("submissions") or {}
         published: set[Cell] = set()
-        withheld: set[Cell] = set()
+        withheld: dict[Cell, str] = {}
         for level in (MONTH, YEAR):
             p, w = _cells(release_dir, level)
             published |= p
-            withheld |= w
+            withheld.update(w)
         out.append(
             EarlierRelease(
                 version=record["version"],
                 last_file_seq=int(submissions.get("last_file_seq") or 0),
                 published=frozenset(published),
-                withheld=frozenset(withheld),
+                withheld=withheld,
             )
         )
     return out

@@ -2,8 +2,8 @@
 
 1. Primary: a cell whose hidden sum breaks a sensitivity rule (`rules.sensitivity`), or whose change since
    an earlier release that published it comes from too few hidden facilities.
-2. Carried: a cell withheld in the latest release that no hidden facility has changed since stays withheld,
-   so that no release's pattern can be combined with another's.
+2. Carried: a cell withheld in the latest release that no hidden facility has changed since stays withheld
+   (with the rule it had), so that no release's pattern can be combined with another's.
 3. Secondary: in every linear relation (`relations`) a withheld sensitive cell keeps room of at least its
    protection level against a reader outside and against each hidden facility (which knows its own
    values). Where it lacks room, the published member of the relation with the smallest hidden sum that
@@ -78,7 +78,8 @@ def _history(plan: Plan, earlier: list[EarlierRelease], params: rules.Parameters
                     plan.sensitive.add(key)
         carried = latest is not None and key in latest.withheld and not _changed_since(cell, latest)
         if carried and key not in plan.withheld:
-            plan.withheld[key] = rules.CARRIED
+            # the rule it was withheld by: the same data released again reads the same
+            plan.withheld[key] = latest.withheld[key]
 
 
 def primary_plan(
@@ -218,6 +219,12 @@ def _strengthen(plan: Plan, params: rules.Parameters, rounds: int = 100) -> None
         _settle(plan, params)
 
 
+def secondary_suppression(plan: Plan, params: rules.Parameters) -> None:
+    """Withhold published cells until no relation, alone or combined, bounds a sensitive cell too tightly."""
+    _settle(plan, params)
+    _strengthen(plan, params)
+
+
 def _derived(withheld: dict[Cell, str]) -> dict[Cell, str]:
     """Ratios, changes and displays computed from a withheld cell of the same row (or the year before)."""
     rows: dict[tuple[str, str, str], set[str]] = defaultdict(set)
@@ -252,8 +259,7 @@ def plan_disclosure(
     history = list(earlier) if earlier is not None else earlier_releases(package_dir)
     plan = primary_plan(hidden_cells(con), history, params)
     plan.relations = relations(con, plan.cells)
-    _settle(plan, params)
-    _strengthen(plan, params)
+    secondary_suppression(plan, params)
     plan.withheld.update({k: v for k, v in _derived(plan.withheld).items() if k not in plan.withheld})
     return plan
 

@@ -37,7 +37,7 @@ REASONS = {
     "that do not publish their own figures",
     SECONDARY: "it would let a withheld figure be computed from the published ones",
     DERIVED: "it is computed from a withheld figure",
-    CARRIED: "it was withheld in an earlier release and has not changed",
+    CARRIED: "it was withheld in an earlier release and has not changed since",
 }
 PRIMARY_RULES = (THRESHOLD, DOMINANCE, P_PERCENT, PERSONS, RESTATEMENT)
 
