@@ -37,11 +37,13 @@ def withheld_reason(rule: str) -> str:
 
 
 def withheld_rules(row: Mapping[str, Any]) -> dict[str, str]:
-    """column -> rule of the row's withheld cells (its `suppression_rules`), the first rule of each."""
+    """column -> rule of the row's withheld cells (its `suppression_rules`); the persons rule first, as
+    the most specific reason, else the first listed."""
     out: dict[str, str] = {}
     for entry in filter(None, (row.get("suppression_rules") or "").split("; ")):
         column, _, rule = entry.partition(": ")
-        out.setdefault(column, rule)
+        if rule == disclosure_rules.PERSONS or column not in out:
+            out[column] = rule
     return out
 
 

@@ -138,6 +138,9 @@ def audit_release(
     earlier: list[EarlierRelease] | None = None,
 ) -> list[Finding]:
     """Every way the staged release in `release_dir` reveals a hidden contribution (empty: none)."""
+    staged = [release_dir / "data" / f"{name}.parquet" for name in LEVEL_RESOURCES.values()]
+    if not any(path.exists() for path in staged):
+        return []  # a release without park tables hides nobody inside a total
     params = params or rules.parameters()
     history = earlier if earlier is not None else earlier_releases(package_dir)
     truth = primary_plan(hidden_cells(con), history, params)

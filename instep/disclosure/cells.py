@@ -31,6 +31,11 @@ class HiddenCell:
 
     contributions: dict[str, float] = field(default_factory=dict)
     last_file_seq: dict[str, int] = field(default_factory=dict)
+    value: float | None = None  # the park's value of the cell, as it would be published
+
+    def shows(self, published: float) -> bool:
+        """Whether an earlier release's value of the cell is the value it has now."""
+        return self.value is not None and abs(published - self.value) <= 1e-9 * max(1.0, abs(self.value))
 
     @property
     def residual(self) -> float:
@@ -113,4 +118,12 @@ def hidden_cells(con: duckdb.DuckDBPyConnection) -> dict[Cell, HiddenCell]:
             cell.contributions = {f: v / n for f, v in cell.contributions.items()} if n else {}
         if cell.contributions:
             cells[key] = cell
+    for level, table, key in ((MONTH, "out_park_monthly", "period"), (YEAR, "out_park_annual", "year")):
+        for row in con.execute(
+            f"SELECT park_id, CAST({key} AS VARCHAR), {', '.join(PARK_ADDITIVE)} FROM {table}"
+        ).fetchall():
+            for column, value in zip(PARK_ADDITIVE, row[2:], strict=True):
+                found = cells.get((row[0], level, row[1], column))
+                if found is not None and value is not None:
+                    found.value = float(value)
     return dict(cells)

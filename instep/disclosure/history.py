@@ -24,7 +24,7 @@ KEYS = {MONTH: "period", YEAR: "year"}
 class EarlierRelease:
     version: str
     last_file_seq: int
-    published: frozenset[Cell]
+    published: dict[Cell, float]  # -> the value it showed
     withheld: dict[Cell, str]  # -> the rule it was withheld by
 
 
@@ -39,9 +39,9 @@ def _rules(text: str | None) -> dict[str, str]:
     return out
 
 
-def _cells(release_dir: Path, level: str) -> tuple[set[Cell], dict[Cell, str]]:
+def _cells(release_dir: Path, level: str) -> tuple[dict[Cell, float], dict[Cell, str]]:
     path = release_dir / "data" / f"{LEVEL_RESOURCES[level]}.parquet"
-    published: set[Cell] = set()
+    published: dict[Cell, float] = {}
     withheld: dict[Cell, str] = {}
     if not path.exists():
         return published, withheld
@@ -61,7 +61,7 @@ def _cells(release_dir: Path, level: str) -> tuple[set[Cell], dict[Cell, str]]:
                 elif column in rules_by_column:
                     withheld[cell] = rules_by_column[column]
             elif row[column] is not None:
-                published.add(cell)
+                published[cell] = float(row[column])
     return published, withheld
 
 
@@ -80,17 +80,17 @@ def earlier_releases(package_dir: Path | None) -> list[EarlierRelease]:
             continue
         descriptor = json.loads(descriptor_path.read_text(encoding="utf-8"))
         submissions = (descriptor.get("provenance") or {}).get("submissions") or {}
-        published: set[Cell] = set()
+        published: dict[Cell, float] = {}
         withheld: dict[Cell, str] = {}
         for level in (MONTH, YEAR):
             p, w = _cells(release_dir, level)
-            published |= p
+            published.update(p)
             withheld.update(w)
         out.append(
             EarlierRelease(
                 version=record["version"],
                 last_file_seq=int(submissions.get("last_file_seq") or 0),
-                published=frozenset(published),
+                published=published,
                 withheld=withheld,
             )
         )

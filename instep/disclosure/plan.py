@@ -69,13 +69,17 @@ def _history(plan: Plan, earlier: list[EarlierRelease], params: rules.Parameters
     latest = earlier[-1] if earlier else None
     for key, cell in plan.cells.items():
         for release in earlier:
+            if key not in release.published:
+                continue
+            if cell.shows(release.published[key]):
+                plan.known.add(key)
+                continue
             changed = _changed_since(cell, release)
-            if key in release.published:
-                if not changed:
-                    plan.known.add(key)
-                elif len(changed) < params.min_contributors and key not in plan.withheld:
-                    plan.withheld[key] = rules.RESTATEMENT
-                    plan.sensitive.add(key)
+            # the reader subtracts the two releases: a change that only public facilities made is
+            # theirs to see; one that few hidden facilities made is theirs alone
+            if changed and len(changed) < params.min_contributors and key not in plan.withheld:
+                plan.withheld[key] = rules.RESTATEMENT
+                plan.sensitive.add(key)
         carried = latest is not None and key in latest.withheld and not _changed_since(cell, latest)
         if carried and key not in plan.withheld:
             # the rule it was withheld by: the same data released again reads the same
@@ -118,7 +122,13 @@ def _room(
 
 
 def _shortfall(plan: Plan, relation: Relation, target: Cell, coef: float, params: rules.Parameters) -> float:
-    """How much room `target` lacks in `relation`, against the worst-placed reader (0 when protected)."""
+    """How much room `target` lacks in `relation`, against the worst-placed reader (0 when protected).
+
+    A withheld cell that is not sensitive itself needs only not to be pinned: the relation must hide
+    something else too, or it gives the cell back and, through it, whatever it protects.
+    """
+    if target not in plan.sensitive:
+        return 0.0 if _room(plan, relation, target, coef, OUTSIDER) > 0 else float("inf")
     cell = plan.cells[target]
     attackers = {OUTSIDER} | {f for c, _ in relation.members for f in plan.cells[c].contributions}
     worst = 0.0
@@ -169,7 +179,7 @@ def _settle(plan: Plan, params: rules.Parameters) -> None:
         queued.discard(i)
         relation = plan.relations[i]
         for target, coef in relation.members:
-            if target not in plan.sensitive or target not in plan.withheld:
+            if target not in plan.withheld or plan.cells[target].residual <= 0:
                 continue
             while _shortfall(plan, relation, target, coef, params) > 0:
                 chosen = _complement(plan, relation, target, coef, params)
