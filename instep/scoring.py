@@ -153,6 +153,7 @@ def score_park_year(
     pillar_scores: dict[str, tuple[float, float]] = {}
     for pillar, items in pillars(rubric).items():
         scores = []
+        withheld_items = 0
         for item in items:
             value = _value(row, item.column)
             score = indicator_score(item, value)
@@ -160,6 +161,7 @@ def score_park_year(
             if score is None:
                 rule = withheld.get(item.column)
                 reason = withheld_reason(rule) if rule else item.na_reason
+                withheld_items += bool(rule)
             else:
                 scores.append(score)
             out.append(
@@ -195,7 +197,11 @@ def score_park_year(
                 "weight": weight,
                 "score": pillar_score,
                 "status": "n/a" if pillar_score is None else "scored",
-                "na_reason": None if scores else "no indicator of this pillar has a value",
+                "na_reason": None
+                if scores
+                else WITHHELD_REASON.format(reason="every indicator of this pillar is withheld")
+                if withheld_items == len(items)
+                else "no indicator of this pillar has a value",
             }
         )
     total_weight = sum(weight for _, weight in pillar_scores.values())
