@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -28,10 +27,11 @@ from instep.indicators.formulas import IDENTITIES, RATIOS, STOCKS, ratio_inputs
 from instep.indicators.park import PARK_ADDITIVE
 from instep.release import publish_release
 from instep.release.pub_tables import build_pub_tables
-from instep.settings import REPO_ROOT, Settings
+from instep.settings import Settings
 from instep.warehouse import connect
 from pipelines.resources import InstepWorkspace
 from tests.conftest import AS_OF
+from tests.release_helpers import frictionless_validate
 
 P = rules.parameters().p
 # Columns a facility adds to its park unchanged (the central-boiler rule changes steam and total energy).
@@ -219,16 +219,9 @@ def test_the_next_release_minus_the_first_does_not_give_the_restated_facilitys_c
 
 
 def test_both_releases_pass_frictionless_and_the_audit(releases):
-    frictionless = REPO_ROOT / ".venv" / "bin" / "frictionless"
     with connect(releases["settings"]) as con:
         for release in (releases["first"], releases["second"]):
-            result = subprocess.run(
-                [str(frictionless), "validate", "datapackage.json"],
-                cwd=release,
-                capture_output=True,
-                text=True,
-                timeout=600,
-            )
+            result = frictionless_validate(release)
             assert result.returncode == 0, result.stdout[-2000:]
         earlier = [r for r in earlier_releases(releases["package"]) if r.version != "1.1.0"]
         assert audit_release(con, releases["second"], releases["package"], earlier=earlier) == []

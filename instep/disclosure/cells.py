@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import duckdb
 
@@ -37,8 +38,9 @@ class HiddenCell:
         """Whether an earlier release's value of the cell is the value it has now."""
         return self.value is not None and abs(published - self.value) <= 1e-9 * max(1.0, abs(self.value))
 
-    @property
+    @cached_property
     def residual(self) -> float:
+        """The hidden sum (read once the contributions are complete)."""
         return sum(self.contributions.values())
 
 

@@ -167,12 +167,14 @@ def _complement(
     return min(helping)[1]
 
 
-def _settle(plan: Plan, params: rules.Parameters) -> None:
+def _settle(plan: Plan, params: rules.Parameters, start: Iterable[Cell] | None = None) -> None:
+    """Settle every relation of the withheld cells (of `start` only, when given) and of those it adds."""
     by_cell: dict[Cell, list[int]] = defaultdict(list)
     for i, relation in enumerate(plan.relations):
         for cell, _ in relation.members:
             by_cell[cell].append(i)
-    queue = deque(sorted({i for c in plan.withheld for i in by_cell.get(c, [])}))
+    first = plan.withheld if start is None else start
+    queue = deque(sorted({i for c in first for i in by_cell.get(c, [])}))
     queued = set(queue)
     while queue:
         i = queue.popleft()
@@ -205,12 +207,13 @@ def _strengthen(plan: Plan, params: rules.Parameters, rounds: int = 100) -> None
     relations with the smallest hidden sum is withheld, until the attack finds nothing.
     """
     levels = protection_levels(plan, params)
+    protected: set[frozenset[Cell]] = set()
     for _ in range(rounds):
         unknown = {c for c in plan.withheld if c in plan.cells and c not in plan.known}
-        weak = weak_cells(plan.relations, unknown, plan.cells, levels)
+        weak = weak_cells(plan.relations, unknown, plan.cells, levels, protected)
         if not weak:
             return
-        added = False
+        added: list[Cell] = []
         for finding in weak:
             own = [r for r in finding.relations if any(c == finding.cell for c, _ in r.members)]
             for group in (own, finding.relations):
@@ -222,11 +225,11 @@ def _strengthen(plan: Plan, params: rules.Parameters, rounds: int = 100) -> None
                 )
                 if candidates:
                     plan.withheld[candidates[0][1]] = rules.SECONDARY
-                    added = True
+                    added.append(candidates[0][1])
                     break
         if not added:
             return  # nothing left to withhold: the audit names the cells
-        _settle(plan, params)
+        _settle(plan, params, added)
 
 
 def secondary_suppression(plan: Plan, params: rules.Parameters) -> None:
