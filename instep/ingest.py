@@ -167,23 +167,49 @@ def prepare_chunk(
     than reading the files.
     """
     files: list[PreparedFile] = []
+    tables: list[tuple[int, PreparedFile, SubmissionTable]] = []
+    for index, path in tasks:
+        prepared, table = prepare_file(index, path, archive_dir, known)
+        files.append(prepared)
+        if table is not None:
+            tables.append((index, prepared, table))
+    try:
+        return files, _rows_table(tables)
+    except Exception:
+        pass
+    # Some file's text cannot be held by Arrow although its reader accepted it (a defect of the reader's
+    # checks): find the files one by one, so that only they are rejected and the rest of the chunk goes on.
+    convertible = []
+    for entry in tables:
+        try:
+            _rows_table([entry])
+        except Exception as error:
+            entry[1].error = (
+                "unreadable_format",
+                f"the rows of the file could not be stored ({type(error).__name__}: {str(error)[:200]}); "
+                "please report this file to the data steward",
+            )
+            entry[1].row_count = 0
+        else:
+            convertible.append(entry)
+    return files, _rows_table(convertible)
+
+
+def _rows_table(tables: list[tuple[int, PreparedFile, SubmissionTable]]) -> pa.Table:
+    """The rows of the files read, as one Arrow table with the position of each row's file."""
     index_column: list[int] = []
     submission_ids: list[str] = []
     row_numbers: list[int] = []
     columns: dict[str, list[str | None]] = {name: [] for name in SUBMISSION_COLUMNS}
     extra_cells: list[bool] = []
-    for index, path in tasks:
-        prepared, table = prepare_file(index, path, archive_dir, known)
-        files.append(prepared)
-        if table is None:
-            continue
+    for index, prepared, table in tables:
         index_column += [index] * len(table)
         submission_ids += [submission_id_for(prepared.file_hash)] * len(table)
         row_numbers += table.row_numbers
         for name in SUBMISSION_COLUMNS:
             columns[name] += table.columns[name]
         extra_cells += table.extra_cells
-    rows = pa.table(
+    return pa.table(
         {
             _FILE_INDEX: pa.array(index_column, pa.int64()),
             "submission_id": pa.array(submission_ids, pa.string()),
@@ -192,7 +218,6 @@ def prepare_chunk(
             "extra_cells": pa.array(extra_cells, pa.bool_()),
         }
     )
-    return files, rows
 
 
 def staged_rows_of_chunk(rows: pa.Table, file_seq_of_index: list[int], first_index: int) -> pa.Table:

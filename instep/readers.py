@@ -167,14 +167,15 @@ def read_data_by_format(name: str, data: bytes) -> SubmissionTable:
     """Read one file's content by its detected format; errors other than `UnreadableFile` are defects."""
     check_size(len(data))
     kind = detect_format(PurePath(name), data[:8192], data)
-    if kind == "csv":
-        return read_csv(data)
-    if kind == "json":
-        return read_json(data)
-    if kind == "xlsx":
-        from instep.xlsx_reader import read_xlsx
+    if kind in {"csv", "json", "xlsx"}:
+        if kind == "xlsx":
+            from instep.xlsx_reader import read_xlsx
 
-        return read_xlsx(data)
+            table = read_xlsx(data)
+        else:
+            table = read_csv(data) if kind == "csv" else read_json(data)
+        check_cell_text(table)
+        return table
     if kind == "ole2":
         raise UnreadableFile(
             "encrypted_workbook",
@@ -215,6 +216,52 @@ def decode_text(data: bytes) -> str:
             "save the file as UTF-8 (in Excel: 'CSV UTF-8 (comma delimited)')",
         )
     return text.removeprefix(_BOM)
+
+
+def _where(table: SubmissionTable, position: int) -> str:
+    """How a person finds a data row of the file: its line, sheet row or record."""
+    number = table.row_numbers[position]
+    if table.format == "json":
+        return f"record {number}"
+    return f"{'row' if table.format == 'xlsx' else 'line'} {number + 1}"
+
+
+def _text_fault(text: str) -> str | None:
+    """What makes `text` impossible to store as UTF-8 text in the ledger, or None."""
+    if "\x00" in text:
+        return "a NUL character, which no text of a submission holds (the ledger and reports cannot)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        code = ord(text[error.start])
+        return f"an unpaired surrogate escape (\\u{code:04x}), which is not a character; UTF-8 cannot hold it"
+    return None
+
+
+def check_cell_text(table: SubmissionTable) -> None:
+    """Reject a file whose cells or column names hold text UTF-8 cannot hold (lone surrogates from a JSON
+    escape such as "\\ud800", or NUL characters from "\\u0000" or a workbook's "_x0000_").
+
+    A CSV cannot hold either (its bytes are decoded strictly), but the other formats can spell them with
+    escapes. Arrow, DuckDB and the reports would fail on such text far from the file, so it is refused
+    here, naming the row and column. Each column is checked joined into one string, so the cost is one
+    pass over the text; the cells are searched only once a fault is known.
+    """
+    for name in table.ignored_columns:
+        fault = _text_fault(name)
+        if fault:
+            raise UnreadableFile("encoding", f"the column name '{display_name(name)}' holds {fault}")
+    for name, values in table.columns.items():
+        if _text_fault("".join(value for value in values if value)) is None:
+            continue
+        for position, value in enumerate(values):
+            fault = _text_fault(value) if value else None
+            if fault:
+                raise UnreadableFile(
+                    "encoding",
+                    f"{_where(table, position)}, column {name}: the text holds {fault}; remove it, or "
+                    "save the file as UTF-8 text from the program that wrote it",
+                )
 
 
 def _normalise_header(cells: list[str]) -> list[str]:

@@ -515,6 +515,68 @@ CASES: tuple[Case, ...] = (
     ),
 )
 
+# Cases that Python reads but Arrow, DuckDB or UTF-8 cannot hold: each is a failure of its file only.
+TEXT_CASES: tuple[Case, ...] = (
+    Case(
+        "surrogate.json",
+        'an unpaired surrogate escape ("\\ud800") in a comment',
+        text_file(
+            lambda p: (
+                '{"records": ['
+                + json.dumps(_record(p, metric=MUNICIPAL))
+                + ","
+                + json.dumps(_record(p, comment="SURROGATE")).replace("SURROGATE", "\\ud800")
+                + "]}"
+            )
+        ),
+        file_rule="encoding",
+        message_has=("record 2", "comment", "\\ud800"),
+    ),
+    Case(
+        "surrogate_key.json",
+        "an unpaired surrogate escape in a key",
+        text_file(lambda p: '{"records": [' + json.dumps(_record(p))[:-1] + ', "note\\udc00": "x"}]}'),
+        file_rule="encoding",
+        message_has=("column name",),
+    ),
+    Case(
+        "nul_escape.json",
+        'a NUL character spelt as the escape "\\u0000" in a value',
+        _json(lambda p: {"records": [_record(p, unit="m3\u0000")]}),
+        file_rule="encoding",
+        message_has=("record 1", "unit", "NUL"),
+    ),
+    Case(
+        "bidi_override.csv",
+        "right-to-left override characters in a comment and in a facility_id",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(p, comment="\u202eenilno\u202c checked"),
+                    row(p, metric=MUNICIPAL, facility_id="\u202e" + FACILITY),
+                ]
+            )
+        ),
+        row_rules={2: "unknown_facility"},
+        rows=2,
+    ),
+    Case(
+        "cell_limit_comments.csv",
+        "comments of exactly 32,767 characters (a spreadsheet cell's limit), with e-mail-like text",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(p, metric=metric, comment=(f"{index} a.b@c.de (+251) 911 " * 2000)[:32_767])
+                    for index, metric in enumerate((MUNICIPAL, GROUNDWATER, "water.recycled"))
+                ]
+            )
+        ),
+        rows=3,
+    ),
+)
+
+CASES = CASES + TEXT_CASES
+
 
 def build_corpus(inbox: Path) -> dict[str, Case]:
     """Write every case into `inbox`; return the cases by file name."""

@@ -206,3 +206,68 @@ def test_json_keys_differing_only_in_case_are_a_duplicate(tmp_path: Path):
         read_submission(path)
     assert raised.value.rule == "duplicate_columns"
     assert "record 1" in raised.value.message and "value" in raised.value.message
+
+
+def test_instep_check_reaches_the_pipelines_verdict_on_every_case_without_a_traceback(
+    ingested: Settings, tmp_path: Path
+):
+    from click.testing import CliRunner
+
+    from instep.cli import main
+
+    inbox = tmp_path / "inbox"
+    build_corpus(inbox)
+    (inbox / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
+    paths = [inbox / case.name for case in INGESTED] + [inbox / VALID_NAME]
+    result = CliRunner().invoke(
+        main, ["check", "--quiet", "--registry", str(ingested.registry_dir), *map(str, paths)]
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    assert result.exit_code == 2  # the worst verdict: some files are unreadable
+    verdicts = {v.file_name: v for v in check_files(paths, read_registry(ingested.registry_dir), AS_OF)}
+    for case in INGESTED:
+        verdict = verdicts[case.name]
+        _, status, rule, _, rows_read = file_record(ingested, case.name)
+        assert (verdict.unreadable_rule, verdict.rows_read) == (rule, rows_read), case.name
+        assert verdict.unreadable == (status == "unreadable"), case.name
+        assert f"{display_name(case.name)}: " in result.output
+        with connect(ingested, read_only=True) as con:
+            rejected = con.execute(
+                "SELECT count(*) FROM submission_rows AS r JOIN submission_files USING (submission_id) "
+                "WHERE original_name = ? AND state = 'rejected'",
+                [case.name],
+            ).fetchall()[0][0]
+        assert verdict.rows_rejected == rejected, case.name
+    assert verdicts[VALID_NAME].valid
+
+
+def test_rows_arrow_cannot_hold_reject_only_their_file_even_past_the_readers_checks(
+    workspace: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    import instep.ingest
+    import instep.readers
+
+    real = instep.readers.read_submission_data
+
+    def reader_missing_a_check(name: str, data: bytes):
+        table = real(name, data)
+        if name == "bad.csv":
+            table.columns["comment"][0] = "\udfff"  # what a reader defect would let through
+        return table
+
+    monkeypatch.setattr(instep.ingest, "read_submission_data", reader_missing_a_check)
+    (workspace.inbox_dir / "bad.csv").write_text(valid_csv("2023-01"), encoding="utf-8")
+    (workspace.inbox_dir / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
+    with connect(workspace) as con:
+        load_registry(con, read_registry(workspace.registry_dir))
+        summary = stage_new_files(con, workspace.inbox_dir, workspace.archive_dir)
+        settle_staged_rows(con, AS_OF)
+        files = dict(
+            con.execute(
+                "SELECT original_name, status || ':' || coalesce(rule, '') FROM submission_files"
+            ).fetchall()
+        )
+    assert files == {"bad.csv": "unreadable:unreadable_format", VALID_NAME: "ingested:"}
+    assert "UnicodeEncodeError" in summary.unreadable["bad.csv"]
+    assert summary.rows_staged == 3
