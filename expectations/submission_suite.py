@@ -161,6 +161,13 @@ def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) 
             ignore_row_if="either_value_is_missing",
             meta=_meta("sample_date_invalid", "sample_date"),
         ),
+        *(
+            # Only a laboratory result has a sample; anywhere else one would split the row's key.
+            gxe.ExpectColumnValuesToBeNull(
+                column=column, row_condition=NOT_WASTEWATER, meta=_meta("sample_not_applicable", column)
+            )
+            for column in ("sample_point", "sample_date")
+        ),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=KEY_COLUMNS, meta=_meta("duplicate_in_file", "")),
         gxe.ExpectColumnValuesToBeInSet(
             column="extra_cells", value_set=[False], meta=_meta("extra_cells", "")

@@ -489,7 +489,7 @@ SELECT
     p.metric, p.topic, p.value_canonical AS value, p.canonical_unit AS unit, p.censored,
     p.value AS submitted_value, p.unit AS submitted_unit, p.sample_point,
     try_strptime(p.sample_date, '%Y-%m-%d')::DATE AS sample_date,
-    coalesce(p.sample_point, '') AS sample_point_key, coalesce(p.sample_date, '') AS sample_date_key,
+    p.sample_point_key, p.sample_date_key,
     row_number() OVER latest = 1 AS winner,
     first_value(p.submission_id) OVER latest AS winner_submission
 FROM _v_prepared AS p

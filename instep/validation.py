@@ -100,8 +100,12 @@ SELECT
     CASE WHEN p.period_index IS NOT NULL
         THEN date_diff('day', DATE '1970-01-01', make_date(p.period_index // 12, p.period_index % 12 + 1, 1))
     END AS period_day_index,
-    coalesce(p.sample_point, '') AS sample_point_key,
-    coalesce(p.sample_date, '') AS sample_date_key
+    -- The key of a restatement or duplicate: the sample identifies a value only for wastewater results,
+    -- and a sample date counts as the date it names, however it was written (2025-3-5 is 2025-03-05).
+    CASE WHEN m.topic = 'wastewater' THEN coalesce(p.sample_point, '') ELSE '' END AS sample_point_key,
+    CASE WHEN m.topic = 'wastewater'
+        THEN coalesce(strftime(p.sample_day, '%Y-%m-%d'), p.sample_date, '') ELSE ''
+    END AS sample_date_key
 FROM parsed AS p
 LEFT JOIN facilities AS f ON f.facility_id = p.facility_id
 LEFT JOIN _v_metrics AS m ON m.metric = p.metric
@@ -379,6 +383,10 @@ SELECT
             coalesce(p.facility_id, '-'), coalesce(p.period, '-'), coalesce(p.metric, '-'),
             coalesce(p.sample_point, '-'), coalesce(p.sample_date, '-'))
         WHEN 'negative_value' THEN format('value {} is negative', p.value)
+        WHEN 'sample_not_applicable' THEN format(
+            '{} = "{}" is given for {}, which is not a wastewater laboratory result; leave {} empty '
+            || '(a sample identifies only laboratory results, and would make this row a second value)',
+            i."column", {column_value}, coalesce(p.metric, '-'), i."column")
         ELSE r.base_message || CASE WHEN i."column" <> '' THEN format(': {} = "{}"', i."column",
             CASE i."column"
                 WHEN 'facility_id' THEN p.facility_id WHEN 'period' THEN p.period

@@ -575,7 +575,76 @@ TEXT_CASES: tuple[Case, ...] = (
     ),
 )
 
-CASES = CASES + TEXT_CASES
+
+def _unpadded_day(period: str, day: int) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    return f"{year}-{month}-{day}"
+
+
+COD = "wastewater.cod"
+CETP = "ET-HAW-C001"
+
+# Cases where two spellings of one key must be one key: else accepted rows become two observations of
+# one value (counted twice, or stopping every later release at the observation check).
+KEY_CASES: tuple[Case, ...] = (
+    Case(
+        "sample_date_spellings.csv",
+        "one wastewater sample twice, its date written 2021-3-5 and 2021-03-05",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(
+                        p,
+                        metric=COD,
+                        value="40",
+                        unit="mg/L",
+                        facility_id=CETP,
+                        sample_point="discharge",
+                        sample_date=_unpadded_day(p, 5),
+                    ),
+                    row(
+                        p,
+                        metric=COD,
+                        value="41",
+                        unit="mg/L",
+                        facility_id=CETP,
+                        sample_point="discharge",
+                        sample_date=f"{p}-05",
+                    ),
+                    row(
+                        p,
+                        metric=COD,
+                        value="30",
+                        unit="mg/L",
+                        facility_id=CETP,
+                        sample_point="raw",
+                        sample_date=_unpadded_day(p, 6),
+                    ),
+                ]
+            )
+        ),
+        row_rules={1: "duplicate_in_file", 2: "duplicate_in_file"},
+        rows=3,
+    ),
+    Case(
+        "sample_on_energy.csv",
+        "an energy row twice, once with sample_point raw (the sample would make it a second value)",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(p, metric="energy.electricity.grid", value="100000", unit="kWh"),
+                    row(p, metric="energy.electricity.grid", value="100000", unit="kWh", sample_point="raw"),
+                    row(p, metric=MUNICIPAL, sample_date=f"{p}-03"),
+                ]
+            )
+        ),
+        row_rules={1: "duplicate_in_file", 2: "sample_not_applicable", 3: "sample_not_applicable"},
+        rows=3,
+        message_has=('sample_point = "raw"', "energy.electricity.grid", "sample_date"),
+    ),
+)
+
+CASES = CASES + TEXT_CASES + KEY_CASES
 
 
 def build_corpus(inbox: Path) -> dict[str, Case]:

@@ -271,3 +271,50 @@ def test_rows_arrow_cannot_hold_reject_only_their_file_even_past_the_readers_che
     assert files == {"bad.csv": "unreadable:unreadable_format", VALID_NAME: "ingested:"}
     assert "UnicodeEncodeError" in summary.unreadable["bad.csv"]
     assert summary.rows_staged == 3
+
+
+def test_a_sample_date_written_another_way_restates_the_sample_in_a_later_file(workspace: Settings):
+    header = ",".join(HEADER)
+    (workspace.inbox_dir / "a.csv").write_text(
+        f"{header}\nET-HAW-C001,2023-03,wastewater.cod,40,mg/L,discharge,2023-3-5,\n", encoding="utf-8"
+    )
+    (workspace.inbox_dir / "b.csv").write_text(
+        f"{header}\nET-HAW-C001,2023-03,wastewater.cod,41,mg/L,discharge, 2023-03-05 ,\n", encoding="utf-8"
+    )
+    with connect(workspace) as con:
+        load_registry(con, read_registry(workspace.registry_dir))
+        stage_new_files(con, workspace.inbox_dir, workspace.archive_dir)
+        settle_staged_rows(con, AS_OF)
+        states = con.execute(
+            "SELECT original_name, state FROM submission_rows JOIN submission_files USING (submission_id) "
+            "ORDER BY submission_files.file_seq"
+        ).fetchall()
+        observed = con.execute("SELECT value, sample_date::VARCHAR FROM observations").fetchall()
+    assert states == [("a.csv", "superseded"), ("b.csv", "accepted")]
+    assert observed == [(41.0, "2023-03-05")]
+
+
+def test_a_release_is_published_after_the_whole_corpus_beside_a_valid_file(tmp_path: Path):
+    import dagster as dg
+
+    from assets import ASSETS
+    from pipelines.resources import InstepWorkspace
+
+    settings = Settings(workspace=tmp_path / "ws", datapackages_dir=tmp_path / "datapackages", as_of=AS_OF)
+    write_registry(settings.registry_dir)
+    build_corpus(settings.inbox_dir)
+    (settings.inbox_dir / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
+    # The chain up to the release; the site stage has its own tests.
+    chain = [a for a in ASSETS if "site" not in set(a.group_names_by_key.values())]
+    result = dg.materialize(
+        chain,
+        resources={"instep": InstepWorkspace.from_settings(settings)},
+        run_config={
+            "ops": {"release_package": {"config": {"version": "1.0.0", "release_date": "2026-11-25"}}}
+        },
+        raise_on_error=False,
+    )
+    failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    assert result.success, failed
+    assert "observations_pass_suite" not in failed
+    assert (settings.datapackages_dir / settings.package_name / "1.0.0" / "datapackage.json").is_file()
