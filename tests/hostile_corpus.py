@@ -50,7 +50,7 @@ def row(
 
 def csv_text(rows: list[list[str]], delimiter: str = ",", header: str | None = None) -> str:
     def cell(text: str) -> str:
-        return f'"{text}"' if delimiter in text or '"' in text else text
+        return f'"{text}"' if delimiter in text or '"' in text or "\n" in text else text
 
     lines = [header if header is not None else delimiter.join(HEADER)]
     lines += [delimiter.join(cell(str(c)) for c in r) for r in rows]
@@ -644,7 +644,172 @@ KEY_CASES: tuple[Case, ...] = (
     ),
 )
 
-CASES = CASES + TEXT_CASES + KEY_CASES
+
+def _three_rows(workbook: openpyxl.Workbook, period: str) -> None:
+    for metric in ("water.recycled", MUNICIPAL, GROUNDWATER):
+        workbook["submission"].append(row(period, metric=metric))
+
+
+def _edited_sheet(edit: Callable[[str], str], fill: Callable[[openpyxl.Workbook, str], None] = _three_rows):
+    """A workbook whose sheet XML is changed after openpyxl wrote it (as another program might write it)."""
+
+    def build(path: Path, period: str) -> None:
+        source = zipfile.ZipFile(io.BytesIO(workbook_bytes(fill, period)))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for item in source.infolist():
+                content = source.read(item.filename)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    content = edit(content.decode("utf-8")).encode("utf-8")
+                target.writestr(item, content)
+        path.write_bytes(out.getvalue())
+
+    return build
+
+
+def _row_element(xml: str, number: int) -> str:
+    start = xml.index(f'<row r="{number}"')
+    return xml[start : xml.index("</row>", start) + len("</row>")]
+
+
+def _swap_rows(xml: str) -> str:
+    second, third = _row_element(xml, 2), _row_element(xml, 3)
+    return xml.replace(second + third, third + second)
+
+
+def _repeat_row_number(xml: str) -> str:
+    third = _row_element(xml, 3)
+    return xml.replace(third, third.replace('r="3"', 'r="2"').replace('3"', '2"'))
+
+
+def _declare_whole_sheet(xml: str) -> str:
+    assert '<dimension ref="A1:H4" />' in xml, "openpyxl changed how it writes the dimension"
+    return xml.replace('<dimension ref="A1:H4" />', '<dimension ref="A1:XFD1048576" />')
+
+
+def _two_submission_sheets(path: Path, period: str) -> None:
+    def fill(workbook: openpyxl.Workbook, period: str) -> None:
+        workbook["submission"].append(row(period))
+        stale = workbook.create_sheet("STALE")
+        stale.append(list(HEADER))
+        stale.append(row(period, value="99"))
+
+    # openpyxl refuses two titles differing only in case; other programs write them, so rename after.
+    source = zipfile.ZipFile(io.BytesIO(workbook_bytes(fill, period)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                assert b'name="STALE"' in content, "openpyxl changed how it writes sheet names"
+                content = content.replace(b'name="STALE"', b'name="SUBMISSION"')
+            target.writestr(item, content)
+    path.write_bytes(out.getvalue())
+
+
+def _open_quote(period: str) -> str:
+    lines = [",".join(row(period, metric=m)) for m in (MUNICIPAL, GROUNDWATER, "water.recycled")]
+    return (
+        HEADER_LINE
+        + "\n"
+        + ",".join(row(period, metric="water.withdrawal.surface"))
+        + '"pump broken, see\n'
+        + "\n".join(lines)
+        + '"\n'
+    )
+
+
+# Files that lose rows or take minutes unless read with care: each is read whole and right, or rejected
+# naming the line, in time linear in its size (benchmarks/hostile_bounds.py prints the figures).
+BOUND_CASES: tuple[Case, ...] = (
+    Case(
+        "open_quote.csv",
+        "a quote opened in a comment and closed three lines later (the rows between would be one cell)",
+        text_file(_open_quote),
+        file_rule="unreadable_format",
+        message_has=("line 2", "line 5", "look like rows"),
+    ),
+    Case(
+        "multiline_comment.csv",
+        "a quoted comment of three lines of prose",
+        text_file(lambda p: csv_text([row(p, comment="pump broken\nreplaced on the 5th\nmeter read after")])),
+        rows=1,
+    ),
+    Case(
+        "overlong_multiline_comment.csv",
+        "a quoted comment spanning 25 lines",
+        text_file(lambda p: csv_text([row(p, comment="\n".join(f"note {i}" for i in range(25)))])),
+        file_rule="unreadable_format",
+        message_has=("line 2", "25 lines", "more than the 20 lines"),
+    ),
+    Case(
+        "rows_out_of_order.xlsx",
+        "a workbook whose rows are stored 1, 3, 2, 4",
+        _edited_sheet(_swap_rows),
+        file_rule="unreadable_format",
+        message_has=("row 2", "after row 3"),
+    ),
+    Case(
+        "row_repeated.xlsx",
+        "a workbook storing row 2 twice",
+        _edited_sheet(_repeat_row_number),
+        file_rule="unreadable_format",
+        message_has=("row 2", "second time"),
+    ),
+    Case(
+        "declared_whole_sheet.xlsx",
+        "a 2 KB workbook declaring the dimension A1:XFD1048576",
+        _edited_sheet(_declare_whole_sheet),
+        rows=3,
+    ),
+    Case(
+        "two_submission_sheets.xlsx",
+        "sheets named 'submission' and 'SUBMISSION'",
+        _two_submission_sheets,
+        file_rule="ambiguous_submission_sheet",
+        message_has=("'submission'", "'SUBMISSION'"),
+    ),
+    Case(
+        "many_keys.json",
+        "a record with 150,000 keys (1.8 MB)",
+        _json(lambda p: {"records": [{**_record(p), **{f"k{i}": 1 for i in range(150_000)}}]}),
+        file_rule="too_large",
+        message_has=("150,005 keys", "256"),
+    ),
+    Case(
+        "unterminated_escapes.json",
+        "120 KB of escaped quotes in a string that never ends",
+        text_file(lambda p: '{"records": [{"comment": "' + '\\"' * 60_000),
+        file_rule="bad_json",
+        message_has=("Unterminated string",),
+    ),
+    Case(
+        "records_twice.json",
+        'a document naming "records" twice (json would keep the last list)',
+        text_file(
+            lambda p: (
+                '{"records": ['
+                + json.dumps(_record(p))
+                + '], "records": ['
+                + json.dumps(_record(p, metric=MUNICIPAL))
+                + "]}"
+            )
+        ),
+        file_rule="duplicate_columns",
+        message_has=('"records"',),
+    ),
+    Case(
+        "wide_header.csv",
+        "a header of 300 columns",
+        text_file(
+            lambda p: csv_text([row(p)], header=HEADER_LINE + "," + ",".join(f"extra{i}" for i in range(292)))
+        ),
+        file_rule="too_large",
+        message_has=("300 columns",),
+    ),
+)
+
+CASES = CASES + TEXT_CASES + KEY_CASES + BOUND_CASES
 
 
 def build_corpus(inbox: Path) -> dict[str, Case]:
