@@ -24,13 +24,15 @@ SAMPLE_POINTS = ("raw", "treated", "discharge")
 # A number as a person types it, optionally below a detection limit ("<0.01"); commas are let through
 # here so that a decimal comma gets its own, more helpful rule.
 NUMBER_LIKE = r"^(?:<\s*)?[+-]?(?:\d[\d,.]*|[.,]\d+)(?:[eE][+-]?\d+)?$"
-COMMA_NUMBER = r"^(?:<\s*)?[+-]?\d[\d.]*,\d*(?:[eE][+-]?\d+)?$"
-# Digit groups of three after a comma with a decimal point (1,234.5), two or more comma groups
-# (1,234,567) or groups split by a space, no-break space or apostrophe (1 234, 1'234). "1,234" alone
-# stays a decimal comma: it is ambiguous, and both messages ask for the same fix.
+# One comma followed by exactly three digits ("212,400"): probably a thousands separator (a meter reading
+# rarely has three decimals), though it could be a decimal comma; the message gives both readings.
+ONE_THOUSANDS_GROUP = r"(?:<\s*)?[+-]?\d{1,3},\d{3}"
+COMMA_NUMBER = rf"^(?!{ONE_THOUSANDS_GROUP}$)(?:<\s*)?[+-]?\d[\d.]*,\d*(?:[eE][+-]?\d+)?$"
+# Digit groups of three after a comma: one group ("212,400"), with a decimal point (1,234.5), two or
+# more groups (1,234,567), or groups split by a space, no-break space or apostrophe (1 234, 1'234).
 THOUSANDS = (
-    r"^(?:<\s*)?[+-]?(?:\d{1,3}(?:,\d{3})+\.\d*|\d{1,3}(?:,\d{3}){2,}"
-    r"|\d{1,3}(?:[ \u00a0\u202f']\d{3})+(?:[.,]\d*)?)$"
+    rf"^(?:{ONE_THOUSANDS_GROUP}|(?:<\s*)?[+-]?(?:\d{{1,3}}(?:,\d{{3}})+\.\d*|\d{{1,3}}(?:,\d{{3}}){{2,}}"
+    r"|\d{1,3}(?:[ \u00a0\u202f']\d{3})+(?:[.,]\d*)?))$"
 )
 # A spreadsheet formula: from a CSV typed by hand, or a workbook cell that has no saved result.
 FORMULA = r"^="

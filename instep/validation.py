@@ -372,8 +372,24 @@ SELECT
             'value "{}" is outside the range of numbers that can be stored (about ±1.8e308)',
             CASE WHEN length(p.value) > 40 THEN left(p.value, 37) || '...' ELSE p.value END)
             ELSE format('the value is not a number: value = "{}"', p.value) END
-        WHEN 'thousands_separator' THEN format(
-            'value "{}" has a thousands separator; write the number without one (1234.5)', p.value)
+        WHEN 'thousands_separator' THEN CASE
+            WHEN regexp_full_match(p.value, '(<\\s*)?[+-]?[0-9]{1,3},[0-9]{3}') THEN format(
+                'value "{}" has a comma followed by three digits, probably a thousands separator: write {}; '
+                || 'if the comma was a decimal comma, write {} (a value a thousand times smaller)',
+                p.value, replace(p.value, ',', ''), replace(p.value, ',', '.'))
+            ELSE format('value "{}" has a thousands separator; write {}', p.value, CASE
+                WHEN contains(p.value, '.') THEN regexp_replace(p.value, '[,'' \u00a0\u202f]', '', 'g')
+                WHEN regexp_full_match(regexp_replace(p.value, '['' \u00a0\u202f]', '', 'g'),
+                    '(<\\s*)?[+-]?[0-9]{1,3}(,[0-9]{3})+')
+                    THEN regexp_replace(p.value, '[,'' \u00a0\u202f]', '', 'g')
+                ELSE replace(regexp_replace(p.value, '['' \u00a0\u202f]', '', 'g'), ',', '.')
+            END) END
+        WHEN 'decimal_comma' THEN format(
+            'value "{}" uses a decimal comma; write {} with a decimal point{}', p.value,
+            replace(replace(p.value, '.', ''), ',', '.'),
+            CASE WHEN regexp_matches(p.value, ',[0-9]{3}([eE]|$)') THEN format(
+                ' (if the comma separated thousands, {})', replace(replace(p.value, '.', ''), ',', ''))
+                ELSE '' END)
         WHEN 'unit_not_accepted' THEN format('unit "{}" is not accepted for {}', p.unit, p.metric)
         WHEN 'required_missing' THEN format('{} is empty; it is required', i."column")
         WHEN 'future_period' THEN format('period {} has not started yet', p.period)

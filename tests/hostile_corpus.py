@@ -262,6 +262,21 @@ CASES: tuple[Case, ...] = (
         message_has=("1,234.5",),
     ),
     Case(
+        "thousands_one_group.csv",
+        '"212,400" kWh: one comma and three digits (a thousands separator, or a decimal comma)',
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(p, metric="energy.electricity.grid", value="212,400", unit="kWh"),
+                    row(p, metric=MUNICIPAL),
+                ]
+            )
+        ),
+        row_rules={1: "thousands_separator"},
+        rows=2,
+        message_has=("write 212400;", "write 212.400 (a value a thousand times smaller)"),
+    ),
+    Case(
         "thousands_space.csv",
         'thousands separator "1 234"',
         text_file(lambda p: csv_text([row(p, value="1 234"), row(p, metric=MUNICIPAL)])),

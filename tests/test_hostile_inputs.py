@@ -164,7 +164,8 @@ VALUE_CASES = [
     ("value", "1,234,567", "thousands_separator"),
     ("value", "1'234", "thousands_separator"),
     ("value", "1\u00a0234,5", "thousands_separator"),
-    ("value", "1,234", "decimal_comma"),
+    ("value", "1,234", "thousands_separator"),
+    ("value", "1234,567", "decimal_comma"),
     ("value", "1.2.3", "not_a_number"),
     ("value", "12.", None),
     ("value", ".5", None),
@@ -186,13 +187,26 @@ def test_value_and_period_forms_get_their_rule(workspace: Settings, tmp_path: Pa
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([list(HEADER), *rows])
     (verdict,) = check_files([path], read_registry(workspace.registry_dir), AS_OF)
+    messages: dict[int, str] = {}
     primary: dict[int, str] = {}
     for issue in verdict.issues:  # issues come in row order, the primary rule of each row first
         primary.setdefault(issue.row_number, issue.rule)
+        messages.setdefault(issue.row_number, issue.message)
     assert [primary.get(number) for number in range(1, len(VALUE_CASES) + 1)] == [
         rule for _, _, rule in VALUE_CASES
     ]
     assert verdict.rows_read == len(VALUE_CASES)
+    # Each hint names the number to write; where the comma could mean either, it gives both readings
+    # and says that they differ a thousandfold.
+    hints = {VALUE_CASES[number - 1][1]: message for number, message in messages.items()}
+    assert hints["1,234,567"].endswith("write 1234567")
+    assert hints["1\u00a0234,5"].endswith("write 1234.5")
+    assert "probably a thousands separator: write 1234;" in hints["1,234"]
+    assert "write 1.234 (a value a thousand times smaller)" in hints["1,234"]
+    assert (
+        "write 1234.567 with a decimal point (if the comma separated thousands, 1234567)"
+        in (hints["1234,567"])
+    )
 
 
 def test_json_keys_differing_only_in_case_are_a_duplicate(tmp_path: Path):
