@@ -45,8 +45,13 @@ def _meta(rule: str, column: str) -> dict[str, str]:
     return {"rule": rule, "column": column}
 
 
-def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) -> gx.ExpectationSuite:
-    """The expectations every submitted row must meet, for a registry and a reporting date."""
+def build_submission_suite(
+    facility_ids: Iterable[str], as_of_month_index: int, as_of_day_index: int | None = None
+) -> gx.ExpectationSuite:
+    """The expectations every submitted row must meet, for a registry and a reporting date.
+
+    `as_of_day_index` is the reporting date in days since 1970-01-01: no sample is taken after it.
+    """
     catalogue = reference.metrics()
     unit_pairs = sorted((code, unit) for code, m in catalogue.items() for unit in m.accepted_units)
     suite = gx.ExpectationSuite(name=SUITE_NAME)
@@ -169,6 +174,11 @@ def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) 
                 column=column, row_condition=NOT_WASTEWATER, meta=_meta("sample_not_applicable", column)
             )
             for column in ("sample_point", "sample_date")
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="sample_day_index",
+            max_value=as_of_day_index,
+            meta=_meta("future_sample_date", "sample_date"),
         ),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=KEY_COLUMNS, meta=_meta("duplicate_in_file", "")),
         gxe.ExpectColumnValuesToBeInSet(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -308,6 +309,26 @@ def check_header(header: list[str]) -> tuple[dict[str, int], tuple[str, ...]]:
     return positions, ignored
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _separator_hint(first_line: str) -> str | None:
+    """Why the header did not split into columns, when the separator is the reason, by its name."""
+    if re.fullmatch(r'\s*"?sep=.?"?\s*', first_line, flags=re.IGNORECASE):
+        return (
+            f"the first line is {first_line.strip()!r}, Excel's line naming the separator, not the header; "
+            "delete that line (or save again as 'CSV UTF-8 (comma delimited)')"
+        )
+    for name, separator in (("tab", "\t"), ("vertical bar", "|")):
+        cells = _normalise_header(first_line.split(separator))
+        if sum(cell in SUBMISSION_COLUMNS for cell in cells) >= 2:
+            return (
+                f"the header is separated by {name} characters; save the file with commas or semicolons "
+                "between the columns (in Excel: 'CSV UTF-8 (comma delimited)')"
+            )
+    return None
+
+
 def sniff_delimiter(header_line: str) -> str:
     """Comma or semicolon, whichever splits the header into more known columns."""
 
@@ -373,7 +394,9 @@ def read_csv(data: bytes) -> SubmissionTable:
     csv.field_size_limit(MAX_FILE_BYTES)
     if not text.strip():
         raise UnreadableFile("empty_file", "the file holds no text")
-    first_line = text.split("\n", 1)[0]
+    # Any line ending counts, a carriage return alone included (old Mac files): the csv module reads
+    # them all, and the header must be sniffed from its own line, not from the whole file.
+    first_line = _LINE_BREAK.split(text, maxsplit=1)[0]
     delimiter = sniff_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     try:
@@ -383,7 +406,13 @@ def read_csv(data: bytes) -> SubmissionTable:
     except csv.Error as error:
         raise UnreadableFile("unreadable_format", f"the header cannot be parsed: {error}") from None
     width = len(header)
-    positions, ignored = check_header(header)
+    try:
+        positions, ignored = check_header(header)
+    except UnreadableFile as error:
+        hint = _separator_hint(first_line)
+        if error.rule != "missing_columns" or not hint:
+            raise
+        raise UnreadableFile(error.rule, f"{error.message}; {hint}") from None
     table = SubmissionTable(format="csv", ignored_columns=ignored)
     # The rows are gathered as lists of the header's width and turned into columns at once: the same
     # outcome as `append_rows`, without a dictionary per row (this loop is most of the time of ingest).

@@ -90,7 +90,9 @@ SELECT
     p.period_index,
     date_diff('month', DATE '0001-01-01', f.active_from) + 12 AS active_from_index,
     date_diff('month', DATE '0001-01-01', f.active_to) + 12 AS active_to_index,
-    CASE WHEN isfinite(n.number) THEN n.number END AS value_number,
+    -- A number that underflows to zero (1e-400) is not stored as 0: the factory wrote something else.
+    CASE WHEN isfinite(n.number) AND NOT n.underflow THEN n.number END AS value_number,
+    coalesce(n.underflow, false) AS value_underflow,
     -- A finite number that overflows on conversion (1e308 MWh) stays infinite: implausible, not missing.
     CASE WHEN isfinite(n.number) THEN n.number * u.factor END AS value_canonical,
     m.canonical_unit,
@@ -111,9 +113,10 @@ LEFT JOIN facilities AS f ON f.facility_id = p.facility_id
 LEFT JOIN _v_metrics AS m ON m.metric = p.metric
 LEFT JOIN _v_unit_factors AS u ON u.metric = p.metric AND u.unit = p.unit
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN p.value_is_plain_number
+    SELECT number, number = 0 AND regexp_matches(regexp_extract(p.value, '^[^eE]*'), '[1-9]') AS underflow
+    FROM (SELECT CASE WHEN p.value_is_plain_number
         THEN TRY_CAST(regexp_replace(p.value, '^<\\s*', '') AS DOUBLE)
-    END AS number
+    END AS number)
 ) AS n
 """
 
@@ -156,7 +159,7 @@ def register_validation_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of_month_index: int) -> tuple[Any, Any]:
+def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of: date) -> tuple[Any, Any]:
     """The GX context's suite and batch definition for a registry and reporting month.
 
     Kept between calls: a large inbox is settled in chunks, and building the context and the suite costs
@@ -169,7 +172,8 @@ def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of_month_index: int) 
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = context.suites.add(build_submission_suite(facility_ids, as_of_month_index))
+    as_of_day = (as_of - date(1970, 1, 1)).days
+    suite = context.suites.add(build_submission_suite(facility_ids, month_index(as_of), as_of_day))
     batch_definition = (
         context.data_sources.add_pandas("submissions")
         .add_dataframe_asset("prepared_rows")
@@ -179,7 +183,7 @@ def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of_month_index: int) 
 
 
 def _run_suite(prepared: pd.DataFrame, facility_ids: tuple[str, ...], as_of: date) -> pd.DataFrame:
-    suite, batch_definition = _suite_on_dataframes(facility_ids, month_index(as_of))
+    suite, batch_definition = _suite_on_dataframes(facility_ids, as_of)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": prepared})
     result = batch.validate(suite, result_format=ROW_RESULT_FORMAT)
     found = [
@@ -259,7 +263,7 @@ class SuiteRunner:
             cuts = file_boundaries(prepared.column("submission_id"), self.workers)
             if self._pool is None:
                 # The suite is built before the fork, so the workers start with it.
-                _suite_on_dataframes(facility_ids, month_index(as_of))
+                _suite_on_dataframes(facility_ids, as_of)
                 self._pool = forked_pool(self.workers)
             futures = [
                 self._pool.submit(_judge_part, _ipc_stream(prepared.slice(a, b - a)), facility_ids, as_of)
@@ -368,7 +372,11 @@ SELECT
         WHEN 'formula_without_result' THEN format(
             '{} holds the formula "{}", not a value; type the value itself (in a workbook: open and save '
             || 'it in Excel so the result is saved, or paste values)', i."column", {column_value})
-        WHEN 'not_a_number' THEN CASE WHEN p.value_is_plain_number THEN format(
+        WHEN 'not_a_number' THEN CASE WHEN p.value_underflow THEN format(
+            'value "{}" is too close to zero to be stored (nearer to 0 than about 5e-324) and would '
+            || 'become 0; write 0 if it is zero, or the value in a smaller unit',
+            CASE WHEN length(p.value) > 40 THEN left(p.value, 37) || '...' ELSE p.value END)
+            WHEN p.value_is_plain_number THEN format(
             'value "{}" is outside the range of numbers that can be stored (about ±1.8e308)',
             CASE WHEN length(p.value) > 40 THEN left(p.value, 37) || '...' ELSE p.value END)
             ELSE format('the value is not a number: value = "{}"', p.value) END
@@ -393,6 +401,9 @@ SELECT
         WHEN 'unit_not_accepted' THEN format('unit "{}" is not accepted for {}', p.unit, p.metric)
         WHEN 'required_missing' THEN format('{} is empty; it is required', i."column")
         WHEN 'future_period' THEN format('period {} has not started yet', p.period)
+        WHEN 'future_sample_date' THEN format(
+            'sample_date {} is after the reporting date; a sample cannot be taken in the future',
+            p.sample_date)
         WHEN 'facility_inactive' THEN format('{} was not active in {}', p.facility_id, p.period)
         WHEN 'duplicate_in_file' THEN format(
             '{} {} {} (sample {} {}) appears more than once in this file',

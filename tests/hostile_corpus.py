@@ -824,7 +824,67 @@ BOUND_CASES: tuple[Case, ...] = (
     ),
 )
 
-CASES = CASES + TEXT_CASES + KEY_CASES + BOUND_CASES
+
+def _lines(rows: list[list[str]], separator: str, line_end: str) -> str:
+    return line_end.join(separator.join(cells) for cells in [list(HEADER), *rows]) + line_end
+
+
+# Values that must not be published as written, and separators the report names.
+SMALL_CASES: tuple[Case, ...] = (
+    Case(
+        "future_sample_date.csv",
+        "a wastewater sample dated 2099-12-31",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(
+                        p,
+                        metric=COD,
+                        value="40",
+                        unit="mg/L",
+                        facility_id=CETP,
+                        sample_point="discharge",
+                        sample_date="2099-12-31",
+                    ),
+                    row(p, metric=MUNICIPAL),
+                ]
+            )
+        ),
+        row_rules={1: "future_sample_date"},
+        rows=2,
+        message_has=("2099-12-31",),
+    ),
+    Case(
+        "underflow.csv",
+        "1e-400, which a double would store as 0",
+        text_file(lambda p: csv_text([row(p, value="1e-400"), row(p, metric=MUNICIPAL, value="0e-400")])),
+        row_rules={1: "not_a_number"},
+        rows=2,
+        message_has=("too close to zero",),
+    ),
+    Case(
+        "cr_only_semicolon.csv",
+        "semicolons, lines ended by a carriage return alone (old Mac files)",
+        text_file(lambda p: _lines([row(p), row(p, metric=MUNICIPAL)], ";", "\r")),
+        rows=2,
+    ),
+    Case(
+        "tab_separated.csv",
+        "tab-separated text saved as .csv",
+        text_file(lambda p: _lines([row(p)], "\t", "\n")),
+        file_rule="missing_columns",
+        message_has=("tab characters",),
+    ),
+    Case(
+        "excel_sep_line.csv",
+        "Excel's 'sep=;' first line above the header",
+        text_file(lambda p: "sep=;\n" + _lines([row(p)], ";", "\n")),
+        file_rule="missing_columns",
+        message_has=("'sep=;'", "delete that line"),
+    ),
+)
+
+CASES = CASES + TEXT_CASES + KEY_CASES + BOUND_CASES + SMALL_CASES
 
 
 def build_corpus(inbox: Path) -> dict[str, Case]:
