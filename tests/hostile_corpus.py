@@ -869,6 +869,20 @@ SMALL_CASES: tuple[Case, ...] = (
         rows=2,
     ),
     Case(
+        "markup_in_cells.csv",
+        "HTML and Markdown in submitted cells (a script tag, a link, a table separator)",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(p, facility_id="<script>alert(1)</script>", comment="[x](javascript:alert(1))"),
+                    row(p, metric=MUNICIPAL, unit="m3 | <b>bold</b>"),
+                ]
+            )
+        ),
+        row_rules={1: "unknown_facility", 2: "unit_not_accepted"},
+        rows=2,
+    ),
+    Case(
         "tab_separated.csv",
         "tab-separated text saved as .csv",
         text_file(lambda p: _lines([row(p)], "\t", "\n")),

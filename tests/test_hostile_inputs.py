@@ -148,8 +148,22 @@ def test_reports_are_named_by_submission_and_show_control_characters_escaped(
     assert all(re.fullmatch(r"S-[0-9a-f]{16}\.md", p.name) for p in written)
     hostile = next(v for v in verdicts if "\n" in v.file_name)
     report = render_report(hostile)
-    assert report.startswith("# Validation report: line\\nbreak\\r\\x1b[31m.csv\n")
+    assert report.startswith("# Validation report: line\\nbreak\\r\\x1b\\[31m.csv\n")
     assert "\x1b" not in report and "\r" not in report
+
+
+def test_submitted_markup_is_shown_as_text_in_the_report(ingested: Settings):
+    submission_id = file_record(ingested, "markup_in_cells.csv")[0]
+    with connect(ingested, read_only=True) as con:
+        (verdict,) = verdicts_from_warehouse(con, [submission_id])
+    report = render_report(verdict)
+    assert "\\<script\\>alert(1)\\</script\\>" in report
+    assert "\\| \\<b\\>bold\\</b\\>" in report
+    # No tag, and no cell boundary a value could add to the table: every "<" and "|" of a value is escaped.
+    assert "<script" not in report.replace("\\<script", "")
+    for line in report.splitlines():
+        if line.startswith("| 2 |") or line.startswith("| 3 |"):
+            assert len(re.findall(r"(?<!\\)\|", line)) == 7, line
 
 
 def test_long_cell_report_does_not_carry_the_megabyte(ingested: Settings):
