@@ -12,6 +12,7 @@ from assets.common import (
     progress,
 )
 from instep.ingest import inbox_files, stage_new_files
+from instep.readers import display_name
 from instep.registry import load_registry, read_registry
 from pipelines.resources import InstepWorkspace
 
@@ -72,10 +73,16 @@ def raw_submission_files(
 ) -> dg.MaterializeResult:
     settings = instep.settings()
     if config.files:
+        # Files the sensor saw may be gone by the time the run starts: skipped like files that vanish
+        # while the batch is read, so that one moved file does not fail the others.
         missing = [name for name in config.files if not (settings.inbox_dir / name).is_file()]
         if missing:
-            raise FileNotFoundError(f"not in the inbox {settings.inbox_dir}: {', '.join(missing)}")
-        files = [settings.inbox_dir / name for name in config.files]
+            progress(
+                context,
+                f"ingest: {len(missing)} selected files are no longer in the inbox and were skipped: "
+                + ", ".join(display_name(name) for name in missing[:20]),
+            )
+        files = [settings.inbox_dir / name for name in config.files if name not in missing]
     else:
         files = inbox_files(settings.inbox_dir)
     progress(context, f"ingest: reading {len(files)} inbox files (files ingested before are skipped)")
@@ -87,12 +94,20 @@ def raw_submission_files(
         f"ingest: {len(summary.new_files)} new files ({len(summary.unreadable)} unreadable), "
         f"{summary.rows_staged} rows staged, {len(summary.skipped_known)} files already ingested",
     )
+    if summary.vanished:
+        progress(
+            context,
+            f"ingest: {len(summary.vanished)} files left the inbox before they could be read and were "
+            "skipped (ingested if they come back): "
+            + ", ".join(display_name(n) for n in summary.vanished[:20]),
+        )
     return dg.MaterializeResult(
         metadata={
             "files_in_inbox_selection": len(files),
             "files_new": len(summary.new_files),
             "files_already_ingested": len(summary.skipped_known),
             "files_unreadable": len(summary.unreadable),
+            "files_vanished": len(summary.vanished),
             "rows_read": summary.rows_staged,
             "files_total": totals[0][0],
             "rows_read_total": totals[0][1],

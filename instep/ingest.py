@@ -78,6 +78,7 @@ class StageSummary:
     new_files: list[str] = field(default_factory=list)
     skipped_known: list[str] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)
+    vanished: list[str] = field(default_factory=list)  # listed, then gone before they could be read
     rows_staged: int = 0
 
 
@@ -107,6 +108,7 @@ class PreparedFile:
     row_count: int = 0
     ignored_columns: tuple[str, ...] = ()
     error: tuple[str, str] | None = None  # rule, message of a whole-file rejection
+    vanished: bool = False  # removed from the inbox between listing and reading: not recorded at all
 
 
 def archive_name(source: Path, file_hash: str) -> str:
@@ -123,13 +125,18 @@ def prepare_file(
     changes meanwhile. The copy is not yet durable (see `publish_archived`). `index` keeps the partial
     names of a batch apart: the same content may arrive twice in one batch.
     """
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        data = None
-        file_hash = file_sha256(path)
-    else:
-        data = path.read_bytes()
-        file_hash = hashlib.sha256(data).hexdigest()
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            data = None
+            file_hash = file_sha256(path)
+        else:
+            data = path.read_bytes()
+            file_hash = hashlib.sha256(data).hexdigest()
+    except FileNotFoundError:
+        # Moved or deleted by the steward while the batch ran: nothing of it was read, so nothing is
+        # recorded, and the file is ingested if it comes back.
+        return PreparedFile(path.name, "", vanished=True), None
     prepared = PreparedFile(path.name, file_hash, archived=archive_name(path, file_hash))
     if file_hash in known:
         prepared.known = True
@@ -405,6 +412,9 @@ def stage_new_files(
         for prepared_files, rows in prepare_files(paths, archive_dir, frozenset(known)):
             file_seq_of_index = [-1] * len(prepared_files)
             for offset, prepared in enumerate(prepared_files):
+                if prepared.vanished:
+                    summary.vanished.append(prepared.name)
+                    continue
                 if prepared.known or prepared.file_hash in known:
                     summary.skipped_known.append(prepared.name)
                     if prepared.partial:  # the same content earlier in this batch

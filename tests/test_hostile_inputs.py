@@ -346,3 +346,31 @@ def test_a_release_is_published_after_the_whole_corpus_beside_a_valid_file(tmp_p
     assert result.success, failed
     assert "observations_pass_suite" not in failed
     assert (settings.datapackages_dir / settings.package_name / "1.0.0" / "datapackage.json").is_file()
+
+
+def test_a_file_removed_while_the_batch_is_read_is_skipped_and_the_rest_ingested(
+    workspace: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    import instep.ingest
+
+    (workspace.inbox_dir / "a_gone.csv").write_text(valid_csv("2023-01"), encoding="utf-8")
+    (workspace.inbox_dir / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
+    real = instep.ingest.prepare_file
+
+    def steward_moves_a_file_away(index, path, archive_dir, known):
+        if path.name == "a_gone.csv":
+            path.unlink()  # listed by the run, then moved away before it is read
+        return real(index, path, archive_dir, known)
+
+    monkeypatch.setattr(instep.ingest, "prepare_file", steward_moves_a_file_away)
+    with connect(workspace) as con:
+        load_registry(con, read_registry(workspace.registry_dir))
+        summary = stage_new_files(con, workspace.inbox_dir, workspace.archive_dir)
+        names = [n for (n,) in con.execute("SELECT original_name FROM submission_files").fetchall()]
+    assert summary.vanished == ["a_gone.csv"]
+    assert names == [VALID_NAME] and summary.new_files == [VALID_NAME]
+    # It is ingested when it comes back.
+    monkeypatch.setattr(instep.ingest, "prepare_file", real)
+    (workspace.inbox_dir / "a_gone.csv").write_text(valid_csv("2023-01"), encoding="utf-8")
+    with connect(workspace) as con:
+        assert stage_new_files(con, workspace.inbox_dir, workspace.archive_dir).new_files == ["a_gone.csv"]
