@@ -87,7 +87,24 @@ def _failure_message(job: str, result: dg.ExecuteInProcessResult) -> str:
         parts.append("failed steps: " + ", ".join(str(step) for step in failed_steps))
     if failed_checks:
         parts.append("blocking checks failed: " + ", ".join(failed_checks))
-    return "; ".join(parts)
+    # The error that stopped each step comes last, where a person reads first: Dagster wraps it in
+    # its own "error occurred while executing" errors, so the innermost cause is the one to show.
+    causes = [
+        f"{event.step_key}: {_innermost_error(event.step_failure_data.error)}"
+        for event in result.all_events
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error
+    ]
+    return "\n".join(["; ".join(parts), *causes])
+
+
+def _innermost_error(error: Any) -> str:  # a Dagster SerializableErrorInfo
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    text = " ".join((error.message or "").split("\n")).strip()
+    qualified, _, rest = text.partition(": ")
+    if error.cls_name and rest and qualified.endswith(error.cls_name):
+        text = f"{error.cls_name}: {rest}"  # the class without its module path
+    return text or error.cls_name or "unknown error"
 
 
 def _metadata_value(event: dg.AssetMaterialization, key: str) -> Any:

@@ -81,3 +81,24 @@ def test_run_refuses_an_empty_workspace_when_told_not_to_write_the_demo(tmp_path
     result = instep(env, "run", "--no-demo")
     assert result.returncode == 2
     assert "no registry in" in result.stderr and "facilities.csv missing" in result.stderr
+
+
+def test_a_failed_run_ends_with_the_error_that_stopped_the_step():
+    import dagster as dg
+
+    from instep.runs import _failure_message
+
+    class ReleaseConflict(RuntimeError):
+        pass
+
+    @dg.asset
+    def release_package() -> None:
+        raise ReleaseConflict("release 1.0.0 is already published with other content: data/parks.csv")
+
+    result = dg.materialize([release_package], raise_on_error=False)
+    message = _failure_message("release_job", result)
+    assert message.splitlines()[0] == "release_job failed; failed steps: release_package"
+    assert message.splitlines()[-1] == (
+        "release_package: ReleaseConflict: release 1.0.0 is already published with other content: "
+        "data/parks.csv"
+    )
