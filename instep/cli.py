@@ -84,9 +84,21 @@ def run(version: str | None, release_date: str | None, no_demo: bool) -> None:
     In a workspace without a registry, the bundled synthetic demo data is written first (unless
     --no-demo), so that one command shows the whole pipeline.
     """
-    from instep.runs import release_run_config
+    from instep.warehouse import WarehouseBusy, run_lock
 
     settings = Settings.from_env()
+    try:
+        with run_lock(settings):
+            _run(settings, version, release_date, no_demo)
+    except WarehouseBusy as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+def _run(settings: Settings, version: str | None, release_date: str | None, no_demo: bool) -> None:
+    """`instep run` under the run lock: the demo data is written only if no other run is working."""
+    from instep.runs import release_run_config
+
     if not (settings.registry_dir / "facilities.csv").exists():
         if no_demo:
             click.echo(f"error: no registry in {settings.registry_dir} (facilities.csv missing)", err=True)

@@ -143,12 +143,14 @@ def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -
 
 def execute_job(job: str, settings: Settings, run_config: Mapping[str, Any] | None = None) -> RunSummary:
     """Run one job of the code location in this process against `settings`' workspace."""
+    from instep.warehouse import run_lock
     from pipelines.definitions import build_defs
 
-    definition = build_defs(settings).resolve_job_def(job)
-    result = definition.execute_in_process(
-        run_config=_quiet_dagster_logs(run_config or {}), raise_on_error=False
-    )
+    with run_lock(settings):
+        definition = build_defs(settings).resolve_job_def(job)
+        result = definition.execute_in_process(
+            run_config=_quiet_dagster_logs(run_config or {}), raise_on_error=False
+        )
     if not result.success:
         raise RunFailed(_failure_message(job, result))
     return summarise(job, result, settings)

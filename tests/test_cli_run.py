@@ -102,3 +102,36 @@ def test_a_failed_run_ends_with_the_error_that_stopped_the_step():
         "release_package: ReleaseConflict: release 1.0.0 is already published with other content: "
         "data/parks.csv"
     )
+
+
+@pytest.mark.parametrize("command", [("run",), ("release", "--version", "9.9.9")])
+def test_a_second_run_is_refused_before_it_touches_the_workspace(tmp_path: Path, command: tuple[str, ...]):
+    workspace = tmp_path / "busy"
+    env = {**os.environ, "INSTEP_WORKSPACE": str(workspace)}
+    # Another run holds the lock: a process of its own, as a second `instep run` would meet it.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from instep.settings import Settings\n"
+            "from instep.warehouse import run_lock\n"
+            "with run_lock(Settings.from_env()):\n"
+            "    print('held', flush=True)\n"
+            "    sys.stdin.read()\n",
+        ],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = instep(env, *command)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: another run is working on the workspace")
+    assert sorted(p.name for p in workspace.iterdir()) == ["run.lock"]  # no demo, warehouse or site
