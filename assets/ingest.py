@@ -11,7 +11,7 @@ from assets.common import (
     markdown_table,
     progress,
 )
-from instep.ingest import inbox_files, stage_new_files
+from instep.ingest import archive_problems, inbox_files, stage_new_files
 from instep.readers import display_name
 from instep.registry import load_registry, read_registry
 from pipelines.resources import InstepWorkspace
@@ -118,4 +118,42 @@ def raw_submission_files(
             "inbox_dir": dg.MetadataValue.path(str(settings.inbox_dir)),
             "archive_dir": dg.MetadataValue.path(str(settings.archive_dir)),
         }
+    )
+
+
+@dg.asset_check(
+    asset=raw_submission_files,
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Every recorded submission file still has its archived copy (archive/<sha256>.<ext>). A missing "
+        "copy is an error for the steward to restore; `instep doctor` also verifies every copy's hash. "
+        "Not blocking: the ledger and what is published from it are not affected."
+    ),
+)
+def archive_intact(context: dg.AssetCheckExecutionContext, instep: InstepWorkspace) -> dg.AssetCheckResult:
+    settings = instep.settings()
+    with instep.warehouse() as con:
+        problems = archive_problems(con, settings.archive_dir, verify_hashes=False)
+        files = con.execute("SELECT count(*) FROM submission_files").fetchall()[0][0]
+    if problems:
+        progress(
+            context,
+            f"check FAILED: {len(problems)} archived submission files are missing from "
+            f"{settings.archive_dir}; restore them from a backup (or the factory's copy) and run "
+            "`instep doctor`",
+        )
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "files_checked": files,
+            "files_missing": len(problems),
+            "missing_files": markdown_table(
+                ["submission", "file", "archived as", "problem"],
+                [
+                    (p.submission_id, display_name(p.original_name), p.archived_path, p.problem)
+                    for p in problems[:LISTED_ROWS]
+                ],
+            ),
+        },
     )

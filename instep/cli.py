@@ -157,4 +157,31 @@ def serve(port: int, site_dir: Path | None) -> None:
         server.server_close()
 
 
+@main.command()
+def doctor() -> None:
+    """Verify the workspace's archive: every recorded submission file present with its SHA-256.
+
+    Exit status: 0 all intact, 1 a copy missing or altered (each is listed).
+    """
+    from instep.ingest import archive_problems
+    from instep.readers import display_name
+    from instep.warehouse import connect
+
+    settings = Settings.from_env()
+    if not settings.warehouse_path.exists():
+        click.echo(f"error: no warehouse in {settings.workspace}; nothing has been ingested", err=True)
+        sys.exit(2)
+    with connect(settings, read_only=True) as con:
+        problems = archive_problems(con, settings.archive_dir, verify_hashes=True)
+        files = con.execute("SELECT count(*) FROM submission_files").fetchall()[0][0]
+    for problem in problems:
+        click.echo(
+            f"error: {problem.submission_id} ({display_name(problem.original_name)}, "
+            f"archive/{problem.archived_path}): {problem.problem}",
+            err=True,
+        )
+    click.echo(f"archive: {files - len(problems):,} of {files:,} submission files intact")
+    sys.exit(1 if problems else 0)
+
+
 main.add_command(demo_data)

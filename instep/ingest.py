@@ -661,6 +661,43 @@ def _settle_chunk(
     return (staged, counts[0], counts[1], counts[2] + restated, len(detailed), restated_in_batch)
 
 
+@dataclass(frozen=True)
+class ArchiveProblem:
+    submission_id: str
+    original_name: str
+    archived_path: str
+    problem: str
+
+
+def archive_problems(
+    con: duckdb.DuckDBPyConnection, archive_dir: Path, *, verify_hashes: bool
+) -> list[ArchiveProblem]:
+    """Recorded files whose archived copy is missing or (with `verify_hashes`) no longer has its hash.
+
+    The archive is the evidence behind every row of the ledger; a copy lost or changed on disk must be
+    reported, never found out at an audit. Without `verify_hashes` only the presence of each copy is
+    checked (one `stat` per file, as every run does); `instep doctor` reads and hashes every copy.
+    """
+    problems = []
+    for submission_id, name, archived, file_hash in con.execute(
+        "SELECT submission_id, original_name, archived_path, file_hash FROM submission_files "
+        "ORDER BY file_seq"
+    ).fetchall():
+        path = archive_dir / archived
+        if not path.is_file():
+            problems.append(ArchiveProblem(submission_id, name, archived, "the archived copy is missing"))
+        elif verify_hashes and (found := file_sha256(path)) != file_hash:
+            problems.append(
+                ArchiveProblem(
+                    submission_id,
+                    name,
+                    archived,
+                    f"the archived copy was altered: its SHA-256 is {found}, recorded {file_hash}",
+                )
+            )
+    return problems
+
+
 def row_state_counts(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """Per file: rows read and rows in each state; the states always add up to rows read."""
     return con.sql(

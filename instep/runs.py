@@ -39,6 +39,7 @@ class RunSummary:
     release_path: str | None = None
     site_path: str | None = None
     materialized: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)  # errors that did not stop the run
 
     def lines(self) -> list[str]:
         out = [f"{self.job}: {len(self.materialized)} assets materialised"]
@@ -52,6 +53,10 @@ class RunSummary:
             out.append(f"  release:     {self.release_version} in {self.release_path}")
         if self.site_path:
             out.append(f"  site:        {self.site_path} (instep serve to browse it)")
+        for check in self.failed_checks:
+            out.append(
+                f"  FAILED check: {check} (see its metadata in the run; `instep doctor` for the archive)"
+            )
         return out
 
 
@@ -114,6 +119,11 @@ def _metadata_value(event: dg.AssetMaterialization, key: str) -> Any:
 
 def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -> RunSummary:
     summary = RunSummary(job=job)
+    summary.failed_checks = [
+        evaluation.check_name
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    ]
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
         name = materialization.asset_key.to_user_string()
