@@ -3,7 +3,7 @@
 Each `Case` writes one file into an inbox and says what ingestion must do with it: reject the whole file
 under a file rule, reject given rows under a row rule (all other rows accepted), or accept every row.
 Every case uses its own reporting month, so no case restates another and "accepted" stays checkable.
-The table in CONTRIBUTING.md ("Hostile and malformed submissions") documents the same behaviour.
+The steward guide (site/steward/hostile-inputs.md) documents the same behaviour in its tables.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Hostile and malformed submissions: each gets its specific verdict and the rest of the inbox goes on.
 
 The whole corpus (tests/hostile_corpus.py) is ingested together with one valid file in a single run; the
-tests then read the ledger. The behaviour table in CONTRIBUTING.md documents the same verdicts.
+tests then read the ledger. The steward guide (site/steward/hostile-inputs.md) documents the same verdicts.
 """
 
 from __future__ import annotations
