@@ -141,7 +141,10 @@ def prepare_file(
     if file_hash in known:
         prepared.known = True
         return prepared, None
-    if not (archive_dir / prepared.archived).exists():
+    existing = archive_dir / prepared.archived
+    # A copy already there (left by a killed run, or the same content earlier) is trusted only if it
+    # still has its hash: an altered one is replaced by these bytes, which the name says it holds.
+    if not existing.exists() or file_sha256(existing) != file_hash:
         prepared.partial = f".{file_hash}.{index}.partial"
         partial = archive_dir / prepared.partial
         if data is None:
@@ -356,7 +359,8 @@ def publish_archived(archive_dir: Path, moves: list[tuple[str, str]]) -> None:
        a file under its final name is always whole, also after a power cut (that is what lets a later run
        trust an archived file that exists already). Batched, the file system commits many fsyncs in one
        journal commit, instead of one commit per file interleaved with the copying.
-    2. rename each partial copy to its final name (atomic; an existing copy with the same content wins).
+    2. rename each partial copy to its final name (atomic; an existing copy with the same content wins,
+       one whose content no longer matches its name is replaced).
     3. fsync the archive directory once: the renames are durable. Only then does the caller commit the
        ledger, so a committed ledger never names a file the archive could lose.
     A crash anywhere before the commit leaves partial copies (removed by the next run) and perhaps
@@ -367,9 +371,9 @@ def publish_archived(archive_dir: Path, moves: list[tuple[str, str]]) -> None:
             list(threads.map(_fsync_path, [archive_dir / partial for partial, _ in moves]))
         for partial, final in moves:
             target = archive_dir / final
-            if target.exists():
+            if target.exists() and file_sha256(target) == final[:64]:
                 (archive_dir / partial).unlink()
-            else:
+            else:  # absent, or altered on disk: the fsynced copy with the right content takes the name
                 (archive_dir / partial).replace(target)
     _fsync_path(archive_dir)
 

@@ -374,3 +374,22 @@ def test_a_file_removed_while_the_batch_is_read_is_skipped_and_the_rest_ingested
     (workspace.inbox_dir / "a_gone.csv").write_text(valid_csv("2023-01"), encoding="utf-8")
     with connect(workspace) as con:
         assert stage_new_files(con, workspace.inbox_dir, workspace.archive_dir).new_files == ["a_gone.csv"]
+
+
+def test_an_altered_copy_left_in_the_archive_is_replaced_not_trusted(workspace: Settings):
+    import hashlib
+
+    from instep.ingest import archive_problems
+
+    data = valid_csv().encode("utf-8")
+    name = hashlib.sha256(data).hexdigest() + ".csv"
+    workspace.archive_dir.mkdir(parents=True)
+    # What a killed run could leave, later changed on disk: the file's name, other content.
+    (workspace.archive_dir / name).write_bytes(b"not what was received\n")
+    (workspace.inbox_dir / VALID_NAME).write_bytes(data)
+    with connect(workspace) as con:
+        load_registry(con, read_registry(workspace.registry_dir))
+        stage_new_files(con, workspace.inbox_dir, workspace.archive_dir)
+        assert archive_problems(con, workspace.archive_dir, verify_hashes=True) == []
+    assert (workspace.archive_dir / name).read_bytes() == data
+    assert sorted(p.name for p in workspace.archive_dir.iterdir()) == [name]
