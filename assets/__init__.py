@@ -21,6 +21,7 @@ ASSETS = (
 )
 
 ASSET_CHECKS = (
+    ingest.archive_intact,
     validate.row_states_add_up,
     validate.observations_pass_suite,
     scorecards.scores_within_bounds,

@@ -11,7 +11,8 @@ from assets.common import (
     markdown_table,
     progress,
 )
-from instep.ingest import inbox_files, stage_new_files
+from instep.ingest import archive_problems, inbox_files, stage_new_files
+from instep.readers import display_name
 from instep.registry import load_registry, read_registry
 from pipelines.resources import InstepWorkspace
 
@@ -72,10 +73,16 @@ def raw_submission_files(
 ) -> dg.MaterializeResult:
     settings = instep.settings()
     if config.files:
+        # Files the sensor saw may be gone by the time the run starts: skipped like files that vanish
+        # while the batch is read, so that one moved file does not fail the others.
         missing = [name for name in config.files if not (settings.inbox_dir / name).is_file()]
         if missing:
-            raise FileNotFoundError(f"not in the inbox {settings.inbox_dir}: {', '.join(missing)}")
-        files = [settings.inbox_dir / name for name in config.files]
+            progress(
+                context,
+                f"ingest: {len(missing)} selected files are no longer in the inbox and were skipped: "
+                + ", ".join(display_name(name) for name in missing[:20]),
+            )
+        files = [settings.inbox_dir / name for name in config.files if name not in missing]
     else:
         files = inbox_files(settings.inbox_dir)
     progress(context, f"ingest: reading {len(files)} inbox files (files ingested before are skipped)")
@@ -87,12 +94,20 @@ def raw_submission_files(
         f"ingest: {len(summary.new_files)} new files ({len(summary.unreadable)} unreadable), "
         f"{summary.rows_staged} rows staged, {len(summary.skipped_known)} files already ingested",
     )
+    if summary.vanished:
+        progress(
+            context,
+            f"ingest: {len(summary.vanished)} files left the inbox before they could be read and were "
+            "skipped (ingested if they come back): "
+            + ", ".join(display_name(n) for n in summary.vanished[:20]),
+        )
     return dg.MaterializeResult(
         metadata={
             "files_in_inbox_selection": len(files),
             "files_new": len(summary.new_files),
             "files_already_ingested": len(summary.skipped_known),
             "files_unreadable": len(summary.unreadable),
+            "files_vanished": len(summary.vanished),
             "rows_read": summary.rows_staged,
             "files_total": totals[0][0],
             "rows_read_total": totals[0][1],
@@ -103,4 +118,42 @@ def raw_submission_files(
             "inbox_dir": dg.MetadataValue.path(str(settings.inbox_dir)),
             "archive_dir": dg.MetadataValue.path(str(settings.archive_dir)),
         }
+    )
+
+
+@dg.asset_check(
+    asset=raw_submission_files,
+    pool=WAREHOUSE_POOL,
+    description=(
+        "Every recorded submission file still has its archived copy (archive/<sha256>.<ext>). A missing "
+        "copy is an error for the steward to restore; `instep doctor` also verifies every copy's hash. "
+        "Not blocking: the ledger and what is published from it are not affected."
+    ),
+)
+def archive_intact(context: dg.AssetCheckExecutionContext, instep: InstepWorkspace) -> dg.AssetCheckResult:
+    settings = instep.settings()
+    with instep.warehouse() as con:
+        problems = archive_problems(con, settings.archive_dir, verify_hashes=False)
+        files = con.execute("SELECT count(*) FROM submission_files").fetchall()[0][0]
+    if problems:
+        progress(
+            context,
+            f"check FAILED: {len(problems)} archived submission files are missing from "
+            f"{settings.archive_dir}; restore them from a backup (or the factory's copy) and run "
+            "`instep doctor`",
+        )
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "files_checked": files,
+            "files_missing": len(problems),
+            "missing_files": markdown_table(
+                ["submission", "file", "archived as", "problem"],
+                [
+                    (p.submission_id, display_name(p.original_name), p.archived_path, p.problem)
+                    for p in problems[:LISTED_ROWS]
+                ],
+            ),
+        },
     )

@@ -36,7 +36,8 @@ UPSTREAM = [
     description=(
         "The publishable tables `pub_<resource>`, exactly in the shape of the metadata resources: "
         "disclosure applied to the computed tables (aggregate-only facilities only inside park totals, "
-        "sensitive metrics never per facility), plus parks, public facilities, metric catalogue, emission "
+        "park cells that would reveal them withheld with their rule, sensitive metrics never per "
+        "facility), plus parks, public facilities, metric catalogue, emission "
         "factors and ZDHC limits."
     ),
 )

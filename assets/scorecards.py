@@ -27,7 +27,7 @@ GROUP = "scorecards"
 def out_scorecards(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
     settings = instep.settings()
     with instep.warehouse() as con:
-        rows = build_scorecards(con, settings.rubric_version, settings.gwp_set)
+        rows = build_scorecards(con, settings.rubric_version, settings.gwp_set, settings)
         status = dict(con.execute("SELECT status, count(*) FROM out_scorecards GROUP BY status").fetchall())
         park_years = con.execute("SELECT count(DISTINCT (park_id, year)) FROM out_scorecards").fetchall()[0][
             0

@@ -223,6 +223,51 @@ def child_frictionless(inbox: Path, registry: Path, sample_rows: int, scratch: P
     }
 
 
+def child_disclosure(workspace: Path) -> dict[str, Any]:
+    """Disclosure control on the warehouse and latest release of the full run: what it withholds and
+    what its plan and its audit cost (both run inside the release stage's time)."""
+    from collections import Counter
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from instep.disclosure.audit import audit_release
+    from instep.disclosure.plan import plan_disclosure
+    from instep.metadata.resources import MEASURES
+    from instep.settings import Settings
+
+    settings = Settings(workspace=workspace, datapackages_dir=workspace / "datapackages", as_of=AS_OF)
+    package = settings.datapackages_dir / settings.package_name
+    release = package / (package / "LATEST").read_text(encoding="utf-8").strip()
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    started = time.perf_counter()
+    plan = plan_disclosure(con, None)
+    plan_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    findings = audit_release(con, release, package, earlier=[])
+    audit_seconds = time.perf_counter() - started
+    measures = {f.name for f in MEASURES}
+    withheld = published = 0
+    for name in ("park_monthly", "park_annual"):
+        for row in pq.read_table(release / "data" / f"{name}.parquet").to_pylist():
+            hidden = set(filter(None, (row["suppressed_fields"] or "").split(";"))) & measures
+            withheld += len(hidden)
+            published += sum(1 for c in measures if c in row and row[c] is not None)
+    return {
+        "seconds": plan_seconds + audit_seconds,
+        "plan_seconds": plan_seconds,
+        "audit_seconds": audit_seconds,
+        "cells_with_hidden_contributions": len(plan.cells),
+        "relations": len(plan.relations),
+        "park_cells_withheld": withheld,
+        "park_cells_published": published,
+        "share_of_park_cells_withheld": withheld / (withheld + published) if withheld + published else 0.0,
+        "withheld_by_rule": dict(sorted(Counter(plan.withheld.values()).items())),
+        "audit_findings": len(findings),
+        "peak_mb": _peak_mb(),
+    }
+
+
 def run_child(kind: str, **kwargs: str) -> dict[str, Any]:
     """Run one measurement in a fresh interpreter; wall time includes its start-up."""
     args = [PYTHON, str(Path(__file__).resolve()), "--child", kind]
@@ -402,6 +447,7 @@ def benchmark(scale: str, seed: int, sample_rows: int, publish_again: bool = Tru
     print(f"[{scale}] full run", flush=True)
     full = run_stages(workspace, stages, rows)
     full_seconds = sum(s["seconds"] for s in full.values())
+    disclosure = run_child("disclosure", workspace=workspace) if "publish" in stages else None
 
     print(f"[{scale}] incremental run after one new file", flush=True)
     name, new_rows = new_submission(workspace)
@@ -468,6 +514,7 @@ def benchmark(scale: str, seed: int, sample_rows: int, publish_again: bool = Tru
             "incremental_over_full_warehouse_stages": ratio(incremental_seconds, warehouse_full_seconds),
         },
         "site": site_pages(workspace) if "site" in stages else None,
+        "disclosure": disclosure,
     }
     if result["site"] is not None:
         seconds = full["site"]["seconds"]
@@ -519,6 +566,15 @@ def print_table(result: dict[str, Any]) -> None:
     print("ratios (time per row, ours / reference):")
     for key, value in result["ratios"].items():
         print(f"  {key:<44}{'n/a' if value is None else value:>8}")
+    if result.get("disclosure"):
+        d = result["disclosure"]
+        print(
+            f"disclosure: {d['park_cells_withheld']:,} park cells withheld of "
+            f"{d['park_cells_withheld'] + d['park_cells_published']:,} "
+            f"({100 * d['share_of_park_cells_withheld']:.1f} %), by rule {d['withheld_by_rule']}; "
+            f"plan {d['plan_seconds']:.1f} s, audit {d['audit_seconds']:.1f} s "
+            f"(inside the release stage), {d['audit_findings']} audit findings"
+        )
     if result.get("site"):
         site = result["site"]
         print(
@@ -548,6 +604,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         if args.child == "stage":
             measured = child_stage(Path(args.workspace), args.group)
+        elif args.child == "disclosure":
+            measured = child_disclosure(Path(args.workspace))
         elif args.child == "duckdb":
             measured = child_duckdb(Path(args.inbox))
         else:

@@ -26,13 +26,15 @@ SAMPLE_POINTS = ("raw", "treated", "discharge")
 # A number as a person types it, optionally below a detection limit ("<0.01"); commas are let through
 # here so that a decimal comma gets its own, more helpful rule.
 NUMBER_LIKE = r"^(?:<\s*)?[+-]?(?:\d[\d,.]*|[.,]\d+)(?:[eE][+-]?\d+)?$"
-COMMA_NUMBER = r"^(?:<\s*)?[+-]?\d[\d.]*,\d*(?:[eE][+-]?\d+)?$"
-# Digit groups of three after a comma with a decimal point (1,234.5), two or more comma groups
-# (1,234,567) or groups split by a space, no-break space or apostrophe (1 234, 1'234). "1,234" alone
-# stays a decimal comma: it is ambiguous, and both messages ask for the same fix.
+# One comma followed by exactly three digits ("212,400"): probably a thousands separator (a meter reading
+# rarely has three decimals), though it could be a decimal comma; the message gives both readings.
+ONE_THOUSANDS_GROUP = r"(?:<\s*)?[+-]?\d{1,3},\d{3}"
+COMMA_NUMBER = rf"^(?!{ONE_THOUSANDS_GROUP}$)(?:<\s*)?[+-]?\d[\d.]*,\d*(?:[eE][+-]?\d+)?$"
+# Digit groups of three after a comma: one group ("212,400"), with a decimal point (1,234.5), two or
+# more groups (1,234,567), or groups split by a space, no-break space or apostrophe (1 234, 1'234).
 THOUSANDS = (
-    r"^(?:<\s*)?[+-]?(?:\d{1,3}(?:,\d{3})+\.\d*|\d{1,3}(?:,\d{3}){2,}"
-    r"|\d{1,3}(?:[ \u00a0\u202f']\d{3})+(?:[.,]\d*)?)$"
+    rf"^(?:{ONE_THOUSANDS_GROUP}|(?:<\s*)?[+-]?(?:\d{{1,3}}(?:,\d{{3}})+\.\d*|\d{{1,3}}(?:,\d{{3}}){{2,}}"
+    r"|\d{1,3}(?:[ \u00a0\u202f']\d{3})+(?:[.,]\d*)?))$"
 )
 # A spreadsheet formula: from a CSV typed by hand, or a workbook cell that has no saved result.
 FORMULA = r"^="
@@ -45,8 +47,13 @@ def _meta(rule: str, column: str) -> dict[str, str]:
     return {"rule": rule, "column": column}
 
 
-def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) -> gx.ExpectationSuite:
-    """The expectations every submitted row must meet, for a registry and a reporting date."""
+def build_submission_suite(
+    facility_ids: Iterable[str], as_of_month_index: int, as_of_day_index: int | None = None
+) -> gx.ExpectationSuite:
+    """The expectations every submitted row must meet, for a registry and a reporting date.
+
+    `as_of_day_index` is the reporting date in days since 1970-01-01: no sample is taken after it.
+    """
     catalogue = reference.metrics()
     unit_pairs = sorted((code, unit) for code, m in catalogue.items() for unit in m.accepted_units)
     suite = gx.ExpectationSuite(name=SUITE_NAME)
@@ -162,6 +169,18 @@ def build_submission_suite(facility_ids: Iterable[str], as_of_month_index: int) 
             or_equal=True,
             ignore_row_if="either_value_is_missing",
             meta=_meta("sample_date_invalid", "sample_date"),
+        ),
+        *(
+            # Only a laboratory result has a sample; anywhere else one would split the row's key.
+            gxe.ExpectColumnValuesToBeNull(
+                column=column, row_condition=NOT_WASTEWATER, meta=_meta("sample_not_applicable", column)
+            )
+            for column in ("sample_point", "sample_date")
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="sample_day_index",
+            max_value=as_of_day_index,
+            meta=_meta("future_sample_date", "sample_date"),
         ),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=KEY_COLUMNS, meta=_meta("duplicate_in_file", "")),
         gxe.ExpectColumnValuesToBeInSet(

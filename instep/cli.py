@@ -92,9 +92,21 @@ def run(version: str | None, release_date: str | None, no_demo: bool) -> None:
     In a workspace without a registry, the bundled synthetic demo data is written first (unless
     --no-demo), so that one command shows the whole pipeline.
     """
-    from instep.runs import release_run_config
+    from instep.warehouse import WarehouseBusy, run_lock
 
     settings = Settings.from_env()
+    try:
+        with run_lock(settings):
+            _run(settings, version, release_date, no_demo)
+    except WarehouseBusy as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+def _run(settings: Settings, version: str | None, release_date: str | None, no_demo: bool) -> None:
+    """`instep run` under the run lock: the demo data is written only if no other run is working."""
+    from instep.runs import release_run_config
+
     if not (settings.registry_dir / "facilities.csv").exists():
         if no_demo:
             click.echo(f"error: no registry in {settings.registry_dir} (facilities.csv missing)", err=True)
@@ -151,6 +163,33 @@ def serve(port: int, site_dir: Path | None) -> None:
         click.echo("stopped")
     finally:
         server.server_close()
+
+
+@main.command()
+def doctor() -> None:
+    """Verify the workspace's archive: every recorded submission file present with its SHA-256.
+
+    Exit status: 0 all intact, 1 a copy missing or altered (each is listed).
+    """
+    from instep.ingest import archive_problems
+    from instep.readers import display_name
+    from instep.warehouse import connect
+
+    settings = Settings.from_env()
+    if not settings.warehouse_path.exists():
+        click.echo(f"error: no warehouse in {settings.workspace}; nothing has been ingested", err=True)
+        sys.exit(2)
+    with connect(settings, read_only=True) as con:
+        problems = archive_problems(con, settings.archive_dir, verify_hashes=True)
+        files = con.execute("SELECT count(*) FROM submission_files").fetchall()[0][0]
+    for problem in problems:
+        click.echo(
+            f"error: {problem.submission_id} ({display_name(problem.original_name)}, "
+            f"archive/{problem.archived_path}): {problem.problem}",
+            err=True,
+        )
+    click.echo(f"archive: {files - len(problems):,} of {files:,} submission files intact")
+    sys.exit(1 if problems else 0)
 
 
 main.add_command(demo_data)

@@ -79,6 +79,7 @@ class StageSummary:
     new_files: list[str] = field(default_factory=list)
     skipped_known: list[str] = field(default_factory=list)
     unreadable: dict[str, str] = field(default_factory=dict)
+    vanished: list[str] = field(default_factory=list)  # listed, then gone before they could be read
     rows_staged: int = 0
 
 
@@ -108,6 +109,7 @@ class PreparedFile:
     row_count: int = 0
     ignored_columns: tuple[str, ...] = ()
     error: tuple[str, str] | None = None  # rule, message of a whole-file rejection
+    vanished: bool = False  # removed from the inbox between listing and reading: not recorded at all
 
 
 def archive_name(source: Path, file_hash: str) -> str:
@@ -124,18 +126,26 @@ def prepare_file(
     changes meanwhile. The copy is not yet durable (see `publish_archived`). `index` keeps the partial
     names of a batch apart: the same content may arrive twice in one batch.
     """
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        data = None
-        file_hash = file_sha256(path)
-    else:
-        data = path.read_bytes()
-        file_hash = hashlib.sha256(data).hexdigest()
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            data = None
+            file_hash = file_sha256(path)
+        else:
+            data = path.read_bytes()
+            file_hash = hashlib.sha256(data).hexdigest()
+    except FileNotFoundError:
+        # Moved or deleted by the steward while the batch ran: nothing of it was read, so nothing is
+        # recorded, and the file is ingested if it comes back.
+        return PreparedFile(path.name, "", vanished=True), None
     prepared = PreparedFile(path.name, file_hash, archived=archive_name(path, file_hash))
     if file_hash in known:
         prepared.known = True
         return prepared, None
-    if not (archive_dir / prepared.archived).exists():
+    existing = archive_dir / prepared.archived
+    # A copy already there (left by a killed run, or the same content earlier) is trusted only if it
+    # still has its hash: an altered one is replaced by these bytes, which the name says it holds.
+    if not existing.exists() or file_sha256(existing) != file_hash:
         prepared.partial = f".{file_hash}.{index}.partial"
         partial = archive_dir / prepared.partial
         if data is None:
@@ -168,23 +178,49 @@ def prepare_chunk(
     than reading the files.
     """
     files: list[PreparedFile] = []
+    tables: list[tuple[int, PreparedFile, SubmissionTable]] = []
+    for index, path in tasks:
+        prepared, table = prepare_file(index, path, archive_dir, known)
+        files.append(prepared)
+        if table is not None:
+            tables.append((index, prepared, table))
+    try:
+        return files, _rows_table(tables)
+    except Exception:
+        pass
+    # Some file's text cannot be held by Arrow although its reader accepted it (a defect of the reader's
+    # checks): find the files one by one, so that only they are rejected and the rest of the chunk goes on.
+    convertible = []
+    for entry in tables:
+        try:
+            _rows_table([entry])
+        except Exception as error:
+            entry[1].error = (
+                "unreadable_format",
+                f"the rows of the file could not be stored ({type(error).__name__}: {str(error)[:200]}); "
+                "please report this file to the data steward",
+            )
+            entry[1].row_count = 0
+        else:
+            convertible.append(entry)
+    return files, _rows_table(convertible)
+
+
+def _rows_table(tables: list[tuple[int, PreparedFile, SubmissionTable]]) -> pa.Table:
+    """The rows of the files read, as one Arrow table with the position of each row's file."""
     index_column: list[int] = []
     submission_ids: list[str] = []
     row_numbers: list[int] = []
     columns: dict[str, list[str | None]] = {name: [] for name in SUBMISSION_COLUMNS}
     extra_cells: list[bool] = []
-    for index, path in tasks:
-        prepared, table = prepare_file(index, path, archive_dir, known)
-        files.append(prepared)
-        if table is None:
-            continue
+    for index, prepared, table in tables:
         index_column += [index] * len(table)
         submission_ids += [submission_id_for(prepared.file_hash)] * len(table)
         row_numbers += table.row_numbers
         for name in SUBMISSION_COLUMNS:
             columns[name] += table.columns[name]
         extra_cells += table.extra_cells
-    rows = pa.table(
+    return pa.table(
         {
             _FILE_INDEX: pa.array(index_column, pa.int64()),
             "submission_id": pa.array(submission_ids, pa.string()),
@@ -193,7 +229,6 @@ def prepare_chunk(
             "extra_cells": pa.array(extra_cells, pa.bool_()),
         }
     )
-    return files, rows
 
 
 def staged_rows_of_chunk(rows: pa.Table, file_seq_of_index: list[int], first_index: int) -> pa.Table:
@@ -325,7 +360,8 @@ def publish_archived(archive_dir: Path, moves: list[tuple[str, str]]) -> None:
        a file under its final name is always whole, also after a power cut (that is what lets a later run
        trust an archived file that exists already). Batched, the file system commits many fsyncs in one
        journal commit, instead of one commit per file interleaved with the copying.
-    2. rename each partial copy to its final name (atomic; an existing copy with the same content wins).
+    2. rename each partial copy to its final name (atomic; an existing copy with the same content wins,
+       one whose content no longer matches its name is replaced).
     3. fsync the archive directory once: the renames are durable. Only then does the caller commit the
        ledger, so a committed ledger never names a file the archive could lose.
     A crash anywhere before the commit leaves partial copies (removed by the next run) and perhaps
@@ -336,9 +372,9 @@ def publish_archived(archive_dir: Path, moves: list[tuple[str, str]]) -> None:
             list(threads.map(_fsync_path, [archive_dir / partial for partial, _ in moves]))
         for partial, final in moves:
             target = archive_dir / final
-            if target.exists():
+            if target.exists() and file_sha256(target) == final[:64]:
                 (archive_dir / partial).unlink()
-            else:
+            else:  # absent, or altered on disk: the fsynced copy with the right content takes the name
                 (archive_dir / partial).replace(target)
     _fsync_path(archive_dir)
 
@@ -381,6 +417,9 @@ def stage_new_files(
         for prepared_files, rows in prepare_files(paths, archive_dir, frozenset(known)):
             file_seq_of_index = [-1] * len(prepared_files)
             for offset, prepared in enumerate(prepared_files):
+                if prepared.vanished:
+                    summary.vanished.append(prepared.name)
+                    continue
                 if prepared.known or prepared.file_hash in known:
                     summary.skipped_known.append(prepared.name)
                     if prepared.partial:  # the same content earlier in this batch
@@ -465,7 +504,7 @@ SELECT
     p.metric, p.topic, p.value_canonical AS value, p.canonical_unit AS unit, p.censored,
     p.value AS submitted_value, p.unit AS submitted_unit, p.sample_point,
     try_strptime(p.sample_date, '%Y-%m-%d')::DATE AS sample_date,
-    coalesce(p.sample_point, '') AS sample_point_key, coalesce(p.sample_date, '') AS sample_date_key,
+    p.sample_point_key, p.sample_date_key,
     row_number() OVER latest = 1 AS winner,
     first_value(p.submission_id) OVER latest AS winner_submission
 FROM _v_prepared AS p
@@ -626,6 +665,43 @@ def _settle_chunk(
         con.execute("ROLLBACK")
         raise
     return (staged, counts[0], counts[1], counts[2] + restated, len(detailed), restated_in_batch)
+
+
+@dataclass(frozen=True)
+class ArchiveProblem:
+    submission_id: str
+    original_name: str
+    archived_path: str
+    problem: str
+
+
+def archive_problems(
+    con: duckdb.DuckDBPyConnection, archive_dir: Path, *, verify_hashes: bool
+) -> list[ArchiveProblem]:
+    """Recorded files whose archived copy is missing or (with `verify_hashes`) no longer has its hash.
+
+    The archive is the evidence behind every row of the ledger; a copy lost or changed on disk must be
+    reported, never found out at an audit. Without `verify_hashes` only the presence of each copy is
+    checked (one `stat` per file, as every run does); `instep doctor` reads and hashes every copy.
+    """
+    problems = []
+    for submission_id, name, archived, file_hash in con.execute(
+        "SELECT submission_id, original_name, archived_path, file_hash FROM submission_files "
+        "ORDER BY file_seq"
+    ).fetchall():
+        path = archive_dir / archived
+        if not path.is_file():
+            problems.append(ArchiveProblem(submission_id, name, archived, "the archived copy is missing"))
+        elif verify_hashes and (found := file_sha256(path)) != file_hash:
+            problems.append(
+                ArchiveProblem(
+                    submission_id,
+                    name,
+                    archived,
+                    f"the archived copy was altered: its SHA-256 is {found}, recorded {file_hash}",
+                )
+            )
+    return problems
 
 
 def row_state_counts(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from instep import reference
 from instep.disclosure import SMALL_COUNT_BAND, SMALL_COUNT_LIMIT
+from instep.disclosure import rules as disclosure_rules
 from instep.indicators.formulas import (
     FUEL_METRICS,
     INDICATOR_INPUTS,
@@ -91,13 +92,80 @@ def formulas_markdown(gwp_set: str = "ar5") -> str:
         "facility-months x 100.\n"
         "- First-time acceptance = facility-months whose first submission (in ingest order) had no "
         "rejected row for that facility-month / facility-months submitted x 100. Rows naming an unknown "
-        "facility or a malformed period cannot be attributed and are left out.\n\n"
+        "facility or a malformed period cannot be attributed and are left out.\n\n" + disclosure_markdown()
+    )
+
+
+def disclosure_markdown() -> str:
+    """Disclosure control: the attack model, the rules with their parameters and sources, the reasons."""
+    params = disclosure_rules.parameters()
+    reasons = _table(
+        ["rule in suppression_rules", "the cell is withheld because"],
+        [(f"`{rule}`", disclosure_rules.reason_text(rule, params)) for rule in disclosure_rules.REASONS],
+    )
+    parameters = _table(
+        ["parameter", "value", "meaning", "source"],
+        [
+            (f"`{r.parameter}`", f"{r.value} {r.unit}", r.meaning, r.source)
+            for r in disclosure_rules.parameter_rows()
+        ],
+    )
+    return (
         "### Disclosure control\n\n"
-        "- Facilities that disclose only in aggregate appear only inside park totals.\n"
-        "- Gender-based-violence grievances are never published per facility; park counts from 1 to "
-        f"{SMALL_COUNT_LIMIT - 1} are shown as `{SMALL_COUNT_BAND}`.\n"
+        "Facilities that disclose only in aggregate appear only inside park totals, never by name or own "
+        "series. That promise has to hold against subtraction, so the park tables are protected the way "
+        "statistical offices protect tables of business statistics (ESSnet Handbook on Statistical "
+        "Disclosure Control, chapter 4).\n\n"
+        "**What a reader is assumed to hold.** Every release ever published (old versions stay "
+        "downloadable), every published table and chart, the public registry (which facilities exist, "
+        "in which park, which publish) and these rules. Every facility that publishes only in aggregate "
+        "is also assumed to know its own figures and to try to learn the others'. From all this nobody "
+        "may compute a hidden facility's value of any published quantity exactly or to within "
+        f"{params.p_percent:g} %, nor the exact sum of two hidden facilities.\n\n"
+        "**What a park cell hides.** A park total minus the published facilities of the park is the "
+        "sum of the hidden contributions: those of facilities publishing only in aggregate, of the "
+        "gender-based-violence grievances that no facility publishes, and of public facilities' own "
+        f"counts withheld because fewer than {MIN_PERSONS} persons are behind them. The rules below judge "
+        "that hidden sum, month by month and year by year.\n\n"
+        "**Primary suppression.** A cell is withheld when fewer than "
+        f"{params.min_contributors} hidden facilities reported it, or fewer than {params.min_contributors} "
+        "reported a non-zero value (threshold rule); when its "
+        f"{params.dominance_n} largest hidden contributions make up more than {params.dominance_k:g} % of "
+        f"the hidden sum (dominance rule); or when the second-largest could estimate the largest to within "
+        f"{params.p_percent:g} % by subtracting its own value (p % rule; with these parameters every cell "
+        "it flags, the dominance rule flags too, and p acts through the protection below). A cell an "
+        "earlier release published is also withheld when its change since then comes from fewer than "
+        f"{params.min_contributors} hidden facilities: the difference of the two releases would be their "
+        "change. A sum of zeros from enough facilities is published: the rules protect sizes, and that a "
+        "facility had none of something shows as well in the published totals it did not add to.\n\n"
+        "**Secondary suppression.** A year is the sum of its months (month-end counts: their mean); "
+        "total energy is fuel energy plus electricity plus purchased steam, fuel energy is fossil plus "
+        "biomass, water withdrawal the sum of its sources, Scope 2 grid electricity times the grid "
+        "factor. With these relations and the fact that no amount is negative, a reader could work a "
+        "withheld cell out from published ones, so more cells are withheld until every withheld "
+        f"sensitive cell keeps at least {params.p_percent:g} % of its largest contribution of uncertainty "
+        "either side, against an outsider and against each hidden facility. The cells chosen are those "
+        "with the smallest hidden sums that give that room; cells an earlier release published "
+        "unchanged cannot be withdrawn and are not chosen, cells it withheld stay withheld while "
+        "unchanged. A ratio, a change against the previous year, a scorecard value or score computed "
+        "from a withheld cell is withheld too, and a pillar's score is the mean of the published scores "
+        "only. Headline figures on the home page add up the published park totals and say which parks "
+        "they leave out.\n\n"
+        "**The audit.** Before a release is published its staged files are attacked as a reader would: "
+        "every sensitive cell must be withheld, no published ratio or score may rest on a withheld cell, "
+        "and linear programming gives the smallest and largest value each withheld sensitive cell can "
+        "take under all the relations of this and every earlier release; the release is refused, "
+        "naming the cells, if any interval is narrower than its protection.\n\n"
+        "**How a withheld cell is shown.** Empty in CSV, Parquet and DuckDB, named in the row's "
+        "`suppressed_fields` with its rule in `suppression_rules`; on the site as *withheld*, never as "
+        "0 and never as missing data.\n\n"
+        + parameters
+        + "\n"
+        + reasons
+        + "\n- Gender-based-violence grievances are never published per facility; park counts from 1 to "
+        f"{SMALL_COUNT_LIMIT - 1} that the rules let through are shown as `{SMALL_COUNT_BAND}`.\n"
         f"- Ratios over fewer than {MIN_PERSONS} persons (women's shares, supervisor parity, training hours "
-        "per worker) and the female counts behind them are left empty and named in `suppressed_fields`.\n"
+        "per worker) and the female counts behind them are withheld (rule `persons`).\n"
         "- No submitter identity or comment text is published.\n"
         "- Entry-level wages are published in local currency; a wage-to-legal-minimum ratio is not computed "
         "yet (no sourced minimum-wage reference table).\n"

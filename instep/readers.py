@@ -12,11 +12,11 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from itertools import accumulate
 from pathlib import Path, PurePath
 
 SUBMISSION_COLUMNS = (
@@ -39,6 +39,11 @@ MAX_XLSX_COMPRESSION_RATIO = 200
 MAX_CELL_CHARS = 32_767
 # Deeper JSON is not a submission; refusing it early keeps the parser far from the recursion limit.
 MAX_JSON_DEPTH = 64
+# Lines one quoted CSV cell may span: a comment of a few paragraphs, not a quote left open.
+MAX_CELL_LINES = 20
+# Columns of a header, keys of a JSON record: the template has 8; more than this is not a submission, and
+# refusing it first keeps each row's work bounded.
+MAX_COLUMNS = 256
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -167,14 +172,15 @@ def read_data_by_format(name: str, data: bytes) -> SubmissionTable:
     """Read one file's content by its detected format; errors other than `UnreadableFile` are defects."""
     check_size(len(data))
     kind = detect_format(PurePath(name), data[:8192], data)
-    if kind == "csv":
-        return read_csv(data)
-    if kind == "json":
-        return read_json(data)
-    if kind == "xlsx":
-        from instep.xlsx_reader import read_xlsx
+    if kind in {"csv", "json", "xlsx"}:
+        if kind == "xlsx":
+            from instep.xlsx_reader import read_xlsx
 
-        return read_xlsx(data)
+            table = read_xlsx(data)
+        else:
+            table = read_csv(data) if kind == "csv" else read_json(data)
+        check_cell_text(table)
+        return table
     if kind == "ole2":
         raise UnreadableFile(
             "encrypted_workbook",
@@ -217,12 +223,64 @@ def decode_text(data: bytes) -> str:
     return text.removeprefix(_BOM)
 
 
+def _where(table: SubmissionTable, position: int) -> str:
+    """How a person finds a data row of the file: its line, sheet row or record."""
+    number = table.row_numbers[position]
+    if table.format == "json":
+        return f"record {number}"
+    return f"{'row' if table.format == 'xlsx' else 'line'} {number + 1}"
+
+
+def _text_fault(text: str) -> str | None:
+    """What makes `text` impossible to store as UTF-8 text in the ledger, or None."""
+    if "\x00" in text:
+        return "a NUL character, which no text of a submission holds (the ledger and reports cannot)"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        code = ord(text[error.start])
+        return f"an unpaired surrogate escape (\\u{code:04x}), which is not a character; UTF-8 cannot hold it"
+    return None
+
+
+def check_cell_text(table: SubmissionTable) -> None:
+    """Reject a file whose cells or column names hold text UTF-8 cannot hold (lone surrogates from a JSON
+    escape such as "\\ud800", or NUL characters from "\\u0000" or a workbook's "_x0000_").
+
+    A CSV cannot hold either (its bytes are decoded strictly), but the other formats can spell them with
+    escapes. Arrow, DuckDB and the reports would fail on such text far from the file, so it is refused
+    here, naming the row and column. Each column is checked joined into one string, so the cost is one
+    pass over the text; the cells are searched only once a fault is known.
+    """
+    for name in table.ignored_columns:
+        fault = _text_fault(name)
+        if fault:
+            raise UnreadableFile("encoding", f"the column name '{display_name(name)}' holds {fault}")
+    for name, values in table.columns.items():
+        if _text_fault("".join(value for value in values if value)) is None:
+            continue
+        for position, value in enumerate(values):
+            fault = _text_fault(value) if value else None
+            if fault:
+                raise UnreadableFile(
+                    "encoding",
+                    f"{_where(table, position)}, column {name}: the text holds {fault}; remove it, or "
+                    "save the file as UTF-8 text from the program that wrote it",
+                )
+
+
 def _normalise_header(cells: list[str]) -> list[str]:
     return [cell.strip().removeprefix(_BOM).strip().lower() for cell in cells]
 
 
 def check_header(header: list[str]) -> tuple[dict[str, int], tuple[str, ...]]:
     """Map each known column to its position; reject duplicate or missing required columns."""
+    if len(header) > MAX_COLUMNS:
+        raise UnreadableFile(
+            "too_large",
+            f"the header has {len(header):,} columns; a submission has at most {MAX_COLUMNS:,} "
+            "(the template has 8)",
+        )
     seen: dict[str, int] = {}
     duplicates = []
     for position, name in enumerate(header):
@@ -249,6 +307,26 @@ def check_header(header: list[str]) -> tuple[dict[str, int], tuple[str, ...]]:
     positions = {name: seen[name] for name in SUBMISSION_COLUMNS if name in seen}
     ignored = tuple(name for name in seen if name not in SUBMISSION_COLUMNS)
     return positions, ignored
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _separator_hint(first_line: str) -> str | None:
+    """Why the header did not split into columns, when the separator is the reason, by its name."""
+    if re.fullmatch(r'\s*"?sep=.?"?\s*', first_line, flags=re.IGNORECASE):
+        return (
+            f"the first line is {first_line.strip()!r}, Excel's line naming the separator, not the header; "
+            "delete that line (or save again as 'CSV UTF-8 (comma delimited)')"
+        )
+    for name, separator in (("tab", "\t"), ("vertical bar", "|")):
+        cells = _normalise_header(first_line.split(separator))
+        if sum(cell in SUBMISSION_COLUMNS for cell in cells) >= 2:
+            return (
+                f"the header is separated by {name} characters; save the file with commas or semicolons "
+                "between the columns (in Excel: 'CSV UTF-8 (comma delimited)')"
+            )
+    return None
 
 
 def sniff_delimiter(header_line: str) -> str:
@@ -284,6 +362,31 @@ def append_rows(
     return table
 
 
+def check_multiline_record(cells: list[str], first: int, last: int, delimiter: str, width: int) -> None:
+    """Reject a record whose quoted cell runs over lines that look like rows, or over too many lines.
+
+    A quote opened in a comment and closed lines later (or never) makes the rows between part of one
+    cell: they would be lost without a word. A real multi-line comment is a few lines of prose.
+    """
+    for cell in cells:
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        lines = cell.splitlines()
+        like_rows = [text for text in lines if width > 1 and text.count(delimiter) >= width - 1]
+        if like_rows or len(lines) > MAX_CELL_LINES:
+            found = (
+                f"{len(like_rows)} of them look like rows of the file"
+                if like_rows
+                else f"more than the {MAX_CELL_LINES} lines a cell may span"
+            )
+            raise UnreadableFile(
+                "unreadable_format",
+                f"line {first}: a quoted cell opened on this line runs to line {last} ({len(lines)} lines; "
+                f'{found}); a quote (") is probably missing its closing quote. Close the quote, or '
+                "remove the quote character from the cell",
+            )
+
+
 def read_csv(data: bytes) -> SubmissionTable:
     text = decode_text(data)
     # The csv module refuses fields over 128 KB and would reject the whole file; a long cell is the
@@ -291,7 +394,9 @@ def read_csv(data: bytes) -> SubmissionTable:
     csv.field_size_limit(MAX_FILE_BYTES)
     if not text.strip():
         raise UnreadableFile("empty_file", "the file holds no text")
-    first_line = text.split("\n", 1)[0]
+    # Any line ending counts, a carriage return alone included (old Mac files): the csv module reads
+    # them all, and the header must be sniffed from its own line, not from the whole file.
+    first_line = _LINE_BREAK.split(text, maxsplit=1)[0]
     delimiter = sniff_delimiter(first_line)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     try:
@@ -301,15 +406,25 @@ def read_csv(data: bytes) -> SubmissionTable:
     except csv.Error as error:
         raise UnreadableFile("unreadable_format", f"the header cannot be parsed: {error}") from None
     width = len(header)
-    positions, ignored = check_header(header)
+    try:
+        positions, ignored = check_header(header)
+    except UnreadableFile as error:
+        hint = _separator_hint(first_line)
+        if error.rule != "missing_columns" or not hint:
+            raise
+        raise UnreadableFile(error.rule, f"{error.message}; {hint}") from None
     table = SubmissionTable(format="csv", ignored_columns=ignored)
     # The rows are gathered as lists of the header's width and turned into columns at once: the same
     # outcome as `append_rows`, without a dictionary per row (this loop is most of the time of ingest).
     numbers: list[int] = []
     rows: list[list[str | None]] = []
     extra_at: list[int] = []
+    line = reader.line_num
     try:
         for index, cells in enumerate(reader, start=1):
+            if reader.line_num - line > 1:  # a quoted cell spans lines: rare, so checked only then
+                check_multiline_record(cells, line + 1, reader.line_num, delimiter, width)
+            line = reader.line_num
             # Blank rows (only whitespace) are not data; their numbers are kept in place.
             if not "".join(cells).strip():
                 continue
@@ -356,19 +471,33 @@ class _Record(dict):
     """A JSON object that remembers the keys it named more than once (json keeps only the last)."""
 
     def __init__(self, pairs: list[tuple[str, object]]) -> None:
+        if len(pairs) > MAX_COLUMNS:
+            raise UnreadableFile(
+                "too_large",
+                f"a JSON object names {len(pairs):,} keys; a record has at most {MAX_COLUMNS:,} "
+                "(the template has 8 columns)",
+            )
         super().__init__(pairs)
-        names = [key.strip().lower() for key, _ in pairs]
-        self.duplicates = sorted({name for name in names if names.count(name) > 1})
+        counts = Counter(key.strip().lower() for key, _ in pairs)
+        self.duplicates = sorted(name for name, count in counts.items() if count > 1)
 
 
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-
-
-def _json_depth(text: str) -> int:
-    """The deepest nesting of arrays and objects, counted outside strings, without parsing."""
-    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
-    return max(accumulate(1 if char in "[{" else -1 for char in brackets), default=0)
+def _json_depth(document: object) -> int:
+    """The deepest nesting of arrays and objects in a parsed document, without recursion."""
+    deepest = 0
+    waiting: list[tuple[object, int]] = [(document, 1)]
+    while waiting:
+        value, depth = waiting.pop()
+        if isinstance(value, dict):
+            children: Iterable[object] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_JSON_DEPTH:
+            waiting.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 _JSON_KIND = {list: "a list", str: "a string", Decimal: "a number", bool: "true or false", type(None): "null"}
@@ -376,17 +505,23 @@ _JSON_KIND = {list: "a list", str: "a string", Decimal: "a number", bool: "true 
 
 def read_json(data: bytes) -> SubmissionTable:
     text = decode_text(data)
-    if _json_depth(text) > MAX_JSON_DEPTH:
-        raise UnreadableFile(
-            "bad_json", f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep; a submission needs 3"
-        )
+    too_deep = f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep; a submission needs 3"
     try:
         # Numbers stay exact text (Decimal): no float rounding, and no limit on the digits of integers.
+        # The parser is linear in the text; a scan for nesting before it was quadratic on unterminated
+        # strings, so the depth is measured on the parsed document.
         document = json.loads(text, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_Record)
     except json.JSONDecodeError as error:
         raise UnreadableFile("bad_json", f"line {error.lineno}, column {error.colno}: {error.msg}") from None
-    except RecursionError:  # a guard behind _json_depth: nesting must never crash the run
-        raise UnreadableFile("bad_json", "the JSON is nested too deeply") from None
+    except RecursionError:  # the parser's own guard against nesting: it never crashes the run
+        raise UnreadableFile("bad_json", too_deep) from None
+    if _json_depth(document) > MAX_JSON_DEPTH:
+        raise UnreadableFile("bad_json", too_deep)
+    if isinstance(document, _Record) and "records" in document.duplicates:
+        # json keeps the last list silently; which one the program meant cannot be known.
+        raise UnreadableFile(
+            "duplicate_columns", 'the object names "records" more than once; send one list of records'
+        )
     records = document.get("records") if isinstance(document, dict) else None
     if not isinstance(records, list):
         if isinstance(document, dict) and "records" in document:

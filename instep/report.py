@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,23 +64,34 @@ class SubmissionVerdict:
         return {issue.rule for issue in self.issues}
 
 
+# Characters by which submitted text could become markup: a tag, a link, code or a table cell. A
+# backslash before each makes it literal text, so "<script>" or "[x](...)" shows as typed.
+_MARKUP = re.compile(r"([\\`\[\]<>&|])")
+
+
+def markdown_text(text: str) -> str:
+    """Submitted text as literal Markdown on one line: markup escaped, control characters (line breaks
+    included) shown as escapes."""
+    # display_name: a terminal escape or line break in the text is shown, never obeyed
+    return display_name(_MARKUP.sub(r"\\\1", text))
+
+
 def _cell(text: object, limit: int = 80) -> str:
     shown = "" if text is None else str(text)
     if len(shown) > limit:
         shown = shown[: limit - 3] + "..."
-    shown = shown.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("`", "'")
-    return display_name(shown)  # other control characters (a terminal escape) are shown, not obeyed
+    return markdown_text(shown.replace("\n", " "))
 
 
 def render_report(verdict: SubmissionVerdict) -> str:
-    lines = [f"# Validation report: {display_name(verdict.file_name)}", ""]
+    lines = [f"# Validation report: {markdown_text(verdict.file_name)}", ""]
     lines.append(f"- submission id: `{verdict.submission_id}`")
     if verdict.unreadable:
         definition = rule_definition(verdict.unreadable_rule or "")
         lines += [
             "- verdict: **file rejected as a whole** (nothing in it was ingested)",
             f"- rule: `{verdict.unreadable_rule}`",
-            f"- reason: {display_name(verdict.unreadable_message or '')}",
+            f"- reason: {markdown_text(verdict.unreadable_message or '')}",
             f"- expected: {definition.expected}",
             "",
             "Fix the file and send it again; the template and `instep check FILE` help.",
@@ -94,7 +106,9 @@ def render_report(verdict: SubmissionVerdict) -> str:
         f"- rows read: {verdict.rows_read}; accepted: {accepted}; rejected: {verdict.rows_rejected}",
     ]
     if verdict.ignored_columns:
-        lines.append(f"- columns ignored (not part of the submission format): {verdict.ignored_columns}")
+        lines.append(
+            f"- columns ignored (not part of the submission format): {markdown_text(verdict.ignored_columns)}"
+        )
     if verdict.issues:
         counts: dict[str, int] = {}
         for issue in verdict.issues:

@@ -39,6 +39,7 @@ class RunSummary:
     release_path: str | None = None
     site_path: str | None = None
     materialized: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)  # errors that did not stop the run
 
     def lines(self) -> list[str]:
         out = [f"{self.job}: {len(self.materialized)} assets materialised"]
@@ -52,6 +53,10 @@ class RunSummary:
             out.append(f"  release:     {self.release_version} in {self.release_path}")
         if self.site_path:
             out.append(f"  site:        {self.site_path} (instep serve to browse it)")
+        for check in self.failed_checks:
+            out.append(
+                f"  FAILED check: {check} (see its metadata in the run; `instep doctor` for the archive)"
+            )
         return out
 
 
@@ -87,7 +92,24 @@ def _failure_message(job: str, result: dg.ExecuteInProcessResult) -> str:
         parts.append("failed steps: " + ", ".join(str(step) for step in failed_steps))
     if failed_checks:
         parts.append("blocking checks failed: " + ", ".join(failed_checks))
-    return "; ".join(parts)
+    # The error that stopped each step comes last, where a person reads first: Dagster wraps it in
+    # its own "error occurred while executing" errors, so the innermost cause is the one to show.
+    causes = [
+        f"{event.step_key}: {_innermost_error(event.step_failure_data.error)}"
+        for event in result.all_events
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error
+    ]
+    return "\n".join(["; ".join(parts), *causes])
+
+
+def _innermost_error(error: Any) -> str:  # a Dagster SerializableErrorInfo
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    text = " ".join((error.message or "").split("\n")).strip()
+    qualified, _, rest = text.partition(": ")
+    if error.cls_name and rest and qualified.endswith(error.cls_name):
+        text = f"{error.cls_name}: {rest}"  # the class without its module path
+    return text or error.cls_name or "unknown error"
 
 
 def _metadata_value(event: dg.AssetMaterialization, key: str) -> Any:
@@ -97,6 +119,11 @@ def _metadata_value(event: dg.AssetMaterialization, key: str) -> Any:
 
 def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -> RunSummary:
     summary = RunSummary(job=job)
+    summary.failed_checks = [
+        evaluation.check_name
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    ]
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
         name = materialization.asset_key.to_user_string()
@@ -126,12 +153,14 @@ def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -
 
 def execute_job(job: str, settings: Settings, run_config: Mapping[str, Any] | None = None) -> RunSummary:
     """Run one job of the code location in this process against `settings`' workspace."""
+    from instep.warehouse import run_lock
     from pipelines.definitions import build_defs
 
-    definition = build_defs(settings).resolve_job_def(job)
-    result = definition.execute_in_process(
-        run_config=_quiet_dagster_logs(run_config or {}), raise_on_error=False
-    )
+    with run_lock(settings):
+        definition = build_defs(settings).resolve_job_def(job)
+        result = definition.execute_in_process(
+            run_config=_quiet_dagster_logs(run_config or {}), raise_on_error=False
+        )
     if not result.success:
         raise RunFailed(_failure_message(job, result))
     return summarise(job, result, settings)

@@ -16,15 +16,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from instep.disclosure import rules as disclosure_rules
 from instep.indicators.formulas import indicator_topics
 from instep.metadata.resources import COVERAGE_THRESHOLD_PCT, MIN_PERSONS
 
+if TYPE_CHECKING:
+    from instep.settings import Settings
+
 RUBRIC_DIR = Path(__file__).resolve().parent / "rubric"
-SUPPRESSED_REASON = f"suppressed by disclosure control: fewer than {MIN_PERSONS} persons"
 NOT_SCORED_YET = "not scored yet"
 
 
@@ -50,6 +53,28 @@ def low_coverage_reason(item_column: str, low_topics: set[str]) -> str | None:
         f"coverage of {', '.join(topics)} below {COVERAGE_THRESHOLD_PCT} % of the expected "
         "facility-months (park_coverage)"
     )
+
+
+PERSONS_REASON = f"withheld: fewer than {MIN_PERSONS} persons are behind the ratio"
+WITHHELD_REASON = "withheld to protect facilities that do not publish their own figures: {reason}"
+
+
+def withheld_reason(rule: str) -> str:
+    """What a scorecard says of an indicator whose value disclosure control withheld."""
+    if rule == disclosure_rules.PERSONS:
+        return PERSONS_REASON
+    return WITHHELD_REASON.format(reason=disclosure_rules.reason_text(rule))
+
+
+def withheld_rules(row: Mapping[str, Any]) -> dict[str, str]:
+    """column -> rule of the row's withheld cells (its `suppression_rules`); the persons rule first, as
+    the most specific reason, else the first listed."""
+    out: dict[str, str] = {}
+    for entry in filter(None, (row.get("suppression_rules") or "").split("; ")):
+        column, _, rule = entry.partition(": ")
+        if rule == disclosure_rules.PERSONS or column not in out:
+            out[column] = rule
+    return out
 
 
 @dataclass(frozen=True)
@@ -147,7 +172,7 @@ def score_park_year(
 ) -> list[dict[str, Any]]:
     """Scorecard rows (indicators, pillars, overall) of one park_annual row."""
     park_id, year = row["park_id"], int(row["year"])
-    suppressed = set(filter(None, (row.get("suppressed_fields") or "").split(";")))
+    withheld = withheld_rules(row)
     # a year not complete shows its values, labelled, but no score: a part of a year is not a year
     not_yet = year_label(row)
     low_topics = set(filter(None, (row.get("low_coverage_topics") or "").split(";")))
@@ -161,16 +186,21 @@ def score_park_year(
     pillar_scores: dict[str, tuple[float, float]] = {}
     for pillar, items in pillars(rubric).items():
         scores = []
+        withheld_items = 0
         for item in items:
             value = _value(row, item.column)
             score = indicator_score(item, value)
             reason = None
             status = "scored"
-            if not_yet:
+            rule = withheld.get(item.column)
+            withheld_items += bool(rule) and value is None
+            if rule and value is None:
+                score, status, reason = None, "n/a", withheld_reason(rule)
+            elif not_yet:
                 score, status, reason = None, NOT_SCORED_YET, not_yet
             elif score is None:
                 status = "n/a"
-                reason = SUPPRESSED_REASON if item.column in suppressed else item.na_reason
+                reason = item.na_reason
             elif coverage := low_coverage_reason(item.column, low_topics):
                 score, status, reason = None, "n/a", coverage
             else:
@@ -208,7 +238,14 @@ def score_park_year(
                 "weight": weight,
                 "score": pillar_score,
                 "status": NOT_SCORED_YET if not_yet else "n/a" if pillar_score is None else "scored",
-                "na_reason": not_yet or (None if scores else "no indicator of this pillar has a value"),
+                "na_reason": not_yet
+                or (
+                    None
+                    if scores
+                    else WITHHELD_REASON.format(reason="every indicator of this pillar is withheld")
+                    if withheld_items == len(items)
+                    else "no indicator of this pillar has a value"
+                ),
             }
         )
     total_weight = sum(weight for _, weight in pillar_scores.values())
@@ -245,11 +282,16 @@ def scorecard_rows(
     return rows
 
 
-def build_scorecards(con: duckdb.DuckDBPyConnection, rubric_version: int, gwp_set: str) -> int:
-    """out_scorecards from out_park_annual as it will be published (disclosure applied first)."""
-    from instep.disclosure import disclosed_query
+def build_scorecards(
+    con: duckdb.DuckDBPyConnection, rubric_version: int, gwp_set: str, settings: Settings | None = None
+) -> int:
+    """out_scorecards from out_park_annual as it will be published: the suppression plan (against the
+    releases in `settings`' package directory) is computed and applied first, so a withheld value is
+    neither shown nor scored, and pillars and overall scores are means of published scores only."""
+    from instep.disclosure import disclosed_query, ensure_plan
     from instep.metadata.resources import resource, table_ddl, warehouse_fields
 
+    ensure_plan(con, settings)
     rubric = load_rubric(rubric_version)
     relation = con.execute(disclosed_query("park_annual"))
     columns = [d[0] for d in relation.description]

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import functools
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -39,6 +41,21 @@ class SiteRequestHandler(SimpleHTTPRequestHandler):
         ".parquet": "application/vnd.apache.parquet",
         ".duckdb": "application/octet-stream",
     }
+
+    def send_head(self):  # -> an open file or None, as SimpleHTTPRequestHandler's
+        # A path no file can have (a NUL byte from "%00", a name the file system refuses) is the
+        # client's error: answered 400 or 404, never a traceback and a dropped connection.
+        path = urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0])
+        if "\x00" in path:
+            self.send_error(HTTPStatus.BAD_REQUEST, "malformed path")
+            return None
+        try:
+            return super().send_head()
+        except ValueError:
+            self.send_error(HTTPStatus.BAD_REQUEST, "malformed path")
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND, "file not found")
+        return None
 
     def end_headers(self) -> None:
         for name, value in SECURITY_HEADERS.items():

@@ -69,6 +69,11 @@ class Settings:
         return self.workspace / "warehouse.lock"
 
     @property
+    def run_lock_path(self) -> Path:
+        """Held by a whole `instep run` or `instep release`, site included (see warehouse.run_lock)."""
+        return self.workspace / "run.lock"
+
+    @property
     def site_build_dir(self) -> Path:
         return self.workspace / self.site_build_folder
 

@@ -92,7 +92,9 @@ SELECT
     p.period_index,
     date_diff('month', DATE '0001-01-01', f.active_from) + 12 AS active_from_index,
     date_diff('month', DATE '0001-01-01', f.active_to) + 12 AS active_to_index,
-    CASE WHEN isfinite(n.number) THEN n.number END AS value_number,
+    -- A number that underflows to zero (1e-400) is not stored as 0: the factory wrote something else.
+    CASE WHEN isfinite(n.number) AND NOT n.underflow THEN n.number END AS value_number,
+    coalesce(n.underflow, false) AS value_underflow,
     -- A finite number that overflows on conversion (1e308 MWh) stays infinite: implausible, not missing.
     CASE WHEN isfinite(n.number) THEN n.number * u.factor END AS value_canonical,
     m.canonical_unit,
@@ -102,16 +104,21 @@ SELECT
     CASE WHEN p.period_index IS NOT NULL
         THEN date_diff('day', DATE '1970-01-01', make_date(p.period_index // 12, p.period_index % 12 + 1, 1))
     END AS period_day_index,
-    coalesce(p.sample_point, '') AS sample_point_key,
-    coalesce(p.sample_date, '') AS sample_date_key
+    -- The key of a restatement or duplicate: the sample identifies a value only for wastewater results,
+    -- and a sample date counts as the date it names, however it was written (2025-3-5 is 2025-03-05).
+    CASE WHEN m.topic = 'wastewater' THEN coalesce(p.sample_point, '') ELSE '' END AS sample_point_key,
+    CASE WHEN m.topic = 'wastewater'
+        THEN coalesce(strftime(p.sample_day, '%Y-%m-%d'), p.sample_date, '') ELSE ''
+    END AS sample_date_key
 FROM parsed AS p
 LEFT JOIN facilities AS f ON f.facility_id = p.facility_id
 LEFT JOIN _v_metrics AS m ON m.metric = p.metric
 LEFT JOIN _v_unit_factors AS u ON u.metric = p.metric AND u.unit = p.unit
 CROSS JOIN LATERAL (
-    SELECT CASE WHEN p.value_is_plain_number
+    SELECT number, number = 0 AND regexp_matches(regexp_extract(p.value, '^[^eE]*'), '[1-9]') AS underflow
+    FROM (SELECT CASE WHEN p.value_is_plain_number
         THEN TRY_CAST(regexp_replace(p.value, '^<\\s*', '') AS DOUBLE)
-    END AS number
+    END AS number)
 ) AS n
 """
 
@@ -154,7 +161,7 @@ def register_validation_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of_month_index: int) -> tuple[Any, Any]:
+def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of: date) -> tuple[Any, Any]:
     """The GX context's suite and batch definition for a registry and reporting month.
 
     Kept between calls: a large inbox is settled in chunks, and building the context and the suite costs
@@ -167,7 +174,8 @@ def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of_month_index: int) 
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = context.suites.add(build_submission_suite(facility_ids, as_of_month_index))
+    as_of_day = (as_of - date(1970, 1, 1)).days
+    suite = context.suites.add(build_submission_suite(facility_ids, month_index(as_of), as_of_day))
     batch_definition = (
         context.data_sources.add_pandas("submissions")
         .add_dataframe_asset("prepared_rows")
@@ -177,7 +185,7 @@ def _suite_on_dataframes(facility_ids: tuple[str, ...], as_of_month_index: int) 
 
 
 def _run_suite(prepared: pd.DataFrame, facility_ids: tuple[str, ...], as_of: date) -> pd.DataFrame:
-    suite, batch_definition = _suite_on_dataframes(facility_ids, month_index(as_of))
+    suite, batch_definition = _suite_on_dataframes(facility_ids, as_of)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": prepared})
     result = batch.validate(suite, result_format=ROW_RESULT_FORMAT)
     found = [
@@ -257,7 +265,7 @@ class SuiteRunner:
             cuts = file_boundaries(prepared.column("submission_id"), self.workers)
             if self._pool is None:
                 # The suite is built before the fork, so the workers start with it.
-                _suite_on_dataframes(facility_ids, month_index(as_of))
+                _suite_on_dataframes(facility_ids, as_of)
                 self._pool = forked_pool(self.workers)
             futures = [
                 self._pool.submit(_judge_part, _ipc_stream(prepared.slice(a, b - a)), facility_ids, as_of)
@@ -370,15 +378,38 @@ SELECT
         WHEN 'formula_without_result' THEN format(
             '{} holds the formula "{}", not a value; type the value itself (in a workbook: open and save '
             || 'it in Excel so the result is saved, or paste values)', i."column", {column_value})
-        WHEN 'not_a_number' THEN CASE WHEN p.value_is_plain_number THEN format(
+        WHEN 'not_a_number' THEN CASE WHEN p.value_underflow THEN format(
+            'value "{}" is too close to zero to be stored (nearer to 0 than about 5e-324) and would '
+            || 'become 0; write 0 if it is zero, or the value in a smaller unit',
+            CASE WHEN length(p.value) > 40 THEN left(p.value, 37) || '...' ELSE p.value END)
+            WHEN p.value_is_plain_number THEN format(
             'value "{}" is outside the range of numbers that can be stored (about ±1.8e308)',
             CASE WHEN length(p.value) > 40 THEN left(p.value, 37) || '...' ELSE p.value END)
             ELSE format('the value is not a number: value = "{}"', p.value) END
-        WHEN 'thousands_separator' THEN format(
-            'value "{}" has a thousands separator; write the number without one (1234.5)', p.value)
+        WHEN 'thousands_separator' THEN CASE
+            WHEN regexp_full_match(p.value, '(<\\s*)?[+-]?[0-9]{1,3},[0-9]{3}') THEN format(
+                'value "{}" has a comma followed by three digits, probably a thousands separator: write {}; '
+                || 'if the comma was a decimal comma, write {} (a value a thousand times smaller)',
+                p.value, replace(p.value, ',', ''), replace(p.value, ',', '.'))
+            ELSE format('value "{}" has a thousands separator; write {}', p.value, CASE
+                WHEN contains(p.value, '.') THEN regexp_replace(p.value, '[,'' \u00a0\u202f]', '', 'g')
+                WHEN regexp_full_match(regexp_replace(p.value, '['' \u00a0\u202f]', '', 'g'),
+                    '(<\\s*)?[+-]?[0-9]{1,3}(,[0-9]{3})+')
+                    THEN regexp_replace(p.value, '[,'' \u00a0\u202f]', '', 'g')
+                ELSE replace(regexp_replace(p.value, '['' \u00a0\u202f]', '', 'g'), ',', '.')
+            END) END
+        WHEN 'decimal_comma' THEN format(
+            'value "{}" uses a decimal comma; write {} with a decimal point{}', p.value,
+            replace(replace(p.value, '.', ''), ',', '.'),
+            CASE WHEN regexp_matches(p.value, ',[0-9]{3}([eE]|$)') THEN format(
+                ' (if the comma separated thousands, {})', replace(replace(p.value, '.', ''), ',', ''))
+                ELSE '' END)
         WHEN 'unit_not_accepted' THEN format('unit "{}" is not accepted for {}', p.unit, p.metric)
         WHEN 'required_missing' THEN format('{} is empty; it is required', i."column")
         WHEN 'future_period' THEN format('period {} has not started yet', p.period)
+        WHEN 'future_sample_date' THEN format(
+            'sample_date {} is after the reporting date; a sample cannot be taken in the future',
+            p.sample_date)
         WHEN 'facility_inactive' THEN format('{} was not active in {}', p.facility_id, p.period)
         WHEN 'duplicate_in_file' THEN format(
             '{} {} {} (sample {} {}) appears more than once in this file',
@@ -387,6 +418,10 @@ SELECT
         WHEN 'negative_value' THEN format('value {} is negative', p.value)
         WHEN 'part_exceeds_whole' THEN {relation_message}
         WHEN 'implausible_change' THEN {history_message}
+        WHEN 'sample_not_applicable' THEN format(
+            '{} = "{}" is given for {}, which is not a wastewater laboratory result; leave {} empty '
+            || '(a sample identifies only laboratory results, and would make this row a second value)',
+            i."column", {column_value}, coalesce(p.metric, '-'), i."column")
         ELSE r.base_message || CASE WHEN i."column" <> '' THEN format(': {} = "{}"', i."column",
             CASE i."column"
                 WHEN 'facility_id' THEN p.facility_id WHEN 'period' THEN p.period

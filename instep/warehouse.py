@@ -102,6 +102,42 @@ def writer_lock(settings: Settings, timeout_s: float = 10.0) -> Iterator[None]:
         lock.release()
 
 
+# Run locks this process holds, by path: a run started inside a run (the CLI writes the demo data, then
+# runs the job) takes the lock once; a second lock on the same file would wait for the first.
+_held_run_locks: dict[str, int] = {}
+
+
+@contextmanager
+def run_lock(settings: Settings) -> Iterator[None]:
+    """Held for a whole run, taken before it touches anything: a second run on the workspace is refused
+    at once, instead of both failing halfway (the warehouse lock is only held per connection, and the
+    site build needs none)."""
+    key = str(settings.run_lock_path)
+    if _held_run_locks.get(key):
+        _held_run_locks[key] += 1
+        try:
+            yield
+        finally:
+            _held_run_locks[key] -= 1
+        return
+    settings.workspace.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(key)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise WarehouseBusy(
+            f"another run is working on the workspace {settings.workspace} (lock "
+            f"{settings.run_lock_path.name}); this run changed nothing. Wait for the other to finish and "
+            "try again"
+        ) from None
+    _held_run_locks[key] = 1
+    try:
+        yield
+    finally:
+        _held_run_locks.pop(key, None)
+        lock.release()
+
+
 @contextmanager
 def connect(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the warehouse; writers hold the lock for the connection's lifetime."""

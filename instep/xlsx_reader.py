@@ -7,6 +7,7 @@ bomb is refused without expanding it.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 import warnings
 import zipfile
@@ -15,6 +16,7 @@ from itertools import zip_longest
 from pathlib import Path
 
 from instep.readers import (
+    MAX_COLUMNS,
     MAX_XLSX_COMPRESSION_RATIO,
     MAX_XLSX_UNCOMPRESSED_BYTES,
     SubmissionTable,
@@ -110,6 +112,15 @@ def read_xlsx(source: Source) -> SubmissionTable:
     formulas = None
     try:
         names = {name.strip().lower(): name for name in workbook.sheetnames}
+        candidates = [name for name in workbook.sheetnames if name.strip().lower() == SHEET_NAME]
+        if len(candidates) > 1:
+            # Which one the factory meant cannot be known; reading either could ingest a stale copy.
+            raise UnreadableFile(
+                "ambiguous_submission_sheet",
+                "the workbook has more than one sheet named 'submission': "
+                + ", ".join(f"'{name}'" for name in candidates)
+                + "; keep one and delete or rename the others",
+            )
         if SHEET_NAME not in names:
             raise UnreadableFile(
                 "missing_submission_sheet",
@@ -143,26 +154,84 @@ def read_xlsx(source: Source) -> SubmissionTable:
             formulas.close()
 
 
+def _stored_rows(sheet) -> Iterator[tuple[int, dict[int, object]]]:  # an openpyxl read-only worksheet
+    """(sheet row number, {column number: value}) for each row element of the sheet, in stored order.
+
+    The sheet XML is parsed directly rather than through `iter_rows`: that pads every row to the
+    dimension the file declares (a 2 KB file declaring A1:XFD1048576 costs minutes), and silently drops
+    a row stored after a higher-numbered one and the first of two rows with the same number. Here the
+    work is linear in the XML, and a row or cell out of order or repeated rejects the file, naming it.
+    """
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    workbook = sheet.parent
+    with sheet._get_source() as source:
+        parser = WorkSheetParser(
+            source,
+            sheet._shared_strings,
+            data_only=workbook.data_only,
+            epoch=workbook.epoch,
+            date_formats=workbook._date_formats,
+            timedelta_formats=workbook._timedelta_formats,
+        )
+        previous = 0
+        for number, cells in parser.parse():
+            if number <= previous:
+                what = "a second time" if number == previous else f"after row {previous}"
+                raise UnreadableFile(
+                    "unreadable_format",
+                    f"row {number} of the '{sheet.title}' sheet is stored {what}; the workbook was "
+                    "written by a program that breaks the XLSX format (Excel would repair or refuse it). "
+                    "Open it in Excel or LibreOffice and save it again, or send CSV",
+                )
+            previous = number
+            values: dict[int, object] = {}
+            for cell in cells:
+                column = cell["column"]
+                if column in values:
+                    raise UnreadableFile(
+                        "unreadable_format",
+                        f"row {number} of the '{sheet.title}' sheet holds column {column} twice; the "
+                        "workbook breaks the XLSX format. Open it in Excel or LibreOffice and save it "
+                        "again, or send CSV",
+                    )
+                values[column] = cell["value"]
+            yield number, values
+
+
 def _read_sheet(sheet, formula_sheet) -> SubmissionTable:  # openpyxl read-only worksheets (or None)
-    rows = sheet.iter_rows(values_only=True)
-    formula_rows = iter(()) if formula_sheet is None else formula_sheet.iter_rows(values_only=True)
-    next(formula_rows, None)
-    try:
-        first = next(rows)
-    except StopIteration:
-        raise UnreadableFile("empty_file", "the 'submission' sheet is empty") from None
-    header = _normalise_header([cell_text(cell, "") or "" for cell in first])
+    rows = _stored_rows(sheet)
+    formula_rows = iter(()) if formula_sheet is None else _stored_rows(formula_sheet)
+    first = next(rows, None)
+    if first is None:
+        raise UnreadableFile("empty_file", "the 'submission' sheet is empty")
+    header_cells = first[1] if first[0] == 1 else {}
+    if first[0] == 1:
+        next(formula_rows, None)
+    else:
+        rows = itertools.chain([first], rows)
+    width = max(header_cells, default=0)
+    if width > MAX_COLUMNS:
+        raise UnreadableFile(
+            "too_large",
+            f"the header row has a cell in column {width:,}; a submission has at most {MAX_COLUMNS:,} "
+            "columns",
+        )
+    header = _normalise_header([cell_text(header_cells.get(c), "") or "" for c in range(1, width + 1)])
     positions, ignored = check_header(header)
-    column_at = {position: name for name, position in positions.items()}
+    column_at = {position + 1: name for name, position in positions.items()}
     table = SubmissionTable(format="xlsx", ignored_columns=ignored)
 
     def numbered() -> Iterator[tuple[int, list[str | None]]]:
         # Both views parse the same sheet XML, so their rows line up; zip_longest never drops one.
-        for index, (cells, formula_cells) in enumerate(zip_longest(rows, formula_rows, fillvalue=()), 1):
-            padded = list(formula_cells) + [None] * (len(cells) - len(formula_cells))
-            yield (
-                index,
-                [_cell(cell, padded[i], column_at.get(i, "")) for i, cell in enumerate(cells)],
-            )
+        for (number, cells), formula in zip_longest(rows, formula_rows, fillvalue=(0, {})):
+            formulas = formula[1]
+            texts: list[str | None] = [
+                _cell(cells.get(c), formulas.get(c), column_at.get(c, "")) for c in range(1, width + 1)
+            ]
+            # A value right of the header's last column only matters as "a cell without a column name".
+            beyond = [cells[c] for c in cells if c > width]
+            texts += [cell_text(value, "") for value in beyond]
+            yield number - 1, texts
 
     return append_rows(table, numbered(), positions, len(header))

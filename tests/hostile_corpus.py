@@ -3,7 +3,7 @@
 Each `Case` writes one file into an inbox and says what ingestion must do with it: reject the whole file
 under a file rule, reject given rows under a row rule (all other rows accepted), or accept every row.
 Every case uses its own reporting month, so no case restates another and "accepted" stays checkable.
-The table in CONTRIBUTING.md ("Hostile and malformed submissions") documents the same behaviour.
+The steward guide (site/steward/hostile-inputs.md) documents the same behaviour in its tables.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def row(
 
 def csv_text(rows: list[list[str]], delimiter: str = ",", header: str | None = None) -> str:
     def cell(text: str) -> str:
-        return f'"{text}"' if delimiter in text or '"' in text else text
+        return f'"{text}"' if delimiter in text or '"' in text or "\n" in text else text
 
     lines = [header if header is not None else delimiter.join(HEADER)]
     lines += [delimiter.join(cell(str(c)) for c in r) for r in rows]
@@ -260,6 +260,21 @@ CASES: tuple[Case, ...] = (
         row_rules={1: "thousands_separator"},
         rows=2,
         message_has=("1,234.5",),
+    ),
+    Case(
+        "thousands_one_group.csv",
+        '"212,400" kWh: one comma and three digits (a thousands separator, or a decimal comma)',
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(p, metric="energy.electricity.grid", value="212,400", unit="kWh"),
+                    row(p, metric=MUNICIPAL),
+                ]
+            )
+        ),
+        row_rules={1: "thousands_separator"},
+        rows=2,
+        message_has=("write 212400;", "write 212.400 (a value a thousand times smaller)"),
     ),
     Case(
         "thousands_space.csv",
@@ -514,6 +529,376 @@ CASES: tuple[Case, ...] = (
         message_has=("record 1", "value"),
     ),
 )
+
+# Cases that Python reads but Arrow, DuckDB or UTF-8 cannot hold: each is a failure of its file only.
+TEXT_CASES: tuple[Case, ...] = (
+    Case(
+        "surrogate.json",
+        'an unpaired surrogate escape ("\\ud800") in a comment',
+        text_file(
+            lambda p: (
+                '{"records": ['
+                + json.dumps(_record(p, metric=MUNICIPAL))
+                + ","
+                + json.dumps(_record(p, comment="SURROGATE")).replace("SURROGATE", "\\ud800")
+                + "]}"
+            )
+        ),
+        file_rule="encoding",
+        message_has=("record 2", "comment", "\\ud800"),
+    ),
+    Case(
+        "surrogate_key.json",
+        "an unpaired surrogate escape in a key",
+        text_file(lambda p: '{"records": [' + json.dumps(_record(p))[:-1] + ', "note\\udc00": "x"}]}'),
+        file_rule="encoding",
+        message_has=("column name",),
+    ),
+    Case(
+        "nul_escape.json",
+        'a NUL character spelt as the escape "\\u0000" in a value',
+        _json(lambda p: {"records": [_record(p, unit="m3\u0000")]}),
+        file_rule="encoding",
+        message_has=("record 1", "unit", "NUL"),
+    ),
+    Case(
+        "bidi_override.csv",
+        "right-to-left override characters in a comment and in a facility_id",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(p, comment="\u202eenilno\u202c checked"),
+                    row(p, metric=MUNICIPAL, facility_id="\u202e" + FACILITY),
+                ]
+            )
+        ),
+        row_rules={2: "unknown_facility"},
+        rows=2,
+    ),
+    Case(
+        "cell_limit_comments.csv",
+        "comments of exactly 32,767 characters (a spreadsheet cell's limit), with e-mail-like text",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(p, metric=metric, comment=(f"{index} a.b@c.de (+251) 911 " * 2000)[:32_767])
+                    for index, metric in enumerate((MUNICIPAL, GROUNDWATER, "water.recycled"))
+                ]
+            )
+        ),
+        rows=3,
+    ),
+)
+
+
+def _unpadded_day(period: str, day: int) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    return f"{year}-{month}-{day}"
+
+
+COD = "wastewater.cod"
+CETP = "ET-HAW-C001"
+
+# Cases where two spellings of one key must be one key: else accepted rows become two observations of
+# one value (counted twice, or stopping every later release at the observation check).
+KEY_CASES: tuple[Case, ...] = (
+    Case(
+        "sample_date_spellings.csv",
+        "one wastewater sample twice, its date written 2021-3-5 and 2021-03-05",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(
+                        p,
+                        metric=COD,
+                        value="40",
+                        unit="mg/L",
+                        facility_id=CETP,
+                        sample_point="discharge",
+                        sample_date=_unpadded_day(p, 5),
+                    ),
+                    row(
+                        p,
+                        metric=COD,
+                        value="41",
+                        unit="mg/L",
+                        facility_id=CETP,
+                        sample_point="discharge",
+                        sample_date=f"{p}-05",
+                    ),
+                    row(
+                        p,
+                        metric=COD,
+                        value="30",
+                        unit="mg/L",
+                        facility_id=CETP,
+                        sample_point="raw",
+                        sample_date=_unpadded_day(p, 6),
+                    ),
+                ]
+            )
+        ),
+        row_rules={1: "duplicate_in_file", 2: "duplicate_in_file"},
+        rows=3,
+    ),
+    Case(
+        "sample_on_energy.csv",
+        "an energy row twice, once with sample_point raw (the sample would make it a second value)",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(p, metric="energy.electricity.grid", value="100000", unit="kWh"),
+                    row(p, metric="energy.electricity.grid", value="100000", unit="kWh", sample_point="raw"),
+                    row(p, metric=MUNICIPAL, sample_date=f"{p}-03"),
+                ]
+            )
+        ),
+        row_rules={1: "duplicate_in_file", 2: "sample_not_applicable", 3: "sample_not_applicable"},
+        rows=3,
+        message_has=('sample_point = "raw"', "energy.electricity.grid", "sample_date"),
+    ),
+)
+
+
+def _three_rows(workbook: openpyxl.Workbook, period: str) -> None:
+    for metric in ("water.recycled", MUNICIPAL, GROUNDWATER):
+        workbook["submission"].append(row(period, metric=metric))
+
+
+def _edited_sheet(edit: Callable[[str], str], fill: Callable[[openpyxl.Workbook, str], None] = _three_rows):
+    """A workbook whose sheet XML is changed after openpyxl wrote it (as another program might write it)."""
+
+    def build(path: Path, period: str) -> None:
+        source = zipfile.ZipFile(io.BytesIO(workbook_bytes(fill, period)))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for item in source.infolist():
+                content = source.read(item.filename)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    content = edit(content.decode("utf-8")).encode("utf-8")
+                target.writestr(item, content)
+        path.write_bytes(out.getvalue())
+
+    return build
+
+
+def _row_element(xml: str, number: int) -> str:
+    start = xml.index(f'<row r="{number}"')
+    return xml[start : xml.index("</row>", start) + len("</row>")]
+
+
+def _swap_rows(xml: str) -> str:
+    second, third = _row_element(xml, 2), _row_element(xml, 3)
+    return xml.replace(second + third, third + second)
+
+
+def _repeat_row_number(xml: str) -> str:
+    third = _row_element(xml, 3)
+    return xml.replace(third, third.replace('r="3"', 'r="2"').replace('3"', '2"'))
+
+
+def _declare_whole_sheet(xml: str) -> str:
+    assert '<dimension ref="A1:H4" />' in xml, "openpyxl changed how it writes the dimension"
+    return xml.replace('<dimension ref="A1:H4" />', '<dimension ref="A1:XFD1048576" />')
+
+
+def _two_submission_sheets(path: Path, period: str) -> None:
+    def fill(workbook: openpyxl.Workbook, period: str) -> None:
+        workbook["submission"].append(row(period))
+        stale = workbook.create_sheet("STALE")
+        stale.append(list(HEADER))
+        stale.append(row(period, value="99"))
+
+    # openpyxl refuses two titles differing only in case; other programs write them, so rename after.
+    source = zipfile.ZipFile(io.BytesIO(workbook_bytes(fill, period)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                assert b'name="STALE"' in content, "openpyxl changed how it writes sheet names"
+                content = content.replace(b'name="STALE"', b'name="SUBMISSION"')
+            target.writestr(item, content)
+    path.write_bytes(out.getvalue())
+
+
+def _open_quote(period: str) -> str:
+    lines = [",".join(row(period, metric=m)) for m in (MUNICIPAL, GROUNDWATER, "water.recycled")]
+    return (
+        HEADER_LINE
+        + "\n"
+        + ",".join(row(period, metric="water.withdrawal.surface"))
+        + '"pump broken, see\n'
+        + "\n".join(lines)
+        + '"\n'
+    )
+
+
+# Files that lose rows or take minutes unless read with care: each is read whole and right, or rejected
+# naming the line, in time linear in its size (benchmarks/hostile_bounds.py prints the figures).
+BOUND_CASES: tuple[Case, ...] = (
+    Case(
+        "open_quote.csv",
+        "a quote opened in a comment and closed three lines later (the rows between would be one cell)",
+        text_file(_open_quote),
+        file_rule="unreadable_format",
+        message_has=("line 2", "line 5", "look like rows"),
+    ),
+    Case(
+        "multiline_comment.csv",
+        "a quoted comment of three lines of prose",
+        text_file(lambda p: csv_text([row(p, comment="pump broken\nreplaced on the 5th\nmeter read after")])),
+        rows=1,
+    ),
+    Case(
+        "overlong_multiline_comment.csv",
+        "a quoted comment spanning 25 lines",
+        text_file(lambda p: csv_text([row(p, comment="\n".join(f"note {i}" for i in range(25)))])),
+        file_rule="unreadable_format",
+        message_has=("line 2", "25 lines", "more than the 20 lines"),
+    ),
+    Case(
+        "rows_out_of_order.xlsx",
+        "a workbook whose rows are stored 1, 3, 2, 4",
+        _edited_sheet(_swap_rows),
+        file_rule="unreadable_format",
+        message_has=("row 2", "after row 3"),
+    ),
+    Case(
+        "row_repeated.xlsx",
+        "a workbook storing row 2 twice",
+        _edited_sheet(_repeat_row_number),
+        file_rule="unreadable_format",
+        message_has=("row 2", "second time"),
+    ),
+    Case(
+        "declared_whole_sheet.xlsx",
+        "a 2 KB workbook declaring the dimension A1:XFD1048576",
+        _edited_sheet(_declare_whole_sheet),
+        rows=3,
+    ),
+    Case(
+        "two_submission_sheets.xlsx",
+        "sheets named 'submission' and 'SUBMISSION'",
+        _two_submission_sheets,
+        file_rule="ambiguous_submission_sheet",
+        message_has=("'submission'", "'SUBMISSION'"),
+    ),
+    Case(
+        "many_keys.json",
+        "a record with 150,000 keys (1.8 MB)",
+        _json(lambda p: {"records": [{**_record(p), **{f"k{i}": 1 for i in range(150_000)}}]}),
+        file_rule="too_large",
+        message_has=("150,005 keys", "256"),
+    ),
+    Case(
+        "unterminated_escapes.json",
+        "120 KB of escaped quotes in a string that never ends",
+        text_file(lambda p: '{"records": [{"comment": "' + '\\"' * 60_000),
+        file_rule="bad_json",
+        message_has=("Unterminated string",),
+    ),
+    Case(
+        "records_twice.json",
+        'a document naming "records" twice (json would keep the last list)',
+        text_file(
+            lambda p: (
+                '{"records": ['
+                + json.dumps(_record(p))
+                + '], "records": ['
+                + json.dumps(_record(p, metric=MUNICIPAL))
+                + "]}"
+            )
+        ),
+        file_rule="duplicate_columns",
+        message_has=('"records"',),
+    ),
+    Case(
+        "wide_header.csv",
+        "a header of 300 columns",
+        text_file(
+            lambda p: csv_text([row(p)], header=HEADER_LINE + "," + ",".join(f"extra{i}" for i in range(292)))
+        ),
+        file_rule="too_large",
+        message_has=("300 columns",),
+    ),
+)
+
+
+def _lines(rows: list[list[str]], separator: str, line_end: str) -> str:
+    return line_end.join(separator.join(cells) for cells in [list(HEADER), *rows]) + line_end
+
+
+# Values that must not be published as written, and separators the report names.
+SMALL_CASES: tuple[Case, ...] = (
+    Case(
+        "future_sample_date.csv",
+        "a wastewater sample dated 2099-12-31",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(
+                        p,
+                        metric=COD,
+                        value="40",
+                        unit="mg/L",
+                        facility_id=CETP,
+                        sample_point="discharge",
+                        sample_date="2099-12-31",
+                    ),
+                    row(p, metric=MUNICIPAL),
+                ]
+            )
+        ),
+        row_rules={1: "future_sample_date"},
+        rows=2,
+        message_has=("2099-12-31",),
+    ),
+    Case(
+        "underflow.csv",
+        "1e-400, which a double would store as 0",
+        text_file(lambda p: csv_text([row(p, value="1e-400"), row(p, metric=MUNICIPAL, value="0e-400")])),
+        row_rules={1: "not_a_number"},
+        rows=2,
+        message_has=("too close to zero",),
+    ),
+    Case(
+        "cr_only_semicolon.csv",
+        "semicolons, lines ended by a carriage return alone (old Mac files)",
+        text_file(lambda p: _lines([row(p), row(p, metric=MUNICIPAL)], ";", "\r")),
+        rows=2,
+    ),
+    Case(
+        "markup_in_cells.csv",
+        "HTML and Markdown in submitted cells (a script tag, a link, a table separator)",
+        text_file(
+            lambda p: csv_text(
+                [
+                    row(p, facility_id="<script>alert(1)</script>", comment="[x](javascript:alert(1))"),
+                    row(p, metric=MUNICIPAL, unit="m3 | <b>bold</b>"),
+                ]
+            )
+        ),
+        row_rules={1: "unknown_facility", 2: "unit_not_accepted"},
+        rows=2,
+    ),
+    Case(
+        "tab_separated.csv",
+        "tab-separated text saved as .csv",
+        text_file(lambda p: _lines([row(p)], "\t", "\n")),
+        file_rule="missing_columns",
+        message_has=("tab characters",),
+    ),
+    Case(
+        "excel_sep_line.csv",
+        "Excel's 'sep=;' first line above the header",
+        text_file(lambda p: "sep=;\n" + _lines([row(p)], ";", "\n")),
+        file_rule="missing_columns",
+        message_has=("'sep=;'", "delete that line"),
+    ),
+)
+
+CASES = CASES + TEXT_CASES + KEY_CASES + BOUND_CASES + SMALL_CASES
 
 
 def build_corpus(inbox: Path) -> dict[str, Case]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from instep.ingest import settle_staged_rows, stage_new_files
 from instep.metadata.resources import FACILITIES, PARKS, REFERENCE_RESOURCES
 from instep.registry import load_registry, read_registry
 from instep.release.pub_tables import build_reference_pub_tables
-from instep.settings import Settings
+from instep.settings import REPO_ROOT, Settings
 from instep.warehouse import connect
 
 # The registry and reference resources: published before (and without) the computed tables.
@@ -24,6 +25,17 @@ def prepare(settings: Settings) -> None:
         stage_new_files(con, settings.inbox_dir, settings.archive_dir)
         settle_staged_rows(con, settings.as_of)
         build_reference_pub_tables(con)
+
+
+def frictionless_validate(release: Path) -> subprocess.CompletedProcess[str]:
+    """`frictionless validate datapackage.json` in a release folder, as a user runs it."""
+    return subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "frictionless"), "validate", "datapackage.json"],
+        cwd=release,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def release_dir(settings: Settings, version: str) -> Path:

@@ -81,3 +81,57 @@ def test_run_refuses_an_empty_workspace_when_told_not_to_write_the_demo(tmp_path
     result = instep(env, "run", "--no-demo")
     assert result.returncode == 2
     assert "no registry in" in result.stderr and "facilities.csv missing" in result.stderr
+
+
+def test_a_failed_run_ends_with_the_error_that_stopped_the_step():
+    import dagster as dg
+
+    from instep.runs import _failure_message
+
+    class ReleaseConflict(RuntimeError):
+        pass
+
+    @dg.asset
+    def release_package() -> None:
+        raise ReleaseConflict("release 1.0.0 is already published with other content: data/parks.csv")
+
+    result = dg.materialize([release_package], raise_on_error=False)
+    message = _failure_message("release_job", result)
+    assert message.splitlines()[0] == "release_job failed; failed steps: release_package"
+    assert message.splitlines()[-1] == (
+        "release_package: ReleaseConflict: release 1.0.0 is already published with other content: "
+        "data/parks.csv"
+    )
+
+
+@pytest.mark.parametrize("command", [("run",), ("release", "--version", "9.9.9")])
+def test_a_second_run_is_refused_before_it_touches_the_workspace(tmp_path: Path, command: tuple[str, ...]):
+    workspace = tmp_path / "busy"
+    env = {**os.environ, "INSTEP_WORKSPACE": str(workspace)}
+    # Another run holds the lock: a process of its own, as a second `instep run` would meet it.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from instep.settings import Settings\n"
+            "from instep.warehouse import run_lock\n"
+            "with run_lock(Settings.from_env()):\n"
+            "    print('held', flush=True)\n"
+            "    sys.stdin.read()\n",
+        ],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = instep(env, *command)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("error: another run is working on the workspace")
+    assert sorted(p.name for p in workspace.iterdir()) == ["run.lock"]  # no demo, warehouse or site

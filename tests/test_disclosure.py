@@ -75,24 +75,50 @@ def test_no_pub_table_names_an_aggregate_only_facility_a_submitter_or_a_comment(
     assert {r["facility_id"] for r in tables["pub_wastewater_results"]} == {"ET-HAW-C001"}
 
 
-def test_aggregate_only_facilities_stay_inside_park_sums(published):
-    _, tables = published
+def test_aggregate_only_facilities_stay_inside_park_sums_and_a_lone_one_is_withheld(published):
+    settings, tables = published
     (park,) = [r for r in tables["pub_park_monthly"] if r["park_id"] == "ET-HAW"]
-    assert park["electricity_grid_kwh"] == 6000  # 1000 public + 5000 aggregate-only
-    assert park["output_kg"] == 2000
-    assert park["wastewater_results_discharge"] == 2
-    assert park["grievances_gbv_received_display"] == "7"  # 3 + 4: five or more shown as the number
+    with connect(settings) as con:
+        (inside,) = rows(con, "SELECT * FROM out_park_monthly WHERE park_id = 'ET-HAW'")
+    assert inside["electricity_grid_kwh"] == 6000  # 1000 public + 5000 aggregate-only
+    assert inside["output_kg"] == 2000
+    # ET-HAW-F002 is the park's only aggregate-only facility: the park total minus the public ones
+    # would be its own value, so the cells it is in are withheld, with the reason
+    for column in (
+        "electricity_grid_kwh",
+        "output_kg",
+        "wastewater_results_discharge",
+        "grievances_gbv_received_display",
+    ):
+        assert park[column] is None
+        assert column in park["suppressed_fields"].split(";")
+    assert "electricity_grid_kwh: threshold" in park["suppression_rules"]
+    assert "ghg_intensity_kg_co2e_per_kg: derived" in park["suppression_rules"]
+    assert inside["wastewater_results_discharge"] == 2
 
 
 def test_park_gbv_counts_of_1_to_4_are_shown_as_less_than_5():
-    def display(value: float | None) -> str:
-        observations = [Obs("KE-TST-F001", "2024-03", "workforce.hours_worked", 1000)]
-        if value is not None:
-            observations.append(Obs("KE-TST-F001", "2024-03", "grievances.gbv.received", value))
-        con = compute(warehouse([facility("KE-TST-F001")], observations))
-        return one(con, "SELECT grievances_gbv_received_display AS d FROM pub_park_monthly")["d"]
+    def display(values: tuple[float | None, ...]) -> tuple[str | None, str | None]:
+        ids = [f"KE-TST-F00{i}" for i in range(1, len(values) + 1)]
+        observations = [Obs(f, "2024-03", "workforce.hours_worked", 1000) for f in ids]
+        observations += [
+            Obs(f, "2024-03", "grievances.gbv.received", v)
+            for f, v in zip(ids, values, strict=True)
+            if v is not None
+        ]
+        con = compute(warehouse([facility(f) for f in ids], observations))
+        row = one(
+            con, "SELECT grievances_gbv_received_display AS d, suppression_rules AS r FROM pub_park_monthly"
+        )
+        return row["d"], row["r"]
 
-    assert [display(v) for v in (None, 0, 1, 4, 5, 12)] == ["", "0", "<5", "<5", "5", "12"]
+    cases = [(None, None, None), (0, 0, 0), (1, 1, 1), (2, 1, 1), (2, 2, 1), (5, 4, 3)]
+    assert [display(v)[0] for v in cases] == ["", "0", "<5", "<5", "5", "12"]
+    # no facility publishes the metric: a park count from one or two of them is withheld, not banded
+    assert display((3, None, None)) == (
+        None,
+        "grievances_gbv_received: threshold; grievances_gbv_received_display: derived",
+    )
 
 
 def test_ratios_over_fewer_than_10_persons_are_suppressed_and_flagged(published):

@@ -1,7 +1,7 @@
 """Hostile and malformed submissions: each gets its specific verdict and the rest of the inbox goes on.
 
 The whole corpus (tests/hostile_corpus.py) is ingested together with one valid file in a single run; the
-tests then read the ledger. The behaviour table in CONTRIBUTING.md documents the same verdicts.
+tests then read the ledger. The steward guide (site/steward/hostile-inputs.md) documents the same verdicts.
 """
 
 from __future__ import annotations
@@ -148,8 +148,22 @@ def test_reports_are_named_by_submission_and_show_control_characters_escaped(
     assert all(re.fullmatch(r"S-[0-9a-f]{16}\.md", p.name) for p in written)
     hostile = next(v for v in verdicts if "\n" in v.file_name)
     report = render_report(hostile)
-    assert report.startswith("# Validation report: line\\nbreak\\r\\x1b[31m.csv\n")
+    assert report.startswith("# Validation report: line\\nbreak\\r\\x1b\\[31m.csv\n")
     assert "\x1b" not in report and "\r" not in report
+
+
+def test_submitted_markup_is_shown_as_text_in_the_report(ingested: Settings):
+    submission_id = file_record(ingested, "markup_in_cells.csv")[0]
+    with connect(ingested, read_only=True) as con:
+        (verdict,) = verdicts_from_warehouse(con, [submission_id])
+    report = render_report(verdict)
+    assert "\\<script\\>alert(1)\\</script\\>" in report
+    assert "\\| \\<b\\>bold\\</b\\>" in report
+    # No tag, and no cell boundary a value could add to the table: every "<" and "|" of a value is escaped.
+    assert "<script" not in report.replace("\\<script", "")
+    for line in report.splitlines():
+        if line.startswith("| 2 |") or line.startswith("| 3 |"):
+            assert len(re.findall(r"(?<!\\)\|", line)) == 7, line
 
 
 def test_long_cell_report_does_not_carry_the_megabyte(ingested: Settings):
@@ -164,7 +178,8 @@ VALUE_CASES = [
     ("value", "1,234,567", "thousands_separator"),
     ("value", "1'234", "thousands_separator"),
     ("value", "1\u00a0234,5", "thousands_separator"),
-    ("value", "1,234", "decimal_comma"),
+    ("value", "1,234", "thousands_separator"),
+    ("value", "1234,567", "decimal_comma"),
     ("value", "1.2.3", "not_a_number"),
     ("value", "12.", None),
     ("value", ".5", None),
@@ -186,13 +201,26 @@ def test_value_and_period_forms_get_their_rule(workspace: Settings, tmp_path: Pa
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([list(HEADER), *rows])
     (verdict,) = check_files([path], read_registry(workspace.registry_dir), AS_OF)
+    messages: dict[int, str] = {}
     primary: dict[int, str] = {}
     for issue in verdict.issues:  # issues come in row order, the primary rule of each row first
         primary.setdefault(issue.row_number, issue.rule)
+        messages.setdefault(issue.row_number, issue.message)
     assert [primary.get(number) for number in range(1, len(VALUE_CASES) + 1)] == [
         rule for _, _, rule in VALUE_CASES
     ]
     assert verdict.rows_read == len(VALUE_CASES)
+    # Each hint names the number to write; where the comma could mean either, it gives both readings
+    # and says that they differ a thousandfold.
+    hints = {VALUE_CASES[number - 1][1]: message for number, message in messages.items()}
+    assert hints["1,234,567"].endswith("write 1234567")
+    assert hints["1\u00a0234,5"].endswith("write 1234.5")
+    assert "probably a thousands separator: write 1234;" in hints["1,234"]
+    assert "write 1.234 (a value a thousand times smaller)" in hints["1,234"]
+    assert (
+        "write 1234.567 with a decimal point (if the comma separated thousands, 1234567)"
+        in (hints["1234,567"])
+    )
 
 
 def test_json_keys_differing_only_in_case_are_a_duplicate(tmp_path: Path):
@@ -206,3 +234,162 @@ def test_json_keys_differing_only_in_case_are_a_duplicate(tmp_path: Path):
         read_submission(path)
     assert raised.value.rule == "duplicate_columns"
     assert "record 1" in raised.value.message and "value" in raised.value.message
+
+
+def test_instep_check_reaches_the_pipelines_verdict_on_every_case_without_a_traceback(
+    ingested: Settings, tmp_path: Path
+):
+    from click.testing import CliRunner
+
+    from instep.cli import main
+
+    inbox = tmp_path / "inbox"
+    build_corpus(inbox)
+    (inbox / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
+    paths = [inbox / case.name for case in INGESTED] + [inbox / VALID_NAME]
+    result = CliRunner().invoke(
+        main, ["check", "--quiet", "--registry", str(ingested.registry_dir), *map(str, paths)]
+    )
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    assert result.exit_code == 2  # the worst verdict: some files are unreadable
+    verdicts = {v.file_name: v for v in check_files(paths, read_registry(ingested.registry_dir), AS_OF)}
+    for case in INGESTED:
+        verdict = verdicts[case.name]
+        _, status, rule, _, rows_read = file_record(ingested, case.name)
+        assert (verdict.unreadable_rule, verdict.rows_read) == (rule, rows_read), case.name
+        assert verdict.unreadable == (status == "unreadable"), case.name
+        assert f"{display_name(case.name)}: " in result.output
+        with connect(ingested, read_only=True) as con:
+            rejected = con.execute(
+                "SELECT count(*) FROM submission_rows AS r JOIN submission_files USING (submission_id) "
+                "WHERE original_name = ? AND state = 'rejected'",
+                [case.name],
+            ).fetchall()[0][0]
+        assert verdict.rows_rejected == rejected, case.name
+    assert verdicts[VALID_NAME].valid
+
+
+def test_rows_arrow_cannot_hold_reject_only_their_file_even_past_the_readers_checks(
+    workspace: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    import instep.ingest
+    import instep.readers
+
+    real = instep.readers.read_submission_data
+
+    def reader_missing_a_check(name: str, data: bytes):
+        table = real(name, data)
+        if name == "bad.csv":
+            table.columns["comment"][0] = "\udfff"  # what a reader defect would let through
+        return table
+
+    monkeypatch.setattr(instep.ingest, "read_submission_data", reader_missing_a_check)
+    (workspace.inbox_dir / "bad.csv").write_text(valid_csv("2023-01"), encoding="utf-8")
+    (workspace.inbox_dir / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
+    with connect(workspace) as con:
+        load_registry(con, read_registry(workspace.registry_dir))
+        summary = stage_new_files(con, workspace.inbox_dir, workspace.archive_dir)
+        settle_staged_rows(con, AS_OF)
+        files = dict(
+            con.execute(
+                "SELECT original_name, status || ':' || coalesce(rule, '') FROM submission_files"
+            ).fetchall()
+        )
+    assert files == {"bad.csv": "unreadable:unreadable_format", VALID_NAME: "ingested:"}
+    assert "UnicodeEncodeError" in summary.unreadable["bad.csv"]
+    assert summary.rows_staged == 3
+
+
+def test_a_sample_date_written_another_way_restates_the_sample_in_a_later_file(workspace: Settings):
+    header = ",".join(HEADER)
+    (workspace.inbox_dir / "a.csv").write_text(
+        f"{header}\nET-HAW-C001,2023-03,wastewater.cod,40,mg/L,discharge,2023-3-5,\n", encoding="utf-8"
+    )
+    (workspace.inbox_dir / "b.csv").write_text(
+        f"{header}\nET-HAW-C001,2023-03,wastewater.cod,41,mg/L,discharge, 2023-03-05 ,\n", encoding="utf-8"
+    )
+    with connect(workspace) as con:
+        load_registry(con, read_registry(workspace.registry_dir))
+        stage_new_files(con, workspace.inbox_dir, workspace.archive_dir)
+        settle_staged_rows(con, AS_OF)
+        states = con.execute(
+            "SELECT original_name, state FROM submission_rows JOIN submission_files USING (submission_id) "
+            "ORDER BY submission_files.file_seq"
+        ).fetchall()
+        observed = con.execute("SELECT value, sample_date::VARCHAR FROM observations").fetchall()
+    assert states == [("a.csv", "superseded"), ("b.csv", "accepted")]
+    assert observed == [(41.0, "2023-03-05")]
+
+
+def test_a_release_is_published_after_the_whole_corpus_beside_a_valid_file(tmp_path: Path):
+    import dagster as dg
+
+    from assets import ASSETS
+    from pipelines.resources import InstepWorkspace
+
+    settings = Settings(workspace=tmp_path / "ws", datapackages_dir=tmp_path / "datapackages", as_of=AS_OF)
+    write_registry(settings.registry_dir)
+    build_corpus(settings.inbox_dir)
+    (settings.inbox_dir / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
+    # The chain up to the release; the site stage has its own tests.
+    chain = [a for a in ASSETS if "site" not in set(a.group_names_by_key.values())]
+    result = dg.materialize(
+        chain,
+        resources={"instep": InstepWorkspace.from_settings(settings)},
+        run_config={
+            "ops": {"release_package": {"config": {"version": "1.0.0", "release_date": "2026-11-25"}}}
+        },
+        raise_on_error=False,
+    )
+    failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    assert result.success, failed
+    assert "observations_pass_suite" not in failed
+    assert (settings.datapackages_dir / settings.package_name / "1.0.0" / "datapackage.json").is_file()
+
+
+def test_a_file_removed_while_the_batch_is_read_is_skipped_and_the_rest_ingested(
+    workspace: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    import instep.ingest
+
+    (workspace.inbox_dir / "a_gone.csv").write_text(valid_csv("2023-01"), encoding="utf-8")
+    (workspace.inbox_dir / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
+    real = instep.ingest.prepare_file
+
+    def steward_moves_a_file_away(index, path, archive_dir, known):
+        if path.name == "a_gone.csv":
+            path.unlink()  # listed by the run, then moved away before it is read
+        return real(index, path, archive_dir, known)
+
+    monkeypatch.setattr(instep.ingest, "prepare_file", steward_moves_a_file_away)
+    with connect(workspace) as con:
+        load_registry(con, read_registry(workspace.registry_dir))
+        summary = stage_new_files(con, workspace.inbox_dir, workspace.archive_dir)
+        names = [n for (n,) in con.execute("SELECT original_name FROM submission_files").fetchall()]
+    assert summary.vanished == ["a_gone.csv"]
+    assert names == [VALID_NAME] and summary.new_files == [VALID_NAME]
+    # It is ingested when it comes back.
+    monkeypatch.setattr(instep.ingest, "prepare_file", real)
+    (workspace.inbox_dir / "a_gone.csv").write_text(valid_csv("2023-01"), encoding="utf-8")
+    with connect(workspace) as con:
+        assert stage_new_files(con, workspace.inbox_dir, workspace.archive_dir).new_files == ["a_gone.csv"]
+
+
+def test_an_altered_copy_left_in_the_archive_is_replaced_not_trusted(workspace: Settings):
+    import hashlib
+
+    from instep.ingest import archive_problems
+
+    data = valid_csv().encode("utf-8")
+    name = hashlib.sha256(data).hexdigest() + ".csv"
+    workspace.archive_dir.mkdir(parents=True)
+    # What a killed run could leave, later changed on disk: the file's name, other content.
+    (workspace.archive_dir / name).write_bytes(b"not what was received\n")
+    (workspace.inbox_dir / VALID_NAME).write_bytes(data)
+    with connect(workspace) as con:
+        load_registry(con, read_registry(workspace.registry_dir))
+        stage_new_files(con, workspace.inbox_dir, workspace.archive_dir)
+        assert archive_problems(con, workspace.archive_dir, verify_hashes=True) == []
+    assert (workspace.archive_dir / name).read_bytes() == data
+    assert sorted(p.name for p in workspace.archive_dir.iterdir()) == [name]

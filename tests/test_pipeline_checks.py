@@ -99,3 +99,43 @@ def test_observation_outside_the_suite_blocks_downstream_and_names_the_row(inges
     assert "| alpha.csv | 2 | unit_not_canonical |" in check.metadata["failing_rows"].value
     assert evaluation(result, "row_states_add_up").passed
     assert not materialized(result) - UPSTREAM_OF_CHECKS - {"submission_reports"}
+
+
+def test_a_missing_archive_copy_is_reported_by_every_run_and_doctor_finds_an_altered_one(ingested):
+    import os
+
+    from click.testing import CliRunner
+
+    from instep.cli import main
+
+    settings, defs, submission_id = ingested
+    with connect(settings) as con:
+        (archived,) = con.execute("SELECT archived_path FROM submission_files").fetchall()[0]
+    copy = settings.archive_dir / archived
+    env = {"INSTEP_WORKSPACE": str(settings.workspace)}
+    assert CliRunner().invoke(main, ["doctor"], env=env).exit_code == 0
+
+    os.chmod(copy, 0o644)
+    copy.write_bytes(copy.read_bytes() + b"changed on disk\n")
+    altered = CliRunner().invoke(main, ["doctor"], env=env)
+    assert altered.exit_code == 1
+    assert f"error: {submission_id} (alpha.csv, archive/{archived}): the archived copy was altered" in (
+        altered.output
+    )
+    assert "archive: 0 of 1 submission files intact" in altered.output
+
+    copy.unlink()
+    result = defs.resolve_job_def("ingest_job").execute_in_process()
+    assert result.success  # the ledger is intact: ingestion goes on, the error is reported
+    check = evaluation(result, "archive_intact")
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert check.metadata["files_missing"].value == 1
+    assert f"| {submission_id} | alpha.csv | {archived} | the archived copy is missing |" in (
+        check.metadata["missing_files"].value
+    )
+    assert "the archived copy is missing" in CliRunner().invoke(main, ["doctor"], env=env).output
+    from instep.runs import summarise
+
+    summary = summarise("ingest_job", result, settings)
+    assert summary.failed_checks == ["archive_intact"]
+    assert summary.lines()[-1].startswith("  FAILED check: archive_intact")

@@ -207,3 +207,18 @@ def test_a_name_across_lines_is_found_in_a_file_whose_every_line_is_flagged(tmp_
     path.write_text("\n".join(lines), encoding="utf-8")
     findings = scan_file(path, "data/facilities.csv", rules)
     assert [(f.where, f.what) for f in findings] == [(f"line {at + 1}", "facility name 'Yarrow Garments 2'")]
+
+
+def test_hundreds_of_comments_at_the_cell_limit_are_scanned_and_still_found(tmp_path: Path):
+    # One word of 32,767 characters each, and long sentences: the expressions stay within RE2's limits.
+    words = tuple(f"w{index:03d}" * 6553 + "xy" for index in range(300))
+    sentences = tuple((f"{index} note about the outflow pump " * 1100)[:32_767] for index in range(5))
+    rules = PrivacyRules((), (), words + sentences, ())
+    clean = tmp_path / "clean.csv"
+    clean.write_text("id,value\nw001w001,1\n", encoding="utf-8")
+    assert scan_file(clean, "clean.csv", rules) == []
+    leak = tmp_path / "leak.md"
+    leak.write_text(f"# notes\n\n{words[7]}\n{sentences[3]}\n", encoding="utf-8")
+    found = [(f.where, f.what) for f in scan_file(leak, "leak.md", rules)]
+    assert [where for where, _ in found] == ["line 3", "line 4"]
+    assert found[0][1].startswith("submitter comment 'w007w007")

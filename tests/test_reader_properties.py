@@ -218,3 +218,59 @@ def test_fuzz_target_long_run_with_ingestion(tmp_path: Path):
             iterations=2000, seed=seed, crash_dir=tmp_path / "crashes", ingest_every=200
         )
         assert outcomes["crash"] == 0, f"seed {seed}: see {tmp_path / 'crashes'}"
+
+
+# Any code point, surrogates included (Hypothesis leaves them out by default), and the characters most
+# likely to break a later stage: NUL, bidirectional overrides, quotes and Markdown or HTML markup.
+ANY_CHARACTER = st.characters(codec=None, exclude_categories=())
+HOSTILE_TEXT = st.one_of(
+    st.text(ANY_CHARACTER, max_size=12),
+    st.sampled_from(["\ud800", "a\x00b", "\u202eabc\u202c", "<b>x</b>|`*", "\U0001f600", "\r\n"]),
+    st.integers(32_700, 32_800).map(lambda n: "é" * n),
+)
+HOSTILE_RECORD = st.builds(
+    lambda cells, extra: {**extra, **cells},
+    st.fixed_dictionaries(
+        {
+            "facility_id": FACILITIES | HOSTILE_TEXT,
+            "period": PERIODS | HOSTILE_TEXT,
+            "metric": METRICS,
+            "value": VALUES | HOSTILE_TEXT,
+            "unit": UNITS | HOSTILE_TEXT,
+            "comment": HOSTILE_TEXT,
+        },
+        optional={"sample_point": HOSTILE_TEXT},
+    ),
+    st.dictionaries(HOSTILE_TEXT, HOSTILE_TEXT, max_size=1),  # a column of any name
+)
+
+
+@INGEST
+@given(records=st.lists(HOSTILE_RECORD, min_size=1, max_size=4), as_csv=st.booleans())
+def test_arbitrary_unicode_through_the_whole_chain_leaves_the_valid_file_accepted(records, as_csv):
+    from tests.hostile_corpus import VALID_FACILITY, valid_csv
+
+    if as_csv:
+        # A CSV holds only what UTF-8 can encode; the rest is what a broken program writes anyway.
+        rows = [{name: record.get(name, "") for name in SUBMISSION_COLUMNS} for record in records]
+        buffer = io.StringIO()
+        csv.DictWriter(buffer, fieldnames=SUBMISSION_COLUMNS, lineterminator="\r\n").writerows(rows)
+        hostile = ",".join(SUBMISSION_COLUMNS) + "\r\n" + buffer.getvalue()
+        data = hostile.encode("utf-8", "surrogatepass")
+    else:
+        data = json.dumps({"records": records}).encode("utf-8")  # surrogates become "\ud800" escapes
+    inputs = [(".csv" if as_csv else ".json", data), (".csv", valid_csv().encode("utf-8"))]
+    with tempfile.TemporaryDirectory(prefix="instep-props-") as scratch:
+        con = ingest_files(inputs, Path(scratch))
+        try:
+            assert_ledger_adds_up(con, 2)
+            valid = con.execute(
+                "SELECT count(*) FROM observations WHERE facility_id = ?", [VALID_FACILITY]
+            ).fetchall()
+            assert valid == [(3,)]
+            from instep.report import render_report, verdicts_from_warehouse
+
+            for verdict in verdicts_from_warehouse(con):
+                render_report(verdict).encode("utf-8")
+        finally:
+            con.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import subprocess
 from pathlib import Path
 
 import dagster as dg
@@ -14,12 +13,10 @@ from assets import ASSETS
 from instep.demo import generate_demo
 from instep.metadata.resources import RESOURCES
 from instep.release import latest_version, read_index
-from instep.settings import REPO_ROOT, Settings
+from instep.settings import Settings
 from pipelines.resources import InstepWorkspace
 from tests.conftest import AS_OF
-from tests.release_helpers import all_published_bytes
-
-FRICTIONLESS = REPO_ROOT / ".venv" / "bin" / "frictionless"
+from tests.release_helpers import all_published_bytes, frictionless_validate
 
 
 def release(settings: Settings, version: str, release_date: str) -> dg.ExecuteInProcessResult:
@@ -46,13 +43,7 @@ def test_demo_release_then_restatement(tmp_path: Path):
     first = package / "1.0.0"
     assert metadata["release_path"].value == str(first)
 
-    cli = subprocess.run(
-        [str(FRICTIONLESS), "validate", "datapackage.json"],
-        cwd=first,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    cli = frictionless_validate(first)
     assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
     loaded = frictionless.Package(str(first / "datapackage.json"))
     assert [r.name for r in loaded.resources] == [r.name for r in RESOURCES]

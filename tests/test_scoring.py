@@ -76,12 +76,15 @@ def test_na_indicators_leave_the_pillar_mean_and_pillars_without_data_leave_the_
         "fatalities": 1.0,  # 0
         "women_supervisor_parity": None,
         "grievance_resolution_rate_pct": None,
-        "suppressed_fields": "women_supervisor_parity",
+        "suppressed_fields": "grievance_resolution_rate_pct;women_supervisor_parity",
+        "suppression_rules": "grievance_resolution_rate_pct: derived; women_supervisor_parity: persons",
     }
     out = {(r["pillar"], r["component"]): r for r in score_park_year(row, RUBRIC, "ar5")}
     assert out[("energy_climate", "ghg_intensity_change")]["status"] == "n/a"
     assert "previous year" in out[("energy_climate", "ghg_intensity_change")]["na_reason"]
     assert "fewer than 10 persons" in out[("social_ohs", "women_supervisor_parity")]["na_reason"]
+    withheld = out[("social_ohs", "grievance_resolution_rate")]["na_reason"]
+    assert withheld.startswith("withheld to protect facilities that do not publish their own figures")
     assert out[("energy_climate", "pillar")]["score"] == pytest.approx(50)
     assert out[("social_ohs", "pillar")]["score"] == pytest.approx(25)
     assert out[("water_wastewater", "pillar")]["status"] == "n/a"

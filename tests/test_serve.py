@@ -77,3 +77,21 @@ def test_the_command_serves_on_loopback_until_stopped(site: Path):
         output, _ = process.communicate(timeout=30)
     assert f"on http://127.0.0.1:{port}/" in output
     assert "stopped" in output
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("%00", 400), ("data/parks%00.csv", 400), ("%ff%fe", 404), ("a" * 5000, 404), ("%", 404)],
+)
+def test_malformed_paths_are_answered_400_or_404_and_the_server_goes_on(site: Path, path: str, status: int):
+    import http.client
+
+    with serving(site) as base:
+        host, port = base.removeprefix("http://").rstrip("/").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("GET", "/" + path)
+        response = connection.getresponse()
+        assert response.status == status
+        response.read()
+        with urllib.request.urlopen(base) as again:
+            assert again.status == 200

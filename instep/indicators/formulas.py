@@ -7,6 +7,7 @@ expression at every level, so a park's ratio is a ratio of sums, never a mean of
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from instep import reference
@@ -260,6 +261,60 @@ RATIOS: tuple[Ratio, ...] = (
         ("workers_total",),
     ),
 )
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A column that is a weighted sum of other columns of the same row, at every level.
+
+    `parts` are (column, coefficient): a number, or the name of a column of the row holding it (the
+    grid factor, the same for every facility of a park and year). Facility rows satisfy it by
+    construction (tests/test_indicators.py checks the SQL against it); sums keep it, so park rows do too,
+    and disclosure control treats it as one of the linear relations a reader can use.
+    """
+
+    total: str
+    parts: tuple[tuple[str, float | str], ...]
+
+
+IDENTITIES: tuple[Identity, ...] = (
+    Identity("fuel_energy_gj", (("fuel_fossil_gj", 1.0), ("fuel_biomass_gj", 1.0))),
+    Identity(
+        "energy_total_gj",
+        (
+            ("fuel_energy_gj", 1.0),
+            ("electricity_grid_kwh", KWH_TO_GJ),
+            ("electricity_solar_kwh", KWH_TO_GJ),
+            ("steam_purchased_gj", 1.0),
+        ),
+    ),
+    Identity(
+        "water_withdrawal_m3",
+        (
+            ("water_municipal_m3", 1.0),
+            ("water_groundwater_m3", 1.0),
+            ("water_surface_m3", 1.0),
+            ("water_rainwater_m3", 1.0),
+        ),
+    ),
+    Identity("scope2_location_t_co2e", (("electricity_grid_kwh", "grid_factor_per_kwh"),)),
+    Identity(
+        "scope2_market_t_co2e",
+        (
+            ("electricity_grid_kwh", "grid_factor_per_kwh"),
+            ("electricity_renewable_contract_kwh", "-grid_factor_per_kwh"),
+        ),
+    ),
+)
+# Columns an identity's coefficient may name, as SQL over the row.
+COEFFICIENT_COLUMNS = {"grid_factor_per_kwh": "grid_factor_t_co2_per_mwh / 1000.0"}
+
+
+def ratio_inputs(ratio: Ratio, columns: tuple[str, ...]) -> tuple[str, ...]:
+    """The columns among `columns` that the ratio's SQL reads."""
+    return tuple(c for c in columns if re.search(rf"\b{re.escape(c)}\b", ratio.sql))
+
+
 # Female counts published only with their total's ratio (a count over a tiny total reveals the ratio).
 SUPPRESSED_COUNTS = {
     "workers_female": "workers_total",
@@ -276,7 +331,9 @@ def ratio_select() -> str:
 
 __all__ = [
     "CHANGE_OF",
+    "COEFFICIENT_COLUMNS",
     "FUEL_METRICS",
+    "IDENTITIES",
     "INDICATOR_INPUTS",
     "KWH_TO_GJ",
     "LTIFR_HOURS",
@@ -287,7 +344,9 @@ __all__ = [
     "STOCKS",
     "SUPPRESSED_COUNTS",
     "TRIR_HOURS",
+    "Identity",
     "Ratio",
     "indicator_topics",
+    "ratio_inputs",
     "ratio_select",
 ]

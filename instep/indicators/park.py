@@ -166,3 +166,25 @@ def build_park_annual(con: duckdb.DuckDBPyConnection, as_of: date) -> None:
     """Needs out_park_monthly, out_data_quality and out_park_coverage; `as_of` is the run's date."""
     create_out_table(con, "park_annual")
     con.execute(PARK_ANNUAL_SQL.replace("{as_of}", as_of.isoformat()))
+
+
+def park_contribution_sql(column: str, boiler_park: str) -> str:
+    """SQL for what one facility-month row adds to the park's `column` (the sums above, per facility).
+
+    `boiler_park` is SQL that is true in a park with a central boiler. Steam and total energy follow the
+    central-boiler rule of PARK_MONTHLY_SQL; every other summed column is the facility's own value.
+    """
+    if column == "steam_purchased_gj":
+        return (
+            f"CASE WHEN NOT ({boiler_park}) THEN steam_purchased_gj "
+            "WHEN steam_purchased_gj IS NOT NULL THEN 0.0 END"
+        )
+    if column == "steam_from_central_boiler_gj":
+        return f"CASE WHEN {boiler_park} THEN steam_purchased_gj END"
+    if column == "energy_total_gj":
+        return f"energy_total_gj - CASE WHEN {boiler_park} THEN coalesce(steam_purchased_gj, 0) ELSE 0 END"
+    return column
+
+
+# Every additive column of the park tables: summed over facilities, then over months (stocks averaged).
+PARK_ADDITIVE = (*SUMMED, "steam_purchased_gj", "energy_total_gj", "steam_from_central_boiler_gj")

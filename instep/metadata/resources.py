@@ -428,8 +428,20 @@ SOCIAL_FIELDS = (
 SUPPRESSED = Field(
     "suppressed_fields",
     "string",
-    f"Columns of this row left empty by disclosure control, separated by ';': ratios over fewer than "
-    f"{MIN_PERSONS} persons and the female counts behind them. Empty when nothing is suppressed.",
+    "Columns of this row left empty by disclosure control, separated by ';' (why: suppression_rules). "
+    "Empty when nothing is withheld. A withheld cell is not missing data: it was reported but publishing "
+    "it would reveal the figures of facilities that publish only inside park totals, or a ratio over "
+    f"fewer than {MIN_PERSONS} persons.",
+)
+SUPPRESSION_RULES = Field(
+    "suppression_rules",
+    "string",
+    "Why each column in suppressed_fields is withheld, as 'column: rule' separated by '; '. Rules: "
+    "threshold, dominance, p_percent (too few or too dominant facilities that do not publish their own "
+    "figures inside the cell), restatement (its change since an earlier release comes from too few of "
+    "them), secondary (it would let a withheld cell be computed), derived (computed from a withheld "
+    "cell), carried (withheld in an earlier release and unchanged), persons (fewer than "
+    f"{MIN_PERSONS} persons behind a ratio). See the methodology page.",
 )
 MEASURES = (
     ENERGY_FIELDS
@@ -547,6 +559,7 @@ FACILITY_MONTHLY = Resource(
         ENTRY_WAGE,
         MISSING_INPUTS,
         SUPPRESSED,
+        SUPPRESSION_RULES,
     ),
     primary_key=("facility_id", "period"),
     foreign_keys=(FACILITY_FK, PARK_FK),
@@ -560,9 +573,19 @@ PARK_MONTHLY = Resource(
     title="Park indicators by month",
     description=(
         "Park totals per month over all its facilities (including those disclosing only in aggregate), "
-        "shared plants counted once; every ratio is a ratio of park sums."
+        "shared plants counted once; every ratio is a ratio of park sums. Cells that would reveal the "
+        "figures of facilities disclosing only in aggregate are withheld (suppressed_fields)."
     ),
-    fields=(PARK_ID_FIELD, PERIOD, YEAR, *MEASURES, *PARK_FIELDS, *PARK_MONTH_COVERAGE, SUPPRESSED),
+    fields=(
+        PARK_ID_FIELD,
+        PERIOD,
+        YEAR,
+        *MEASURES,
+        *PARK_FIELDS,
+        *PARK_MONTH_COVERAGE,
+        SUPPRESSED,
+        SUPPRESSION_RULES,
+    ),
     primary_key=("park_id", "period"),
     foreign_keys=(PARK_FK,),
 )
@@ -584,6 +607,7 @@ PARK_ANNUAL = Resource(
         FIRST_TIME,
         *YEAR_COVERAGE,
         SUPPRESSED,
+        SUPPRESSION_RULES,
     ),
     primary_key=("park_id", "year"),
     foreign_keys=(PARK_FK,),

@@ -31,6 +31,8 @@ import pyarrow.parquet as pq
 from instep.reference import metrics
 
 MIN_COMMENT_CHARS = 12
+# Characters of a rule's needle kept for the prefilter (see Matcher).
+NEEDLE_CHARS = 64
 # Lines of text the exact rules read at a time (see _scan_text).
 WINDOW_LINES = 64
 TEXT_SUFFIXES = {".csv", ".json", ".md", ".cff", ".bib", ".txt", ""}
@@ -59,19 +61,36 @@ class PrivacyRules:
     comments: tuple[str, ...]
     sensitive_metrics: tuple[str, ...]
 
-    def patterns(self) -> list[tuple[re.Pattern[str], str]]:
-        out: list[tuple[re.Pattern[str], str]] = []
+    def patterns(self) -> list[tuple[LazyPattern, str]]:
+        out: list[tuple[LazyPattern, str]] = []
         for fid in self.facility_ids:
             out.append(
-                (re.compile(rf"(?<![A-Za-z0-9]){re.escape(fid)}(?![A-Za-z0-9])"), f"facility id {fid}")
+                (LazyPattern(rf"(?<![A-Za-z0-9]){re.escape(fid)}(?![A-Za-z0-9])"), f"facility id {fid}")
             )
         for name in self.facility_names:
             words = r"\s+".join(re.escape(w) for w in name.split())
-            out.append((re.compile(rf"(?i:(?<!\w){words}(?!\w))"), f"facility name {name!r}"))
+            out.append((LazyPattern(rf"(?i:(?<!\w){words}(?!\w))"), f"facility name {name!r}"))
         for comment in self.comments:
             words = r"\s+".join(re.escape(w) for w in comment.split())
-            out.append((re.compile(rf"(?i:{words})"), f"submitter comment {_short(comment)!r}"))
+            out.append((LazyPattern(rf"(?i:{words})"), f"submitter comment {_short(comment)!r}"))
         return out
+
+
+class LazyPattern:
+    """An expression compiled when first searched with.
+
+    Compiling costs time in the length of the rule (a fifth of a second for a 32,767-character comment),
+    and most rules are never tried: only those whose needle a published text holds (see Matcher).
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.source)
+        return self._compiled.search(text)
 
 
 class Matcher:
@@ -94,6 +113,9 @@ class Matcher:
     # Alternatives per RE2 expression: more make its automaton outgrow RE2's memory budget, after which
     # it falls back to a far slower engine.
     CHUNK = 100
+    # ... and at most about this many characters of pattern: RE2 refuses a larger one ("pattern too
+    # large"), and the release would stop on comments the pipeline accepted.
+    CHUNK_CHARS = 8_000
 
     def __init__(self, rules: PrivacyRules) -> None:
         self.patterns = rules.patterns()
@@ -107,12 +129,20 @@ class Matcher:
             # Raw bytes are lower-cased as ASCII only: add the spellings of the needle as written too.
             original = next(w for w in text.split() if w.lower() == needle)
             for form in (needle, original, original.upper(), original.title()):
-                variants.add(form.encode("utf-8").lower())
-        ordered = sorted(variants)
-        self.prefilters = [
-            "|".join(_escape_bytes(v) for v in ordered[i : i + self.CHUNK])
-            for i in range(0, len(ordered), self.CHUNK)
-        ]
+                # A prefix of the needle is a needle too (a text holding the word holds its prefix): a
+                # bounded one keeps a comment that is one 32,767-character word from making the
+                # expression too large for RE2.
+                variants.add(form[:NEEDLE_CHARS].encode("utf-8").lower())
+        self.needles = [needle[:NEEDLE_CHARS] for needle in self.needles]
+        self.prefilters = []
+        alternatives: list[str] = []
+        for variant in sorted(variants):
+            alternatives.append(_escape_bytes(variant))
+            if len(alternatives) == self.CHUNK or sum(map(len, alternatives)) >= self.CHUNK_CHARS:
+                self.prefilters.append("|".join(alternatives))
+                alternatives = []
+        if alternatives:
+            self.prefilters.append("|".join(alternatives))
         # Stage 2: ids by their ASCII words (an id's boundaries are ASCII letters and digits), names by
         # their words, comments (which may start or end inside a word) by their needle.
         ids, names = len(rules.facility_ids), len(rules.facility_names)

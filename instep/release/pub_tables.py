@@ -7,20 +7,16 @@ limits in long form. All are shaped exactly like their metadata resources.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from instep import reference
+from instep.disclosure import build_publishable_tables
 from instep.metadata.resources import EMISSION_FACTORS, FACILITIES, METRICS, PARKS, ZDHC_LIMITS
 from instep.release.tables import arrow_schema
 from instep.settings import Settings
-
-# Names of the function of `instep.disclosure` that builds the computed pub_* tables, in order of preference.
-DISCLOSURE_FUNCTIONS = ("build_publishable_tables",)
 
 FUEL_PARAMETERS = (
     ("ncv", "ncv_mj_per_kg", "MJ/kg"),
@@ -166,24 +162,9 @@ def build_reference_pub_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]
     }
 
 
-def disclosure_function() -> Callable[..., Any] | None:
-    """The disclosure step of the indicators, when that module exists in this checkout."""
-    try:
-        module = importlib.import_module("instep.disclosure")
-    except ModuleNotFoundError:
-        return None
-    for name in DISCLOSURE_FUNCTIONS:
-        function = getattr(module, name, None)
-        if callable(function):
-            return function
-    return None
-
-
 def build_pub_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
-    """Every `pub_*` table: disclosure's computed tables (when present), then registry and reference."""
-    disclose = disclosure_function()
-    if disclose is not None:
-        disclose(con, settings)
+    """Every `pub_*` table: disclosure's computed tables, then registry and reference."""
+    build_publishable_tables(con, settings)
     build_reference_pub_tables(con)
     return {
         name[len("pub_") :]: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]

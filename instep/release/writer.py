@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
+from instep.disclosure import audit as disclosure_audit
 from instep.metadata.model import Resource
 from instep.metadata.resources import RESOURCES
 from instep.release import changelog, citation, index, privacy
@@ -241,6 +242,8 @@ def build_release_files(
     (directory / "CITATION.bib").write_text(
         citation.citation_bib(name, version, release_date, settings.synthetic), encoding="utf-8", newline="\n"
     )
+    # Before anything else is written about it: a release that reveals a hidden facility stops here.
+    disclosure_audit.check_release(con, directory, directory.parent, version)
     rules = privacy.rules_from_warehouse(con)
     contents = release_files(directory)
     archive = write_zip(

@@ -63,30 +63,68 @@ def year_to_date(ctx: SiteContext) -> tuple[str, int, str] | None:
     return year, int(months["period"].nunique()), status
 
 
+WITHHELD_TEXT = "withheld to protect facilities that do not publish their own figures"
+
+
+def _withheld(row: pd.Series) -> set[str]:
+    return set(filter(None, str(row.get("suppressed_fields") or "").split(";")))
+
+
+def _park_total(annual: pd.DataFrame, columns: tuple[str, ...]) -> tuple[dict[str, float | None], int]:
+    """Sums of the published park-year values of `columns` over the parks that show all of them, and
+    how many parks withhold one (their totals cannot be added without revealing what they protect)."""
+    shown = (
+        annual[[not (_withheld(r) & set(columns)) for _, r in annual.iterrows()]] if len(annual) else annual
+    )
+    return {c: _sum(shown, c) for c in columns}, len(annual) - len(shown)
+
+
 def headline_figures(ctx: SiteContext, year: str, scope: str | None = None) -> list[tuple[str, str]]:
-    """(figure, label) pairs for the home page; sums and ratios of sums over all parks' months."""
-    monthly = ctx.table("park_monthly")
-    months = monthly[monthly["year"] == year] if not monthly.empty else monthly
+    """(figure, label) pairs for the home page: sums and ratios of sums of the published park totals.
+
+    A park whose total is withheld (disclosure control) is left out of that figure, and the label says
+    so: adding it back would need the withheld value.
+    """
+    annual = ctx.table("park_annual")
+    annual = annual[annual["year"] == year] if not annual.empty else annual
     scope = scope or f"in {year}"
+
+    def label(text: str, left_out: int) -> str:
+        if not left_out:
+            return f"{text} {scope}"
+        parks = "park" if left_out == 1 else "parks"
+        return f"{text} {scope}, without {left_out} {parks} whose total is {WITHHELD_TEXT}"
+
+    ghg_parts, ghg_out = _park_total(annual, ("scope1_t_co2e", "scope2_location_t_co2e"))
     ghg = None
-    s1, s2 = _sum(months, "scope1_t_co2e"), _sum(months, "scope2_location_t_co2e")
-    if s1 is not None or s2 is not None:
-        ghg = (s1 or 0) + (s2 or 0)
-    grid, solar = _sum(months, "electricity_grid_kwh"), _sum(months, "electricity_solar_kwh")
-    contract = _sum(months, "electricity_renewable_contract_kwh")
-    renewable = _ratio((solar or 0) + (contract or 0), (grid or 0) + (solar or 0))
-    met = _sum(months, "wastewater_results_meeting_foundational")
-    results = _sum(months, "wastewater_results_discharge")
+    if any(v is not None for v in ghg_parts.values()):
+        ghg = sum(v or 0 for v in ghg_parts.values())
+    electricity, electricity_out = _park_total(
+        annual, ("electricity_grid_kwh", "electricity_solar_kwh", "electricity_renewable_contract_kwh")
+    )
+    renewable = _ratio(
+        (electricity["electricity_solar_kwh"] or 0)
+        + (electricity["electricity_renewable_contract_kwh"] or 0),
+        (electricity["electricity_grid_kwh"] or 0) + (electricity["electricity_solar_kwh"] or 0),
+    )
+    water, water_out = _park_total(annual, ("water_withdrawal_m3",))
+    lab, lab_out = _park_total(
+        annual, ("wastewater_results_meeting_foundational", "wastewater_results_discharge")
+    )
     public = ctx.facilities
     return [
         (format_number(len(ctx.parks), "", 0), "industrial parks"),
         (format_number(len(public), "", 0), "public facilities (others report only into park totals)"),
-        (format_number(ghg, "t CO2e", 0), f"Scope 1 + 2 (location-based) emissions {scope}"),
-        (format_number(renewable, "%", 1), f"renewable share of electricity {scope}"),
-        (format_number(_sum(months, "water_withdrawal_m3"), "m3", 0), f"water withdrawn {scope}"),
+        (format_number(ghg, "t CO2e", 0), label("Scope 1 + 2 (location-based) emissions", ghg_out)),
+        (format_number(renewable, "%", 1), label("renewable share of electricity", electricity_out)),
+        (format_number(water["water_withdrawal_m3"], "m3", 0), label("water withdrawn", water_out)),
         (
-            format_number(_ratio(met, results), "%", 1),
-            f"wastewater results meeting ZDHC foundational limits {scope}",
+            format_number(
+                _ratio(lab["wastewater_results_meeting_foundational"], lab["wastewater_results_discharge"]),
+                "%",
+                1,
+            ),
+            label("wastewater results meeting ZDHC foundational limits", lab_out),
         ),
     ]
 
@@ -300,14 +338,20 @@ def scorecard_html(cards: pd.DataFrame, year: str, methodology: str) -> str:
             raw = card.get(field, "")
             return traced_number("scorecards", key, field, raw, unit_, decimals) if str(raw).strip() else ""
 
+        withheld = str(card.get("na_reason") or "").startswith("withheld")
+        missing = (
+            '<span class="instep-withheld">withheld</span>'
+            if withheld
+            else '<span class="instep-na">n/a</span>'
+        )
         value = traced("value", unit) if not is_pillar else ""
         if not is_pillar and not str(card.get("value", "")).strip():
-            value = '<span class="instep-na">n/a</span>'
+            value = missing
         score = traced("score", SCORE_UNIT, 1)
         if card.get("status") == NOT_SCORED_YET:
             score = f'<span class="instep-na">{NOT_SCORED_YET}</span>'
         elif card.get("status") == "n/a" or not str(card.get("score", "")).strip():
-            score = '<span class="instep-na">n/a</span>'
+            score = missing
         note = esc(card.get("na_reason", "")) if card.get("status") == "n/a" or card.get("na_reason") else ""
         rows.append(
             [
@@ -321,9 +365,33 @@ def scorecard_html(cards: pd.DataFrame, year: str, methodology: str) -> str:
             ]
         )
     return table_html(
-        ["Indicator", "Value", "Floor (score 0)", "Target (score 100)", "Weight", "Score", "Why n/a"],
+        ["Indicator", "Value", "Floor (score 0)", "Target (score 100)", "Weight", "Score", "Why not scored"],
         rows,
         [False, True, True, True, True, True, False],
+    )
+
+
+def withheld_html(monthly: pd.DataFrame, annual: pd.DataFrame) -> str:
+    """Which of the park's figures disclosure control withholds, and in how many months and years."""
+    counts: dict[str, list[int]] = {}
+    for frame, slot in ((monthly, 0), (annual, 1)):
+        for _, row in frame.iterrows():
+            for column in _withheld(row):
+                counts.setdefault(column, [0, 0])[slot] += 1
+    if not counts:
+        return ""
+    rows = [
+        [f"<code>{esc(column)}</code>", esc(f"{m} of {len(monthly)}"), esc(f"{y} of {len(annual)}")]
+        for column, (m, y) in sorted(counts.items())
+    ]
+    return (
+        f"<p>Some totals of this park are <strong>{WITHHELD_TEXT}</strong>: with too few of them in a "
+        "total, or one dominating it, the total minus the published facilities would be their own figure "
+        '(see the <a href="../../methodology/#disclosure-control">methodology</a>). A withheld figure '
+        "was reported: it is not missing data and never zero. The charts leave those months out; the "
+        "tables of the release name each withheld cell and its rule (<code>suppressed_fields</code>, "
+        "<code>suppression_rules</code>).</p>\n\n"
+        + table_html(["Figure", "Months withheld", "Years withheld"], rows, [False, True, True])
     )
 
 
@@ -368,6 +436,13 @@ def park_page(ctx: SiteContext, park: pd.Series) -> None:
             # a year to date: its values are shown, labelled, and nothing is scored
             overall_text = f"{NOT_SCORED_YET} ({esc(overall.iloc[0]['na_reason'])})"
             heading += f" ({esc(str(overall.iloc[0]['na_reason']).split(':')[0])})"
+        pillar_rows = latest[latest["component"] == "pillar"]
+        withheld_pillars = sum(str(r).startswith("withheld") for r in pillar_rows["na_reason"])
+        if withheld_pillars:
+            overall_text += (
+                f" from {len(pillar_rows) - withheld_pillars} of {len(pillar_rows)} pillars: the others are "
+                f"{WITHHELD_TEXT}"
+            )
         rubric = latest["rubric_version"].iloc[0] if "rubric_version" in latest else ""
         gwp = latest["gwp_set"].iloc[0] if "gwp_set" in latest else ""
         sections.append(
@@ -390,6 +465,9 @@ def park_page(ctx: SiteContext, park: pd.Series) -> None:
     monthly = monthly[monthly["park_id"] == park_id] if not monthly.empty else monthly
     figures = trends.trend_figures(monthly, park["name"], "park_monthly") if not monthly.empty else []
     trend_html = "\n\n".join(charts.render(f, directory, ctx.citation, ctx.renderer) for f in figures)
+    annual = ctx.table("park_annual")
+    annual = annual[annual["park_id"] == park_id] if not annual.empty else annual
+    withheld = withheld_html(monthly, annual)
     facilities = ctx.facilities
     facilities = facilities[facilities["park_id"] == park_id]
     shared = facilities[facilities["type"].isin(SHARED_TYPES)]
@@ -433,6 +511,8 @@ def park_page(ctx: SiteContext, park: pd.Series) -> None:
 
 Monthly totals of all facilities in the park, including those that report only into park totals.
 Shared plants are counted once: steam bought from a central boiler is in the boiler's fuel.
+
+{withheld}
 
 {trend_html}
 

@@ -1,0 +1,131 @@
+"""The park cells a reader sees and what is hidden inside each: the contributions nobody publishes.
+
+A cell is (park_id, level, key, column): level "M" with key YYYY-MM (park_monthly) or "Y" with key YYYY
+(park_annual). Its hidden contributions are the values, inside the park total, of facilities that disclose
+only in aggregate, of the sensitive metric that no facility publishes, and of public facilities' own cells
+withheld by the persons rule. The reader can subtract everything else (the published facilities), so the
+hidden sum, the cell's residual, is what a published park cell tells about them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import duckdb
+
+from instep.indicators.formulas import STOCKS, SUPPRESSED_COUNTS
+from instep.indicators.park import PARK_ADDITIVE, park_contribution_sql
+from instep.metadata.resources import MIN_PERSONS
+
+Cell = tuple[str, str, str, str]
+MONTH, YEAR = "M", "Y"
+LEVEL_RESOURCES = {MONTH: "park_monthly", YEAR: "park_annual"}
+# Never published per facility: every facility's value is hidden.
+NEVER_PER_FACILITY = ("grievances_gbv_received",)
+
+
+@dataclass
+class HiddenCell:
+    """The hidden contributions of one park cell, by facility, and when each facility last changed it."""
+
+    contributions: dict[str, float] = field(default_factory=dict)
+    last_file_seq: dict[str, int] = field(default_factory=dict)
+    value: float | None = None  # the park's value of the cell, as it would be published
+
+    def shows(self, published: float) -> bool:
+        """Whether an earlier release's value of the cell is the value it has now."""
+        return self.value is not None and abs(published - self.value) <= 1e-9 * max(1.0, abs(self.value))
+
+    @cached_property
+    def residual(self) -> float:
+        """The hidden sum (read once the contributions are complete)."""
+        return sum(self.contributions.values())
+
+
+def hidden_condition(column: str) -> str:
+    """SQL over an out_facility_monthly row: true when the row's value of `column` is not published."""
+    if column in NEVER_PER_FACILITY:
+        return "true"
+    condition = "disclosure = 'aggregate_only'"
+    if column in SUPPRESSED_COUNTS:
+        condition += f" OR {SUPPRESSED_COUNTS[column]} < {MIN_PERSONS}"
+    return condition
+
+
+def _contributions_sql(columns: tuple[str, ...], has_ledger: bool) -> str:
+    boiler = "boiler_park"
+    seq = "coalesce(s.last_file_seq, 0)" if has_ledger else "0"
+    ledger = (
+        """
+    LEFT JOIN (
+        SELECT o.facility_id, o.period, max(f.file_seq) AS last_file_seq
+        FROM observations AS o JOIN submission_files AS f USING (submission_id) GROUP BY ALL
+    ) AS s USING (facility_id, period)"""
+        if has_ledger
+        else ""
+    )
+    parts = [
+        f"""SELECT facility_id, park_id, period, year, '{column}' AS column, value, last_file_seq FROM (
+        SELECT facility_id, park_id, period, year, ({park_contribution_sql(column, boiler)}) AS value,
+            last_file_seq, ({hidden_condition(column)}) AS hidden FROM rows)
+        WHERE hidden AND value IS NOT NULL"""
+        for column in columns
+    ]
+    return f"""
+WITH boilers AS (SELECT DISTINCT park_id FROM facilities WHERE type = 'central_boiler'),
+rows AS (
+    SELECT m.*, b.park_id IS NOT NULL AS boiler_park, {seq} AS last_file_seq
+    FROM out_facility_monthly AS m LEFT JOIN boilers AS b USING (park_id){ledger}
+)
+{" UNION ALL ".join(parts)}
+"""
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def months_with_data(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], int]:
+    """(park_id, year, column) -> months of the year with a park value: the divisor of an annual stock."""
+    counts = ", ".join(f"count({c}) AS {c}" for c in STOCKS)
+    out: dict[tuple[str, str, str], int] = {}
+    for row in con.execute(
+        f"SELECT park_id, CAST(year AS VARCHAR), {counts} FROM out_park_monthly GROUP BY ALL"
+    ).fetchall():
+        for column, n in zip(STOCKS, row[2:], strict=True):
+            out[(row[0], row[1], column)] = n
+    return out
+
+
+def hidden_cells(con: duckdb.DuckDBPyConnection) -> dict[Cell, HiddenCell]:
+    """Every park cell (month and year) with at least one hidden contribution."""
+    has_ledger = {"observations", "submission_files"} <= _tables(con)
+    rows = con.execute(_contributions_sql(PARK_ADDITIVE, has_ledger)).fetchall()
+    cells: dict[Cell, HiddenCell] = defaultdict(HiddenCell)
+    annual: dict[Cell, HiddenCell] = defaultdict(HiddenCell)
+    for facility_id, park_id, period, year, column, value, seq in rows:
+        month = cells[(park_id, MONTH, period, column)]
+        month.contributions[facility_id] = float(value)
+        month.last_file_seq[facility_id] = int(seq)
+        year_cell = annual[(park_id, YEAR, str(year), column)]
+        year_cell.contributions[facility_id] = year_cell.contributions.get(facility_id, 0.0) + float(value)
+        year_cell.last_file_seq[facility_id] = max(year_cell.last_file_seq.get(facility_id, 0), int(seq))
+    divisors = months_with_data(con)
+    for key, cell in annual.items():
+        park_id, _, year, column = key
+        if column in STOCKS:
+            n = divisors.get((park_id, year, column), 0)
+            cell.contributions = {f: v / n for f, v in cell.contributions.items()} if n else {}
+        if cell.contributions:
+            cells[key] = cell
+    for level, table, key in ((MONTH, "out_park_monthly", "period"), (YEAR, "out_park_annual", "year")):
+        for row in con.execute(
+            f"SELECT park_id, CAST({key} AS VARCHAR), {', '.join(PARK_ADDITIVE)} FROM {table}"
+        ).fetchall():
+            for column, value in zip(PARK_ADDITIVE, row[2:], strict=True):
+                found = cells.get((row[0], level, row[1], column))
+                if found is not None and value is not None:
+                    found.value = float(value)
+    return dict(cells)
