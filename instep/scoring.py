@@ -194,10 +194,12 @@ def score_park_year(
             status = "scored"
             rule = withheld.get(item.column)
             withheld_items += bool(rule) and value is None
-            if rule and value is None:
-                score, status, reason = None, "n/a", withheld_reason(rule)
-            elif not_yet:
+            if not_yet:
                 score, status, reason = None, NOT_SCORED_YET, not_yet
+                if rule and value is None:
+                    reason += f"; its value is {withheld_reason(rule)}"
+            elif rule and value is None:
+                score, status, reason = None, "n/a", withheld_reason(rule)
             elif score is None:
                 status = "n/a"
                 reason = item.na_reason

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,8 @@ from instep.settings import Settings
 from instep.site.build import generate_pages
 from instep.warehouse import connect
 from tests.conftest import AS_OF
-from tests.test_release_pipeline import FRICTIONLESS, release
+from tests.release_helpers import frictionless_validate
+from tests.test_release_pipeline import release
 
 HEADER = "facility_id,period,metric,value,unit,sample_point,sample_date,comment\n"
 FACTORY = "VN-NTR-F002"  # an aggregate-only factory: what it is missing shows in the park totals
@@ -29,14 +29,7 @@ def _table(release_dir: Path, name: str) -> list[dict[str, str]]:
 
 
 def _validate(release_dir: Path) -> None:
-    cli = subprocess.run(
-        [str(FRICTIONLESS), "validate", "datapackage.json"],
-        cwd=release_dir,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    cli = frictionless_validate(release_dir)
     assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
 
 
