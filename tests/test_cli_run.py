@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from instep.demo.generate import generate_demo
+from tests.release_helpers import frictionless_validate
 
 
 def instep(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -135,3 +136,27 @@ def test_a_second_run_is_refused_before_it_touches_the_workspace(tmp_path: Path,
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith("error: another run is working on the workspace")
     assert sorted(p.name for p in workspace.iterdir()) == ["run.lock"]  # no demo, warehouse or site
+
+
+def test_two_runs_started_at_once_one_publishes_the_other_is_refused(tmp_path: Path):
+    generate_demo(tmp_path / "ws", facilities=4, months=13, seed=11)
+    env = {
+        **os.environ,
+        "INSTEP_WORKSPACE": str(tmp_path / "ws"),
+        "INSTEP_DATAPACKAGES": str(tmp_path / "datapackages"),
+        "INSTEP_AS_OF": "2026-11-25",
+    }
+    args = [sys.executable, "-m", "instep", "run", "--version", "1.0.0", "--release-date", "2026-01-31"]
+    logs = [tmp_path / f"run-{name}.err" for name in "ab"]
+    handles = [log.open("w", encoding="utf-8") for log in logs]
+    runs = [subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=h, text=True) for h in handles]
+    codes = [run.wait(timeout=900) for run in runs]
+    for handle in handles:
+        handle.close()
+    outcomes = sorted(zip(codes, (log.read_text(encoding="utf-8") for log in logs), strict=True))
+    (ok, _), (refused, message) = outcomes
+    assert (ok, refused) == (0, 1), message[-3000:]
+    assert message.strip().splitlines()[-1].startswith("error: another run is working on the workspace")
+    release = tmp_path / "datapackages" / "instep-open-data" / "1.0.0"
+    assert frictionless_validate(release).returncode == 0
+    assert (tmp_path / "ws" / "site-build" / "site" / "index.html").is_file()
