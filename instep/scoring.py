@@ -70,8 +70,7 @@ def withheld_rules(row: Mapping[str, Any]) -> dict[str, str]:
     """column -> rule of the row's withheld cells (its `suppression_rules`); the persons rule first, as
     the most specific reason, else the first listed."""
     out: dict[str, str] = {}
-    for entry in filter(None, (row.get("suppression_rules") or "").split("; ")):
-        column, _, rule = entry.partition(": ")
+    for column, rule in disclosure_rules.withheld_entries(row.get("suppression_rules")):
         if rule == disclosure_rules.PERSONS or column not in out:
             out[column] = rule
     return out

@@ -86,7 +86,7 @@ def read_published(release_dir: Path) -> PublishedRows:
         for row in pq.read_table(path).to_pylist():
             key = (row["park_id"], level, str(row[KEYS[level]]))
             values[key] = row
-            withheld[key] = set(filter(None, (row.get("suppressed_fields") or "").split(";")))
+            withheld[key] = rules.withheld_fields(row.get("suppressed_fields"))
     return PublishedRows(values, withheld)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell
-from instep.disclosure.rules import CARRIED, PERSONS
+from instep.disclosure.rules import CARRIED, PERSONS, withheld_entries, withheld_fields
 from instep.indicators.park import PARK_ADDITIVE
 
 KEYS = {MONTH: "period", YEAR: "year"}
@@ -32,8 +32,7 @@ def _rules(text: str | None) -> dict[str, str]:
     """column -> the rule of the suppression plan that withheld it (the persons rule is not the plan's:
     it follows from the row's own counts every time)."""
     out: dict[str, str] = {}
-    for entry in filter(None, (text or "").split("; ")):
-        column, _, rule = entry.partition(": ")
+    for column, rule in withheld_entries(text):
         if rule != PERSONS:
             out.setdefault(column, rule)
     return out
@@ -51,7 +50,7 @@ def _cells(release_dir: Path, level: str) -> tuple[dict[Cell, float], dict[Cell,
     rows = table.select(["park_id", KEYS[level], "suppressed_fields", *reasons, *present]).to_pylist()
     for row in rows:
         key = str(row[KEYS[level]])
-        suppressed = set(filter(None, (row["suppressed_fields"] or "").split(";")))
+        suppressed = withheld_fields(row["suppressed_fields"])
         rules_by_column = _rules(row.get("suppression_rules")) if reasons else None
         for column in present:
             cell = (row["park_id"], level, key, column)

@@ -106,13 +106,11 @@ def _need(cell: HiddenCell, attacker: str, params: rules.Parameters) -> float:
     return params.p * max(others, default=0.0)
 
 
-def _room(
-    plan: Plan, relation: Relation, target: Cell, coef: float, attacker: str, extra: Cell | None = None
-) -> float:
+def _room(plan: Plan, relation: Relation, target: Cell, coef: float, attacker: str) -> float:
     """Room above `target` within one relation: what the other withheld members hide from `attacker`."""
     room = 0.0
     for cell, other in relation.members:
-        if cell == target or (cell not in plan.withheld and cell != extra):
+        if cell == target or cell not in plan.withheld:
             continue
         if (other > 0) != (coef > 0):
             return float("inf")  # an opposite member absorbs any change: no bound from this relation

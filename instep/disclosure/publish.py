@@ -63,7 +63,7 @@ def _planned(name: str) -> tuple[str, str]:
         return f'"out_{name}" AS t', "[]::VARCHAR[]"
     join = (
         f'"out_{name}" AS t LEFT JOIN (SELECT park_id, key, list("column" ORDER BY "column") AS columns, '
-        f'list("column" || \': \' || rule ORDER BY "column") AS rules FROM {PLAN_TABLE} '
+        f'list("column" || \'{rules.RULE_LINK}\' || rule ORDER BY "column") AS rules FROM {PLAN_TABLE} '
         f"WHERE resource = '{name}' GROUP BY ALL) AS w "
         f"ON w.park_id = t.park_id AND w.key = CAST(t.{PLANNED[name]} AS VARCHAR)"
     )
@@ -81,7 +81,7 @@ def disclosed_query(name: str) -> str:
     planned_rules = "coalesce(w.rules, []::VARCHAR[])" if name in PLANNED else "[]::VARCHAR[]"
     persons_names = ", ".join(f"CASE WHEN {cond} THEN '{col}' END" for col, cond in hidden.items())
     persons_rules = ", ".join(
-        f"CASE WHEN {cond} THEN '{col}: {rules.PERSONS}' END" for col, cond in hidden.items()
+        f"CASE WHEN {cond} THEN '{col}{rules.RULE_LINK}{rules.PERSONS}' END" for col, cond in hidden.items()
     )
     withheld_names = (
         f"list_concat(list_filter([{persons_names}]::VARCHAR[], lambda x: x IS NOT NULL), {planned})"
@@ -93,11 +93,13 @@ def disclosed_query(name: str) -> str:
     for field in spec.fields:
         if field.name == "suppressed_fields":
             names = f"list_sort(list_distinct({withheld_names}))"
-            columns.append(f"nullif(array_to_string({names}, ';'), '') AS suppressed_fields")
-        elif field.name == "suppression_rules":
             columns.append(
-                f"nullif(array_to_string(list_sort(list_distinct({withheld_rules})), '; '), '') "
-                "AS suppression_rules"
+                f"nullif(array_to_string({names}, '{rules.FIELD_SEPARATOR}'), '') AS suppressed_fields"
+            )
+        elif field.name == "suppression_rules":
+            entries = f"list_sort(list_distinct({withheld_rules}))"
+            columns.append(
+                f"nullif(array_to_string({entries}, '{rules.RULE_SEPARATOR}'), '') AS suppression_rules"
             )
         else:
             value = _gbv_display() if field.name == "grievances_gbv_received_display" else f't."{field.name}"'

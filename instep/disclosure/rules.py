@@ -40,6 +40,21 @@ REASONS = {
     CARRIED: "it was withheld in an earlier release and has not changed since",
 }
 PRIMARY_RULES = (THRESHOLD, DOMINANCE, P_PERCENT, PERSONS, RESTATEMENT)
+# How a published row names its withheld cells: `suppressed_fields` ('a;b') and `suppression_rules`
+# ('a: threshold; b: derived'), written by `instep.disclosure.publish` and read back with the two below.
+FIELD_SEPARATOR = ";"
+RULE_SEPARATOR = "; "
+RULE_LINK = ": "
+
+
+def withheld_fields(text: str | None) -> set[str]:
+    """The columns a row's `suppressed_fields` names."""
+    return set(filter(None, (text or "").split(FIELD_SEPARATOR)))
+
+
+def withheld_entries(text: str | None) -> list[tuple[str, str]]:
+    """(column, rule) pairs of a row's `suppression_rules`, in order; a column may have two rules."""
+    return [entry.partition(RULE_LINK)[::2] for entry in filter(None, (text or "").split(RULE_SEPARATOR))]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from instep.disclosure import rules as disclosure_rules
 from instep.scoring import NOT_SCORED_YET
 from instep.site import charts, geo, trends
 from instep.site.context import FACILITY_TYPES, SHARED_TYPES, SiteContext
@@ -67,7 +68,7 @@ WITHHELD_TEXT = "withheld to protect facilities that do not publish their own fi
 
 
 def _withheld(row: pd.Series) -> set[str]:
-    return set(filter(None, str(row.get("suppressed_fields") or "").split(";")))
+    return disclosure_rules.withheld_fields(str(row.get("suppressed_fields") or ""))
 
 
 def _park_total(annual: pd.DataFrame, columns: tuple[str, ...]) -> tuple[dict[str, float | None], int]:
