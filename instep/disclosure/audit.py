@@ -15,7 +15,6 @@ Any finding stops the release and names the cells.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,10 +171,7 @@ def audit_release(
                 f"protection {weak.level:.6g}",
             )
         )
-    by_cell: dict[Cell, list[Finding]] = defaultdict(list)
-    for finding in findings:
-        by_cell[finding.cell].append(finding)
-    return [f for cell in sorted(by_cell) for f in by_cell[cell]]
+    return sorted(findings, key=lambda f: f.cell)  # stable: a cell's findings keep their order
 
 
 def check_release(
