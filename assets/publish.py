@@ -14,7 +14,8 @@ from pipelines.resources import InstepWorkspace
 
 GROUP = "publish"
 
-# The computed tables disclosure reads (defined by the indicators and scorecards stages).
+# The computed tables disclosure reads (defined by the indicators stage); the scorecards read its
+# pub_park_annual and publish pub_scorecards themselves.
 UPSTREAM = [
     dg.AssetKey("raw_registry"),
     dg.AssetKey("out_facility_monthly"),
@@ -23,7 +24,6 @@ UPSTREAM = [
     dg.AssetKey("out_wastewater_results"),
     dg.AssetKey("out_data_quality"),
     dg.AssetKey("out_park_coverage"),
-    dg.AssetKey("out_scorecards"),
 ]
 
 
@@ -66,7 +66,7 @@ class ReleaseConfig(dg.Config):
 
 @dg.asset(
     group_name=GROUP,
-    deps=[pub_tables],
+    deps=[pub_tables, dg.AssetKey("out_scorecards")],
     kinds={"frictionless", "parquet", "duckdb"},
     owners=[DATA_ENGINEERING],
     pool=WAREHOUSE_POOL,

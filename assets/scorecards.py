@@ -1,11 +1,13 @@
 """Scorecards: the versioned rubric applied to each park and year (`out_scorecards`).
 
-Thin: scoring is pure Python in `instep.scoring`; it reads park_annual as it will be published.
+Thin: scoring is pure Python in `instep.scoring`; it reads the published park_annual (`pub_park_annual`,
+disclosure applied once, by `pub_tables`), and the scorecards are published as scored.
 """
 
 import dagster as dg
 
 from assets.common import DATA_ENGINEERING, METHODOLOGY, WAREHOUSE_POOL, progress
+from instep.disclosure import publish_resource
 from instep.scoring import build_scorecards
 from pipelines.resources import InstepWorkspace
 
@@ -14,20 +16,22 @@ GROUP = "scorecards"
 
 @dg.asset(
     group_name=GROUP,
-    deps=[dg.AssetKey("out_park_annual")],
+    deps=[dg.AssetKey("pub_tables")],
     kinds={"duckdb", "python"},
     owners=[METHODOLOGY, DATA_ENGINEERING],
     pool=WAREHOUSE_POOL,
     description=(
         "Per park and year: each rubric indicator's value, floor, target and score (0-100, linear, "
         "clamped; n/a with a reason when there is no value), pillar means and the weighted overall score, "
-        "with the rubric version and GWP set on every row."
+        "with the rubric version and GWP set on every row; scored from the published park_annual and "
+        "published as `pub_scorecards`."
     ),
 )
 def out_scorecards(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
     settings = instep.settings()
     with instep.warehouse() as con:
-        rows = build_scorecards(con, settings.rubric_version, settings.gwp_set, settings)
+        rows = build_scorecards(con, settings.rubric_version, settings.gwp_set)
+        publish_resource(con, "scorecards")
         status = dict(con.execute("SELECT status, count(*) FROM out_scorecards GROUP BY status").fetchall())
         park_years = con.execute("SELECT count(DISTINCT (park_id, year)) FROM out_scorecards").fetchall()[0][
             0

@@ -84,7 +84,7 @@ def transparency_site(context: dg.AssetExecutionContext, instep: InstepWorkspace
 
 @dg.asset(
     group_name=GROUP,
-    deps=[dg.AssetKey("pub_tables")],
+    deps=[dg.AssetKey("pub_tables"), dg.AssetKey("out_scorecards")],
     kinds={"frictionless", "mkdocs"},
     owners=[DATA_ENGINEERING],
     pool=WAREHOUSE_POOL,

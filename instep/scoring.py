@@ -16,16 +16,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import duckdb
 
 from instep.disclosure import rules as disclosure_rules
 from instep.indicators.formulas import indicator_topics
-from instep.metadata.resources import COVERAGE_THRESHOLD_PCT, MIN_PERSONS
-
-if TYPE_CHECKING:
-    from instep.settings import Settings
+from instep.metadata.resources import (
+    COVERAGE_THRESHOLD_PCT,
+    MIN_PERSONS,
+    resource,
+    table_ddl,
+    warehouse_fields,
+)
 
 RUBRIC_DIR = Path(__file__).resolve().parent / "rubric"
 NOT_SCORED_YET = "not scored yet"
@@ -283,18 +286,13 @@ def scorecard_rows(
     return rows
 
 
-def build_scorecards(
-    con: duckdb.DuckDBPyConnection, rubric_version: int, gwp_set: str, settings: Settings | None = None
-) -> int:
-    """out_scorecards from out_park_annual as it will be published: the suppression plan (against the
-    releases in `settings`' package directory) is computed and applied first, so a withheld value is
-    neither shown nor scored, and pillars and overall scores are means of published scores only."""
-    from instep.disclosure import disclosed_query, ensure_plan
-    from instep.metadata.resources import resource, table_ddl, warehouse_fields
-
-    ensure_plan(con, settings)
+def build_scorecards(con: duckdb.DuckDBPyConnection, rubric_version: int, gwp_set: str) -> int:
+    """out_scorecards from the published park_annual (`pub_park_annual`, disclosure applied), so a
+    withheld value is neither shown nor scored, and pillars and overall scores are means of published
+    scores only."""
     rubric = load_rubric(rubric_version)
-    relation = con.execute(disclosed_query("park_annual"))
+    order = ", ".join(f'"{key}"' for key in resource("park_annual").order)
+    relation = con.execute(f"SELECT * FROM pub_park_annual ORDER BY {order}")
     columns = [d[0] for d in relation.description]
     park_years = [dict(zip(columns, values, strict=True)) for values in relation.fetchall()]
     rows = scorecard_rows(park_years, rubric, gwp_set)

@@ -9,7 +9,7 @@ from datetime import date
 import duckdb
 
 from instep import reference
-from instep.disclosure import build_publishable_tables
+from instep.disclosure import build_publishable_tables, publish_resource
 from instep.indicators import build_indicator_tables
 from instep.registry import Registry, load_registry
 from instep.scoring import build_scorecards
@@ -128,8 +128,9 @@ def compute(
 ) -> duckdb.DuckDBPyConnection:
     settings = Settings(gwp_set=gwp_set, as_of=as_of)
     build_indicator_tables(con, settings)
-    build_scorecards(con, settings.rubric_version, gwp_set)
     build_publishable_tables(con, settings)
+    build_scorecards(con, settings.rubric_version, gwp_set)
+    publish_resource(con, "scorecards")
     return con
 
 

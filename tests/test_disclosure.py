@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from instep.disclosure import build_publishable_tables
+from instep.disclosure import build_publishable_tables, publish_resource
 from instep.indicators import build_indicator_tables
 from instep.metadata.resources import COMPUTED_RESOURCES
 from instep.registry import load_registry, read_registry
@@ -43,8 +43,9 @@ def published(workspace: Settings) -> tuple[Settings, dict[str, list[dict]]]:
     with connect(workspace) as con:
         load_registry(con, read_registry(workspace.registry_dir))
         build_indicator_tables(con, workspace)
-        build_scorecards(con, workspace.rubric_version, workspace.gwp_set)
         build_publishable_tables(con, workspace)
+        build_scorecards(con, workspace.rubric_version, workspace.gwp_set)
+        publish_resource(con, "scorecards")
         tables = [
             t
             for (t,) in con.execute(

@@ -3,7 +3,7 @@
 - `rules`: the sensitivity rules and their parameters (`instep/reference/disclosure_rules.csv`);
 - `cells`, `relations`, `history`: what a reader sees and can combine, in this and every earlier release;
 - `plan`: primary, secondary and derived suppression of the park cells;
-- `publish`: the publishable `pub_*` tables with the plan applied;
+- `publish`: the publishable `pub_*` tables with the plan applied (the plan is computed once, here);
 - `audit`: the attack every staged release must survive before it is published.
 """
 
@@ -13,6 +13,7 @@ from instep.disclosure.publish import (
     build_publishable_tables,
     disclosed_query,
     ensure_plan,
+    publish_resource,
 )
 
 __all__ = [
@@ -21,4 +22,5 @@ __all__ = [
     "build_publishable_tables",
     "disclosed_query",
     "ensure_plan",
+    "publish_resource",
 ]

@@ -120,19 +120,30 @@ def ensure_plan(con: duckdb.DuckDBPyConnection, settings: Settings | None) -> in
     return store_plan(con, plan_disclosure(con, package_dir))
 
 
+# Computed from published tables (the scorecards read pub_park_annual): they carry no cell of their own to
+# protect, so they are published as computed, after the tables they read.
+FROM_PUBLISHED = frozenset({"scorecards"})
+
+
+def publish_resource(con: duckdb.DuckDBPyConnection, name: str) -> int:
+    """Create pub_<name> from out_<name> with disclosure applied (the plan table must exist for park
+    tables); returns its rows."""
+    spec = resource(name)
+    table = f"pub_{name}"
+    con.execute(table_ddl(table, spec.fields, spec.primary_key))
+    con.execute(f'INSERT INTO "{table}" BY NAME {disclosed_query(name)}')
+    return con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
+
+
 def build_publishable_tables(
     con: duckdb.DuckDBPyConnection, settings: Settings | None = None
 ) -> dict[str, int]:
-    """Create pub_<name> for every computed resource from out_<name>; returns rows per pub_ table.
-
-    The suppression plan is computed afresh against the releases in `settings`' package directory (none
-    without settings), so the tables are what the scorecards were built from whenever the inputs agree.
-    """
+    """Compute the suppression plan once, against the releases in `settings`' package directory (none
+    without settings), and create pub_<name> for every computed resource but those computed from
+    published tables (`FROM_PUBLISHED`); returns rows per pub_ table."""
     ensure_plan(con, settings)
-    counts: dict[str, int] = {}
-    for spec in COMPUTED_RESOURCES:
-        table = f"pub_{spec.name}"
-        con.execute(table_ddl(table, spec.fields, spec.primary_key))
-        con.execute(f'INSERT INTO "{table}" BY NAME {disclosed_query(spec.name)}')
-        counts[table] = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
-    return counts
+    return {
+        f"pub_{spec.name}": publish_resource(con, spec.name)
+        for spec in COMPUTED_RESOURCES
+        if spec.name not in FROM_PUBLISHED
+    }
