@@ -111,7 +111,7 @@ def observation_frame(
     con: duckdb.DuckDBPyConnection, partition: int = 0, partitions: int = 1
 ) -> pd.DataFrame:
     """The observations of one partition of the facilities (all of them by default), for the suite."""
-    from instep.validation import arrow_to_frame
+    from instep.validate.suite import arrow_to_frame
 
     metrics = pd.DataFrame(
         [

@@ -9,9 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from instep.ingest import row_state_counts, settle_staged_rows, stage_new_files
+from instep.ingest import stage_new_files
 from instep.registry import load_registry, read_registry
 from instep.settings import Settings
+from instep.validate import row_state_counts, settle_staged_rows
 from instep.warehouse import connect
 
 HEADER = "facility_id,period,metric,value,unit,sample_point,sample_date,comment\n"
