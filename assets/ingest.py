@@ -11,7 +11,7 @@ from assets.common import (
     markdown_table,
     progress,
 )
-from instep.ingest import archive_problems, inbox_files, stage_new_files
+from instep.ingest import archive_problems, inbox_files, recorded_file_totals, stage_new_files
 from instep.readers import display_name
 from instep.registry import load_registry, read_registry
 from pipelines.resources import InstepWorkspace
@@ -88,7 +88,7 @@ def raw_submission_files(
     progress(context, f"ingest: reading {len(files)} inbox files (files ingested before are skipped)")
     with instep.warehouse() as con:
         summary = stage_new_files(con, settings.inbox_dir, settings.archive_dir, files=files)
-        totals = con.execute("SELECT count(*), coalesce(sum(rows_read), 0) FROM submission_files").fetchall()
+        files_total, rows_read_total = recorded_file_totals(con)
     progress(
         context,
         f"ingest: {len(summary.new_files)} new files ({len(summary.unreadable)} unreadable), "
@@ -109,8 +109,8 @@ def raw_submission_files(
             "files_unreadable": len(summary.unreadable),
             "files_vanished": len(summary.vanished),
             "rows_read": summary.rows_staged,
-            "files_total": totals[0][0],
-            "rows_read_total": totals[0][1],
+            "files_total": files_total,
+            "rows_read_total": rows_read_total,
             "new_files": markdown_table(["file"], [[name] for name in summary.new_files[:LISTED_ROWS]]),
             "unreadable_files": markdown_table(
                 ["file", "reason"], list(summary.unreadable.items())[:LISTED_ROWS]
@@ -134,7 +134,7 @@ def archive_intact(context: dg.AssetCheckExecutionContext, instep: InstepWorkspa
     settings = instep.settings()
     with instep.warehouse() as con:
         problems = archive_problems(con, settings.archive_dir, verify_hashes=False)
-        files = con.execute("SELECT count(*) FROM submission_files").fetchall()[0][0]
+        files, _rows_read = recorded_file_totals(con)
     if problems:
         progress(
             context,

@@ -18,8 +18,9 @@ from assets.common import (
 from assets.ingest import raw_submission_files
 from expectations import rule as rule_definition
 from expectations.observation_suite import check_observations
-from instep.ingest import row_state_counts, settle_staged_rows
 from instep.report import verdicts_from_warehouse, write_reports
+from instep.validate import row_state_counts, settle_staged_rows
+from instep.validate.ledger import batch_outcome, file_names, ledger_row_problems, staged_submissions
 from pipelines.resources import InstepWorkspace
 
 GROUP = "validate"
@@ -69,44 +70,16 @@ REJECTED_IN_BATCH = "rejected_rows_in_latest_batch"
 def settle_submission_rows(context: dg.AssetExecutionContext, instep: InstepWorkspace):
     settings = instep.settings()
     with instep.warehouse() as con:
-        batch = [row[0] for row in con.execute("SELECT DISTINCT submission_id FROM staged_rows").fetchall()]
+        batch = staged_submissions(con)
         progress(context, f"validate: judging the rows of {len(batch)} submissions (Great Expectations)")
         summary = settle_staged_rows(con, settings.as_of)
-        rejected_by_rule = dict(
-            con.execute(
-                "SELECT rule, count(*) FROM submission_rows WHERE state = 'rejected' "
-                "AND submission_id IN (SELECT unnest(?)) GROUP BY rule",
-                [batch],
-            ).fetchall()
-        )
-        issues_by_rule = dict(
-            con.execute(
-                "SELECT rule, count(*) FROM row_issues "
-                "WHERE submission_id IN (SELECT unnest(?)) GROUP BY rule",
-                [batch],
-            ).fetchall()
-        )
-        listed = con.execute(
-            """
-            SELECT f.original_name, r.row_number + 1 AS line, r.rule, r.message
-            FROM submission_rows AS r JOIN submission_files AS f USING (submission_id)
-            WHERE r.state = 'rejected' AND r.submission_id IN (SELECT unnest(?))
-            ORDER BY f.file_seq, r.row_number LIMIT ?
-            """,
-            [batch, LISTED_ROWS],
-        ).fetchall()
-        totals = con.execute(
-            "SELECT count(*) FILTER (WHERE state = 'accepted'), count(*) FILTER (WHERE state = 'rejected'), "
-            "count(*) FILTER (WHERE state = 'superseded'), count(*) FROM submission_rows"
-        ).fetchall()[0]
-        observations = con.execute(
-            "SELECT count(*), count(DISTINCT facility_id), min(period), max(period) FROM observations"
-        ).fetchall()[0]
+        outcome = batch_outcome(con, batch, LISTED_ROWS)
     progress(
         context,
         f"validate: {summary.rows} rows: {summary.accepted} accepted, {summary.rejected} rejected, "
         f"{summary.superseded} superseded",
     )
+    rejected_by_rule = outcome.rejected_by_rule
     ordered_rules = sorted(rejected_by_rule, key=lambda r: rule_definition(r).order)
     yield dg.MaterializeResult(
         asset_key=VALIDATED_ROWS,
@@ -117,19 +90,19 @@ def settle_submission_rows(context: dg.AssetExecutionContext, instep: InstepWork
             "rows_rejected": summary.rejected,
             "rows_superseded": summary.superseded,
             "rule_failures": summary.issues,
-            "rows_total": totals[3],
-            "rows_accepted_total": totals[0],
-            "rows_rejected_total": totals[1],
-            "rows_superseded_total": totals[2],
+            "rows_total": outcome.rows_total,
+            "rows_accepted_total": outcome.rows_accepted_total,
+            "rows_rejected_total": outcome.rows_rejected_total,
+            "rows_superseded_total": outcome.rows_superseded_total,
         },
     )
     yield dg.MaterializeResult(
         asset_key=OBSERVATIONS,
         metadata={
-            "observations": observations[0],
-            "facilities_reporting": observations[1],
-            "first_period": observations[2] or "",
-            "last_period": observations[3] or "",
+            "observations": outcome.observations,
+            "facilities_reporting": outcome.facilities_reporting,
+            "first_period": outcome.first_period or "",
+            "last_period": outcome.last_period or "",
         },
     )
     rejected = sum(rejected_by_rule.values())
@@ -143,8 +116,8 @@ def settle_submission_rows(context: dg.AssetExecutionContext, instep: InstepWork
             "rows_checked": summary.rows,
             "rows_rejected": rejected,
             "rejected_rows_by_rule": {rule: rejected_by_rule[rule] for rule in ordered_rules},
-            "failed_rules_by_rule": dict(sorted(issues_by_rule.items())),
-            "rejected_rows": markdown_table(["file", "line", "rule", "message"], listed),
+            "failed_rules_by_rule": dict(sorted(outcome.issues_by_rule.items())),
+            "rejected_rows": markdown_table(["file", "line", "rule", "message"], outcome.rejected_rows),
         },
     )
 
@@ -190,34 +163,6 @@ def _verdict_word(exit_code: int) -> str:
     return {0: "valid", 1: "rows rejected", 2: "file rejected"}[exit_code]
 
 
-# Row-level invariants of the ledger: each query lists rows that break one, with what is wrong.
-LEDGER_ROW_PROBLEMS = {
-    "accepted row without its observation": """
-        SELECT r.submission_id, r.row_number FROM submission_rows AS r
-        LEFT JOIN observations AS o USING (submission_id, row_number)
-        WHERE r.state = 'accepted' AND o.submission_id IS NULL""",
-    "observation without an accepted row": """
-        SELECT o.submission_id, o.row_number FROM observations AS o
-        LEFT JOIN submission_rows AS r USING (submission_id, row_number)
-        WHERE r.state IS DISTINCT FROM 'accepted'""",
-    "rejected row without a rule, message or recorded issue": """
-        SELECT r.submission_id, r.row_number FROM submission_rows AS r
-        WHERE r.state = 'rejected' AND (r.rule IS NULL OR r.message IS NULL OR NOT EXISTS (
-            SELECT 1 FROM row_issues AS i
-            WHERE i.submission_id = r.submission_id AND i.row_number = r.row_number AND i.rule = r.rule))""",
-    "superseded row without the submission that restated it": """
-        SELECT r.submission_id, r.row_number FROM submission_rows AS r
-        WHERE r.state = 'superseded' AND (r.superseded_by IS NULL
-            OR r.superseded_by NOT IN (SELECT submission_id FROM submission_files))""",
-    "row of a file that is not in submission_files or was rejected as a whole": """
-        SELECT r.submission_id, r.row_number FROM submission_rows AS r
-        LEFT JOIN submission_files AS f USING (submission_id)
-        WHERE f.submission_id IS NULL OR f.status <> 'ingested'""",
-    "row still waiting for validation (staged, in no state)": """
-        SELECT submission_id, row_number FROM staged_rows""",
-}
-
-
 @dg.asset_check(
     asset=VALIDATED_ROWS,
     blocking=True,
@@ -231,16 +176,13 @@ LEDGER_ROW_PROBLEMS = {
 def row_states_add_up(context: dg.AssetCheckExecutionContext, instep: InstepWorkspace) -> dg.AssetCheckResult:
     with instep.warehouse() as con:
         per_file = row_state_counts(con).fetchall()
-        problems: list[tuple[str, int, str]] = []
-        for problem, sql in LEDGER_ROW_PROBLEMS.items():
-            problems += [(sid, row, problem) for sid, row in con.execute(sql).fetchall()]
-        names = dict(con.execute("SELECT submission_id, original_name FROM submission_files").fetchall())
+        problems = ledger_row_problems(con)
+        names = file_names(con)
     files_off = [
         (sid, name, rows_read, accepted, rejected, superseded, accepted + rejected + superseded - rows_read)
         for sid, name, _status, rows_read, accepted, rejected, superseded in per_file
         if accepted + rejected + superseded != rows_read
     ]
-    problems.sort()
     passed = not files_off and not problems
     progress(
         context,
@@ -289,7 +231,7 @@ def observations_pass_suite(
     with instep.warehouse() as con:
         progress(context, "check: accepted observations against the observation suite (Great Expectations)")
         checked, failures = check_observations(con)
-        names = dict(con.execute("SELECT submission_id, original_name FROM submission_files").fetchall())
+        names = file_names(con)
     by_expectation: dict[str, int] = {}
     for failure in failures:
         by_expectation[failure.expectation] = by_expectation.get(failure.expectation, 0) + 1

@@ -2,7 +2,8 @@
 
 `rules.csv` is the one list of validation rules (id, scope, column, what was expected, message); the suites
 in this package attach a rule id to every expectation, so the pipeline, `instep check` and the site's
-rejection guide all speak of the same rules.
+rejection guide all speak of the same rules. `messages.csv` (see `messages.py`) holds the message
+templates of the rules, the specific words a report gives for each case with the values it quotes.
 """
 
 from __future__ import annotations

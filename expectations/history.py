@@ -16,6 +16,7 @@ from __future__ import annotations
 import duckdb
 import great_expectations.expectations as gxe
 
+from expectations.messages import message
 from instep import reference
 
 RULE = "implausible_change"
@@ -111,18 +112,31 @@ def history_expectations() -> list[gxe.Expectation]:
     ]
 
 
-HISTORY_MESSAGE_SQL = """format(
-    '{} {} is {} the facility''s median of {} {} over its last 12 accepted months ({} months) for {}; '
-    || 'a change by a factor of {} or more is taken for an error (check the unit and the decimal and '
-    || 'thousands separators). If the value is right, the steward confirms it in the registry''s '
-    || 'confirmations.csv (submission_id {}, row_number {}) and the next run accepts it',
-    p.value, p.unit,
-    CASE WHEN p.value_canonical > p.history_median
-        THEN format('{:,} times', round(p.value_canonical / p.history_median, 1))
-        ELSE format('1/{:,} of', round(p.history_median / p.value_canonical, 1)) END,
-    format('{:,}', round(p.history_median, 3)), p.canonical_unit, p.history_months, p.metric,
-    p.history_factor, p.submission_id, p.row_number)"""
+_RATIO_SQL = (
+    "CASE WHEN p.value_canonical > p.history_median THEN "
+    + message("implausible_change.times").sql(ratio="round(p.value_canonical / p.history_median, 1)")
+    + " ELSE "
+    + message("implausible_change.fraction_of").sql(ratio="round(p.history_median / p.value_canonical, 1)")
+    + " END"
+)
 
-HISTORY_EXPECTED_SQL = """format('between {:,} and {:,} {} (the median {:,} divided or multiplied by {})',
-    round(p.history_low, 3), round(p.history_high, 3), p.canonical_unit, round(p.history_median, 3),
-    p.history_factor)"""
+HISTORY_MESSAGE_SQL = message("implausible_change.history").sql(
+    value="p.value",
+    unit="p.unit",
+    ratio=_RATIO_SQL,
+    median="round(p.history_median, 3)",
+    canonical_unit="p.canonical_unit",
+    months="p.history_months",
+    metric="p.metric",
+    factor="p.history_factor",
+    submission_id="p.submission_id",
+    row_number="p.row_number",
+)
+
+HISTORY_EXPECTED_SQL = message("implausible_change.expected").sql(
+    low="round(p.history_low, 3)",
+    high="round(p.history_high, 3)",
+    canonical_unit="p.canonical_unit",
+    median="round(p.history_median, 3)",
+    factor="p.history_factor",
+)

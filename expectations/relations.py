@@ -14,6 +14,7 @@ from __future__ import annotations
 import duckdb
 import great_expectations.expectations as gxe
 
+from expectations.messages import message, sql_text
 from instep import reference
 
 RULE = "part_exceeds_whole"
@@ -105,31 +106,42 @@ def relation_expectations() -> list[gxe.Expectation]:
     ]
 
 
-def _fmt(column: str) -> str:
-    return f"format('{{:,}}', round(p.{column}, 3))"
-
-
 def relation_message_sql() -> str:
     """SQL over a prepared row `p`: every relation it breaks, naming both metrics, both values and why."""
     catalogue = reference.metrics()
-    parts = []
-    for r in reference.metric_relations():
-        unit = catalogue[r.part].canonical_unit
-        whole = " + ".join(r.whole)
-        parts.append(
-            f"CASE WHEN p.{_part(r)} > p.{_whole(r)} THEN "
-            f"'{r.part} ' || {_fmt(_part(r))} || ' {unit} is more than {whole} ' || {_fmt(_whole(r))} "
-            f"|| ' {unit} for ' || p.facility_id || ' ' || p.period || ' ({r.relation}: {r.rule})' END"
+    template = message("part_exceeds_whole.relation")
+    parts = [
+        f"CASE WHEN p.{_part(r)} > p.{_whole(r)} THEN "
+        + template.sql(
+            part=sql_text(r.part),
+            part_value=f"round(p.{_part(r)}, 3)",
+            unit=sql_text(catalogue[r.part].canonical_unit),
+            whole=sql_text(" + ".join(r.whole)),
+            whole_value=f"round(p.{_whole(r)}, 3)",
+            facility_id="p.facility_id",
+            period="p.period",
+            relation=sql_text(r.relation),
+            explanation=sql_text(r.rule),
         )
+        + " END"
+        for r in reference.metric_relations()
+    ]
     return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"
 
 
 def relation_expected_sql() -> str:
     """SQL over a prepared row `p`: what the relation it breaks expected."""
     catalogue = reference.metrics()
+    template = message("part_exceeds_whole.expected")
     parts = [
-        f"CASE WHEN p.{_part(r)} > p.{_whole(r)} THEN '{r.part} at most {' + '.join(r.whole)} = ' "
-        f"|| {_fmt(_whole(r))} || ' {catalogue[r.part].canonical_unit}' END"
+        f"CASE WHEN p.{_part(r)} > p.{_whole(r)} THEN "
+        + template.sql(
+            part=sql_text(r.part),
+            whole=sql_text(" + ".join(r.whole)),
+            whole_value=f"round(p.{_whole(r)}, 3)",
+            unit=sql_text(catalogue[r.part].canonical_unit),
+        )
+        + " END"
         for r in reference.metric_relations()
     ]
     return f"nullif(concat_ws('; ', {', '.join(parts)}), '')"

@@ -1,6 +1,6 @@
 """The submission suite: every row-level rule of `rules.csv` as Great Expectations expectations.
 
-The suite runs on the *prepared* rows (see `instep.validation.PREPARE_SQL`): the submitted text plus a
+The suite runs on the *prepared* rows (see `instep.validate.prepare.PREPARE_SQL`): the submitted text plus a
 few columns parsed set-based in DuckDB (number, month index, canonical value, the catalogue's limits).
 Each expectation carries `meta.rule`, the rule id reported for the rows it flags.
 """

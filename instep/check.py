@@ -1,7 +1,7 @@
 """`instep check`: the pipeline's verdict on files, without touching the warehouse.
 
 The files are staged into an in-memory DuckDB database with the registry and validated by the very same
-code and expectations as the pipeline (`instep.ingest` and `instep.validation`).
+code and expectations as the pipeline (`instep.ingest` and `instep.validate`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from pathlib import Path
 
 import duckdb
 
-from instep.ingest import settle_staged_rows, stage_new_files
+from instep.ingest import stage_new_files
 from instep.registry import Registry, load_registry
 from instep.report import SubmissionVerdict, verdicts_from_warehouse
+from instep.validate import settle_staged_rows
 from instep.warehouse import LEDGER_DDL
 
 

@@ -54,9 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from instep import warehouse
-    from instep.ingest import settle_staged_rows, stage_new_files
+    from instep.ingest import stage_new_files
     from instep.registry import load_registry, read_registry
     from instep.settings import Settings
+    from instep.validate import settle_staged_rows
 
     settings = Settings(
         workspace=args.workspace,

@@ -6,11 +6,12 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from instep.ingest import settle_staged_rows, stage_new_files
+from instep.ingest import stage_new_files
 from instep.metadata.resources import FACILITIES, PARKS, REFERENCE_RESOURCES
 from instep.registry import load_registry, read_registry
 from instep.release.pub_tables import build_reference_pub_tables
 from instep.settings import REPO_ROOT, Settings
+from instep.validate import settle_staged_rows
 from instep.warehouse import connect
 
 # The registry and reference resources: published before (and without) the computed tables.

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from instep.demo import generate_demo
-from instep.ingest import row_state_counts
 from instep.settings import REPO_ROOT, Settings
+from instep.validate import row_state_counts
 from instep.warehouse import connect, writer_lock
 from tests.conftest import AS_OF
 from tests.ingest_child import EXIT_BUSY

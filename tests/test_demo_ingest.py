@@ -12,9 +12,10 @@ import pytest
 
 from instep.check import check_files
 from instep.demo import generate_demo
-from instep.ingest import row_state_counts, settle_staged_rows, stage_new_files
+from instep.ingest import stage_new_files
 from instep.registry import load_registry, read_registry
 from instep.settings import REPO_ROOT, Settings
+from instep.validate import row_state_counts, settle_staged_rows
 from instep.warehouse import connect
 from tests.conftest import AS_OF
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 
 from instep.check import check_files
-from instep.ingest import row_state_counts, settle_staged_rows, stage_new_files
+from instep.ingest import stage_new_files
 from instep.readers import UnreadableFile, display_name, read_submission
 from instep.registry import load_registry, read_registry
 from instep.report import render_report, verdicts_from_warehouse, write_reports
 from instep.settings import Settings
+from instep.validate import row_state_counts, settle_staged_rows
 from instep.warehouse import connect
 from tests.conftest import AS_OF, write_registry
 from tests.hostile_corpus import CASES, HEADER, VALID_FACILITY, Case, build_corpus, valid_csv
@@ -273,7 +274,7 @@ def test_instep_check_reaches_the_pipelines_verdict_on_every_case_without_a_trac
 def test_rows_arrow_cannot_hold_reject_only_their_file_even_past_the_readers_checks(
     workspace: Settings, monkeypatch: pytest.MonkeyPatch
 ):
-    import instep.ingest
+    import instep.ingest.staging
     import instep.readers
 
     real = instep.readers.read_submission_data
@@ -284,7 +285,7 @@ def test_rows_arrow_cannot_hold_reject_only_their_file_even_past_the_readers_che
             table.columns["comment"][0] = "\udfff"  # what a reader defect would let through
         return table
 
-    monkeypatch.setattr(instep.ingest, "read_submission_data", reader_missing_a_check)
+    monkeypatch.setattr(instep.ingest.staging, "read_submission_data", reader_missing_a_check)
     (workspace.inbox_dir / "bad.csv").write_text(valid_csv("2023-01"), encoding="utf-8")
     (workspace.inbox_dir / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
     with connect(workspace) as con:
@@ -351,18 +352,18 @@ def test_a_release_is_published_after_the_whole_corpus_beside_a_valid_file(tmp_p
 def test_a_file_removed_while_the_batch_is_read_is_skipped_and_the_rest_ingested(
     workspace: Settings, monkeypatch: pytest.MonkeyPatch
 ):
-    import instep.ingest
+    import instep.ingest.staging
 
     (workspace.inbox_dir / "a_gone.csv").write_text(valid_csv("2023-01"), encoding="utf-8")
     (workspace.inbox_dir / VALID_NAME).write_text(valid_csv(), encoding="utf-8")
-    real = instep.ingest.prepare_file
+    real = instep.ingest.staging.prepare_file
 
     def steward_moves_a_file_away(index, path, archive_dir, known):
         if path.name == "a_gone.csv":
             path.unlink()  # listed by the run, then moved away before it is read
         return real(index, path, archive_dir, known)
 
-    monkeypatch.setattr(instep.ingest, "prepare_file", steward_moves_a_file_away)
+    monkeypatch.setattr(instep.ingest.staging, "prepare_file", steward_moves_a_file_away)
     with connect(workspace) as con:
         load_registry(con, read_registry(workspace.registry_dir))
         summary = stage_new_files(con, workspace.inbox_dir, workspace.archive_dir)
@@ -370,7 +371,7 @@ def test_a_file_removed_while_the_batch_is_read_is_skipped_and_the_rest_ingested
     assert summary.vanished == ["a_gone.csv"]
     assert names == [VALID_NAME] and summary.new_files == [VALID_NAME]
     # It is ingested when it comes back.
-    monkeypatch.setattr(instep.ingest, "prepare_file", real)
+    monkeypatch.setattr(instep.ingest.staging, "prepare_file", real)
     (workspace.inbox_dir / "a_gone.csv").write_text(valid_csv("2023-01"), encoding="utf-8")
     with connect(workspace) as con:
         assert stage_new_files(con, workspace.inbox_dir, workspace.archive_dir).new_files == ["a_gone.csv"]

@@ -9,9 +9,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from instep.ingest import row_state_counts, settle_staged_rows, stage_new_files
+from instep.ingest import stage_new_files
 from instep.registry import load_registry, read_registry
 from instep.settings import Settings
+from instep.validate import row_state_counts, settle_staged_rows
 from instep.warehouse import connect
 
 HEADER = "facility_id,period,metric,value,unit,sample_point,sample_date,comment\n"
@@ -245,9 +246,28 @@ def test_archive_keeps_the_raw_bytes_by_content_hash(workspace: Settings, name: 
     assert archived[0].name == hashlib.sha256(raw).hexdigest() + ".csv"
 
 
-def test_reports_path_free(tmp_path: Path):
-    # Guard against leaking machine paths into reports: the report names files only.
-    from instep.report import SubmissionVerdict, render_report
+def test_reports_name_files_but_no_path_of_the_machine(workspace: Settings, tmp_path: Path):
+    # Reports go back to factories: they name the file as it was sent, never where the workspace, the
+    # inbox or the archive lie. A valid file, one with rejected rows and two rejected as a whole are
+    # ingested from the inbox and reported as the pipeline reports them.
+    from instep.report import verdicts_from_warehouse, write_reports
 
-    text = render_report(SubmissionVerdict("a.csv", "S-1", 1, 0, ()))
-    assert "a.csv" in text and str(tmp_path) not in text
+    files = {
+        "valid.csv": HEADER + GOOD_ROWS[0] + "\n",
+        "faulty.csv": HEADER + "".join(row + "\n" for row, _ in FAULTY_ROWS),
+        "nocolumns.csv": "a,b\n1,2\n",
+        "damaged.xlsx": "PK\x03\x04 not a workbook",
+    }
+    for name, text in files.items():
+        (workspace.inbox_dir / name).write_text(text, encoding="utf-8")
+    ingest(workspace)
+    with connect(workspace) as con:
+        verdicts = verdicts_from_warehouse(con)
+    reports = write_reports(verdicts, workspace.reports_dir)
+    assert sorted(v.file_name for v in verdicts) == sorted(files)
+    assert {v.exit_code for v in verdicts} == {0, 1, 2}
+    for verdict, report in zip(verdicts, reports, strict=True):
+        text = report.read_text(encoding="utf-8")
+        assert verdict.file_name in text
+        for path in (tmp_path, workspace.inbox_dir, workspace.archive_dir):
+            assert str(path) not in text, (report.name, path)

@@ -10,9 +10,10 @@ from benchmarks.partitioned_demo import read_partitions, run_partitions
 from instep.demo import generate_demo
 from instep.indicators.facility import build_facility_monthly, build_wastewater_results
 from instep.indicators.reference_tables import register_reference_tables
-from instep.ingest import settle_staged_rows, stage_new_files
+from instep.ingest import stage_new_files
 from instep.registry import load_registry, read_registry
 from instep.settings import Settings
+from instep.validate import settle_staged_rows
 from instep.warehouse import connect
 from tests.conftest import AS_OF
 

@@ -101,6 +101,25 @@ def test_observation_outside_the_suite_blocks_downstream_and_names_the_row(inges
     assert not materialized(result) - UPSTREAM_OF_CHECKS - {"submission_reports"}
 
 
+def test_an_observation_that_is_not_a_finite_number_fails_the_suite(workspace: Settings):
+    # The ledger's DOUBLE column is NOT NULL, but it holds NaN and infinities; settling never writes them
+    # (the preparation keeps only finite numbers), so one found here was written by something else.
+    from expectations.observation_suite import check_observations
+    from tests.test_ingest import GOOD_ROWS, HEADER, ingest
+
+    (workspace.inbox_dir / "good.csv").write_text(HEADER + "".join(r + "\n" for r in GOOD_ROWS), "utf-8")
+    ingest(workspace)
+    with connect(workspace) as con:
+        (submission_id,) = con.execute("SELECT DISTINCT submission_id FROM observations").fetchall()[0]
+        checked, failures = check_observations(con)
+        assert (checked, failures) == (len(GOOD_ROWS), [])
+        con.execute("UPDATE observations SET value = 'NaN'::DOUBLE WHERE row_number = 1")
+        con.execute("UPDATE observations SET value = 'Infinity'::DOUBLE WHERE row_number = 2")
+        _, failures = check_observations(con)
+    not_finite = [(f.submission_id, f.row_number) for f in failures if f.expectation == "value_not_finite"]
+    assert not_finite == [(submission_id, 1), (submission_id, 2)]
+
+
 def test_a_missing_archive_copy_is_reported_by_every_run_and_doctor_finds_an_altered_one(ingested):
     import os
 

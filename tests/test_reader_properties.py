@@ -18,9 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from instep.ingest import row_state_counts, settle_staged_rows, stage_new_files
+from instep.ingest import stage_new_files
 from instep.readers import SUBMISSION_COLUMNS, SubmissionTable, UnreadableFile, read_by_format
 from instep.registry import load_registry, read_registry
+from instep.validate import row_state_counts, settle_staged_rows
 from instep.warehouse import LEDGER_DDL
 from tests.conftest import AS_OF, write_registry
 from tests.fuzz import fuzz_readers

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from instep import validation
 from instep.demo import generate_demo
-from instep.ingest import file_chunks, settle_staged_rows, stage_new_files
+from instep.ingest import stage_new_files
 from instep.registry import load_registry, read_registry
 from instep.settings import Settings
-from instep.validation import PREPARE_SQL, SuiteRunner, file_boundaries, register_validation_reference
+from instep.validate import file_chunks, settle_staged_rows, suite
+from instep.validate.prepare import PREPARE_SQL, register_validation_reference
+from instep.validate.suite import SuiteRunner, file_boundaries
 from instep.warehouse import connect
 from tests.conftest import AS_OF
 
@@ -98,7 +99,7 @@ def test_rows_judged_in_parallel_parts_get_the_issues_of_one_judgement(tmp_path:
         return sorted(found.itertuples(index=False, name=None))
 
     at_once = issues(1)
-    monkeypatch.setattr(validation, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(suite, "PARALLEL_MIN_ROWS", 1)
     assert issues(2) == at_once
     assert issues(3) == at_once
     # The planted faults are there, a duplicate within a file among them (a key the parts must not cut).

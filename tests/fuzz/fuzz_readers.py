@@ -97,8 +97,9 @@ def check_ingest(paths: list[Path]) -> None:
     """Stage and settle readable mutants; every row must end in exactly one state."""
     import duckdb
 
-    from instep.ingest import row_state_counts, settle_staged_rows, stage_new_files
+    from instep.ingest import stage_new_files
     from instep.registry import load_registry, read_registry
+    from instep.validate import row_state_counts, settle_staged_rows
     from instep.warehouse import LEDGER_DDL
     from tests.conftest import write_registry
 

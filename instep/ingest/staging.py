@@ -1,13 +1,8 @@
-"""Ingestion: inbox files into the warehouse ledger, then every row settled in exactly one state.
+"""Staging: each new inbox file read once, archived by content hash and recorded in `submission_files`,
+its rows put in `staged_rows` as submitted text, in one transaction.
 
-Two steps, each one transaction:
-1. `stage_new_files` archives each new file by content hash, records it in `submission_files` and puts
-   its rows in `staged_rows`. A file whose content was seen before is skipped: re-ingesting is a no-op.
-2. `settle_staged_rows` validates the staged rows, records every failed rule in `row_issues`, moves each
-   row into `submission_rows` as accepted or rejected, lets a later accepted row supersede an earlier one
-   with the same key, and keeps `observations` equal to the accepted rows in canonical units.
-A crash in either step rolls back that step; the archive is content-addressed, so writing a file there
-again is harmless.
+A file whose content was seen before is skipped: re-ingesting is a no-op. A crash rolls the transaction
+back; the archive is content-addressed, so writing a file there again is harmless.
 """
 
 from __future__ import annotations
@@ -16,16 +11,14 @@ import hashlib
 import os
 import shutil
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from instep.confirmations import restage_confirmed_rows
+from instep.ingest.archive import archive_name, archive_ready, file_sha256, publish_archived
 from instep.readers import (
     MAX_FILE_BYTES,
     SUBMISSION_COLUMNS,
@@ -34,19 +27,11 @@ from instep.readers import (
     read_submission,
     read_submission_data,
 )
-from instep.validation import SuiteRunner, describe_issues, validate_staged
+from instep.readers.core import unreadable
 from instep.workers import can_fork, forked_pool
 
 SUBMISSION_ID_HEX = 16
 IGNORED_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def submission_id_for(file_hash: str) -> str:
@@ -86,8 +71,6 @@ class StageSummary:
 # Reading files is spread over worker processes when a batch has at least this many files; below it, a
 # pool costs more to start than it saves (`instep check` of one file, the inbox sensor's one-file runs).
 PARALLEL_MIN_FILES = 16
-# Concurrent fsync calls: the file system commits them together instead of one journal commit each.
-FSYNC_THREADS = 16
 # Staged rows are inserted in tables of about this many rows as the files are read, so a national or
 # global inbox never sits whole in memory.
 INSERT_BATCH_ROWS = 500_000
@@ -110,11 +93,6 @@ class PreparedFile:
     ignored_columns: tuple[str, ...] = ()
     error: tuple[str, str] | None = None  # rule, message of a whole-file rejection
     vanished: bool = False  # removed from the inbox between listing and reading: not recorded at all
-
-
-def archive_name(source: Path, file_hash: str) -> str:
-    suffix = "".join(c for c in source.suffix.lower() if c.isalnum() or c == ".")[:8]
-    return f"{file_hash}{suffix}"
 
 
 def prepare_file(
@@ -195,11 +173,10 @@ def prepare_chunk(
         try:
             _rows_table([entry])
         except Exception as error:
-            entry[1].error = (
-                "unreadable_format",
-                f"the rows of the file could not be stored ({type(error).__name__}: {str(error)[:200]}); "
-                "please report this file to the data steward",
+            rejection = unreadable(
+                "unreadable_format.rows_not_stored", error_type=type(error).__name__, error=str(error)[:200]
             )
+            entry[1].error = (rejection.rule, rejection.message)
             entry[1].row_count = 0
         else:
             convertible.append(entry)
@@ -342,56 +319,6 @@ def prepare_files(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-# ---------------------------------------------------------------- durability of the archive
-
-
-def _fsync_path(path: Path, flags: int = os.O_RDONLY) -> None:
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def publish_archived(archive_dir: Path, moves: list[tuple[str, str]]) -> None:
-    """Make the batch's archived copies durable under their final names, before the ledger commits.
-
-    1. fsync every partial copy, concurrently: its bytes are on disk before any name points at them, so
-       a file under its final name is always whole, also after a power cut (that is what lets a later run
-       trust an archived file that exists already). Batched, the file system commits many fsyncs in one
-       journal commit, instead of one commit per file interleaved with the copying.
-    2. rename each partial copy to its final name (atomic; an existing copy with the same content wins,
-       one whose content no longer matches its name is replaced).
-    3. fsync the archive directory once: the renames are durable. Only then does the caller commit the
-       ledger, so a committed ledger never names a file the archive could lose.
-    A crash anywhere before the commit leaves partial copies (removed by the next run) and perhaps
-    renamed copies the ledger does not name yet; the next run stages the same files again and finds them.
-    """
-    if moves:
-        with ThreadPoolExecutor(max_workers=min(FSYNC_THREADS, len(moves))) as threads:
-            list(threads.map(_fsync_path, [archive_dir / partial for partial, _ in moves]))
-        for partial, final in moves:
-            target = archive_dir / final
-            if target.exists() and file_sha256(target) == final[:64]:
-                (archive_dir / partial).unlink()
-            else:  # absent, or altered on disk: the fsynced copy with the right content takes the name
-                (archive_dir / partial).replace(target)
-    _fsync_path(archive_dir)
-
-
-def _archive_ready(archive_dir: Path) -> None:
-    """Create the archive directory (durably) and remove partial copies left by a killed run.
-
-    Staging runs alone on its ledger (the warehouse has a single writer), so any partial copy found here
-    belongs to a run that did not finish.
-    """
-    if not archive_dir.exists():
-        archive_dir.mkdir(parents=True, exist_ok=True)
-        _fsync_path(archive_dir.parent)
-    for stale in archive_dir.glob(".*.partial"):
-        stale.unlink(missing_ok=True)
-
-
 def stage_new_files(
     con: duckdb.DuckDBPyConnection, inbox: Path, archive_dir: Path, files: Iterable[Path] | None = None
 ) -> StageSummary:
@@ -407,7 +334,7 @@ def stage_new_files(
     paths = list(files if files is not None else inbox_files(inbox))
     if not paths:
         return summary
-    _archive_ready(archive_dir)
+    archive_ready(archive_dir)
     file_rows: list[tuple[object, ...]] = []
     moves: list[tuple[str, str]] = []
     writer = StagedRowsWriter(con)
@@ -485,235 +412,9 @@ def _submission_file_row(prepared: PreparedFile, file_seq: int) -> tuple[object,
     )
 
 
-@dataclass(frozen=True)
-class SettleSummary:
-    rows: int
-    accepted: int
-    rejected: int
-    superseded: int
-    issues: int
-
-
-# Accepted rows of this batch with their key and canonical value; `winner` marks the latest per key.
-NEW_ACCEPTED_SQL = """
-CREATE OR REPLACE TEMP TABLE _new_accepted AS
-SELECT
-    p.submission_id, p.file_seq, p.row_number, p.facility_id, f.park_id, p.period,
-    make_date(p.period_index // 12, p.period_index % 12 + 1, 1) AS period_start,
-    p.period_index // 12 AS year,
-    p.metric, p.topic, p.value_canonical AS value, p.canonical_unit AS unit, p.censored,
-    p.value AS submitted_value, p.unit AS submitted_unit, p.sample_point,
-    try_strptime(p.sample_date, '%Y-%m-%d')::DATE AS sample_date,
-    p.sample_point_key, p.sample_date_key,
-    row_number() OVER latest = 1 AS winner,
-    first_value(p.submission_id) OVER latest AS winner_submission
-FROM _v_prepared AS p
-JOIN facilities AS f USING (facility_id)
-WHERE NOT EXISTS (
-    SELECT 1 FROM _rejected AS r WHERE r.submission_id = p.submission_id AND r.row_number = p.row_number
-)
-WINDOW latest AS (
-    PARTITION BY p.facility_id, p.period, p.metric, p.sample_point_key, p.sample_date_key
-    ORDER BY p.file_seq DESC
-)
-"""
-
-
-# Staged rows are settled in chunks of whole files of at most this many rows (a larger file is a chunk
-# of its own), so memory stays bounded whatever the size of the inbox: the prepared rows of one chunk are
-# what the submission suite holds in memory at a time.
-SETTLE_CHUNK_ROWS = 1_000_000
-
-
-def file_chunks(rows_per_file: list[tuple[int, int]], max_rows: int) -> list[tuple[int, int]]:
-    """(first file_seq, last file_seq) ranges of consecutive files with at most `max_rows` rows each."""
-    chunks: list[list[int]] = []
-    total = 0
-    for seq, rows in rows_per_file:
-        if chunks and total + rows <= max_rows:
-            chunks[-1][1] = seq
-            total += rows
-        else:
-            chunks.append([seq, seq])
-            total = rows
-    return [(first, last) for first, last in chunks]
-
-
-def settle_staged_rows(
-    con: duckdb.DuckDBPyConnection, as_of: date, chunk_rows: int = SETTLE_CHUNK_ROWS
-) -> SettleSummary:
-    """Validate staged rows and settle each in exactly one state.
-
-    Files are settled in ingest order, in chunks of whole files (see SETTLE_CHUNK_ROWS), each chunk one
-    transaction: the outcome is that of settling the files one run after another, as the inbox sensor
-    does. A later chunk's restatement supersedes the accepted row of an earlier chunk, and that row names
-    the submission that restated it.
-    """
-    restage_confirmed_rows(con)
-    rows_per_file = con.execute(
-        "SELECT file_seq, count(*) FROM staged_rows GROUP BY file_seq ORDER BY file_seq"
-    ).fetchall()
-    totals = [0, 0, 0, 0, 0]
-    since = rows_per_file[0][0] if rows_per_file else 0
-    with SuiteRunner() as runner:
-        for first, last in file_chunks(rows_per_file, chunk_rows):
-            *chunk, restated_in_batch = _settle_chunk(con, as_of, int(first), int(last), int(since), runner)
-            totals = [a + b for a, b in zip(totals, chunk, strict=True)]
-            # A row accepted by an earlier chunk and restated by this one counts once, as superseded.
-            totals[1] -= restated_in_batch
-    con.execute("DROP VIEW IF EXISTS _settle_chunk")
-    return SettleSummary(*totals)
-
-
-def _settle_chunk(
-    con: duckdb.DuckDBPyConnection, as_of: date, first: int, last: int, since: int, runner: SuiteRunner
-) -> tuple[int, ...]:
-    """Validate and settle the staged rows of files `first`..`last` (file_seq), in one transaction.
-
-    Returns rows, accepted, rejected, superseded, issues, and how many of the restated rows belong to
-    files from `since` on (settled by an earlier chunk of the same batch).
-    """
-    staged_table = "_settle_chunk"
-    in_chunk = f"file_seq BETWEEN {first} AND {last}"
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {staged_table} AS SELECT * FROM staged_rows WHERE {in_chunk}")
-    staged = con.execute(f"SELECT count(*) FROM {staged_table}").fetchall()[0][0]
-    if staged == 0:
-        return (0, 0, 0, 0, 0, 0)
-    outcome = validate_staged(con, staged_table, as_of, runner)
-    detailed = describe_issues(con, outcome.issues)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.register("_issue_details", detailed)
-        con.execute(
-            'INSERT INTO row_issues SELECT submission_id, row_number, "column", rule, value, expected, '
-            "message FROM _issue_details"
-        )
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _rejected AS
-            SELECT submission_id, row_number, arg_min(rule, rule_order) AS rule,
-                   arg_min(message, rule_order) AS message
-            FROM _issue_details GROUP BY submission_id, row_number
-            """
-        )
-        con.unregister("_issue_details")
-        con.execute(NEW_ACCEPTED_SQL)
-        # Earlier accepted rows restated by this batch's winners become superseded.
-        con.execute(
-            """
-            CREATE OR REPLACE TEMP TABLE _restated AS
-            SELECT o.submission_id, o.row_number, w.submission_id AS superseded_by
-            FROM observations AS o
-            JOIN _new_accepted AS w
-              ON w.winner AND o.facility_id = w.facility_id AND o.period = w.period AND o.metric = w.metric
-             AND coalesce(o.sample_point, '') = w.sample_point_key
-             AND coalesce(strftime(o.sample_date, '%Y-%m-%d'), '') = w.sample_date_key
-            """
-        )
-        con.execute(
-            """
-            UPDATE submission_rows AS s SET state = 'superseded', superseded_by = r.superseded_by
-            FROM _restated AS r WHERE s.submission_id = r.submission_id AND s.row_number = r.row_number
-            """
-        )
-        con.execute(
-            """
-            DELETE FROM observations AS o USING _restated AS r
-            WHERE o.submission_id = r.submission_id AND o.row_number = r.row_number
-            """
-        )
-        con.execute(
-            f"""
-            INSERT INTO submission_rows
-            SELECT s.submission_id, s.file_seq, s.row_number, s.facility_id, s.period, s.metric, s.value,
-                   s.unit, s.sample_point, s.sample_date, s.comment,
-                   CASE WHEN r.rule IS NOT NULL THEN 'rejected'
-                        WHEN a.winner THEN 'accepted' ELSE 'superseded' END,
-                   r.rule, r.message,
-                   CASE WHEN r.rule IS NULL AND NOT a.winner THEN a.winner_submission END
-            FROM {staged_table} AS s
-            LEFT JOIN _rejected AS r USING (submission_id, row_number)
-            LEFT JOIN _new_accepted AS a USING (submission_id, row_number)
-            """
-        )
-        con.execute(
-            """
-            INSERT INTO observations
-            SELECT submission_id, row_number, facility_id, park_id, period, period_start, year, metric, topic,
-                   value, unit, censored, submitted_value, submitted_unit, sample_point, sample_date
-            FROM _new_accepted WHERE winner
-            """
-        )
-        con.execute(f"DELETE FROM staged_rows WHERE {in_chunk}")
-        counts = con.execute(
-            """
-            SELECT count(*) FILTER (WHERE r.rule IS NULL AND a.winner),
-                   count(*) FILTER (WHERE r.rule IS NOT NULL),
-                   count(*) FILTER (WHERE r.rule IS NULL AND NOT a.winner)
-            FROM _v_prepared AS p
-            LEFT JOIN _rejected AS r USING (submission_id, row_number)
-            LEFT JOIN _new_accepted AS a USING (submission_id, row_number)
-            """
-        ).fetchall()[0]
-        restated, restated_in_batch = con.execute(
-            "SELECT count(*), count(*) FILTER (WHERE f.file_seq >= ?) FROM _restated "
-            "JOIN submission_files AS f USING (submission_id)",
-            [since],
-        ).fetchall()[0]
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    return (staged, counts[0], counts[1], counts[2] + restated, len(detailed), restated_in_batch)
-
-
-@dataclass(frozen=True)
-class ArchiveProblem:
-    submission_id: str
-    original_name: str
-    archived_path: str
-    problem: str
-
-
-def archive_problems(
-    con: duckdb.DuckDBPyConnection, archive_dir: Path, *, verify_hashes: bool
-) -> list[ArchiveProblem]:
-    """Recorded files whose archived copy is missing or (with `verify_hashes`) no longer has its hash.
-
-    The archive is the evidence behind every row of the ledger; a copy lost or changed on disk must be
-    reported, never found out at an audit. Without `verify_hashes` only the presence of each copy is
-    checked (one `stat` per file, as every run does); `instep doctor` reads and hashes every copy.
-    """
-    problems = []
-    for submission_id, name, archived, file_hash in con.execute(
-        "SELECT submission_id, original_name, archived_path, file_hash FROM submission_files "
-        "ORDER BY file_seq"
-    ).fetchall():
-        path = archive_dir / archived
-        if not path.is_file():
-            problems.append(ArchiveProblem(submission_id, name, archived, "the archived copy is missing"))
-        elif verify_hashes and (found := file_sha256(path)) != file_hash:
-            problems.append(
-                ArchiveProblem(
-                    submission_id,
-                    name,
-                    archived,
-                    f"the archived copy was altered: its SHA-256 is {found}, recorded {file_hash}",
-                )
-            )
-    return problems
-
-
-def row_state_counts(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
-    """Per file: rows read and rows in each state; the states always add up to rows read."""
-    return con.sql(
-        """
-        SELECT f.submission_id, f.original_name, f.status, f.rows_read,
-               count(r.row_number) FILTER (WHERE r.state = 'accepted') AS accepted,
-               count(r.row_number) FILTER (WHERE r.state = 'rejected') AS rejected,
-               count(r.row_number) FILTER (WHERE r.state = 'superseded') AS superseded
-        FROM submission_files AS f
-        LEFT JOIN submission_rows AS r USING (submission_id)
-        GROUP BY f.submission_id, f.original_name, f.status, f.rows_read, f.file_seq ORDER BY f.file_seq
-        """
-    )
+def recorded_file_totals(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Files recorded in `submission_files` and the rows read from them, all runs together."""
+    files, rows_read = con.execute(
+        "SELECT count(*), coalesce(sum(rows_read), 0) FROM submission_files"
+    ).fetchall()[0]
+    return int(files), int(rows_read)

@@ -12,19 +12,20 @@ import re
 import warnings
 import zipfile
 from collections.abc import Iterator
+from datetime import date, datetime, time
 from itertools import zip_longest
 from pathlib import Path
 
-from instep.readers import (
+from instep.readers.core import (
     MAX_COLUMNS,
     MAX_XLSX_COMPRESSION_RATIO,
     MAX_XLSX_UNCOMPRESSED_BYTES,
     SubmissionTable,
     UnreadableFile,
-    _normalise_header,
     append_rows,
-    cell_text,
     check_header,
+    normalise_header,
+    unreadable,
 )
 
 SHEET_NAME = "submission"
@@ -46,15 +47,16 @@ def check_archive(source: Source) -> None:
             entries = archive.infolist()
     except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError) as error:
         # NotImplementedError: a zip feature Python does not read (a damaged version field, say).
-        raise UnreadableFile("unreadable_format", f"the workbook is damaged: {error}") from None
+        raise unreadable("unreadable_format.damaged_workbook", error=error) from None
     total = sum(entry.file_size for entry in entries)
     compressed = sum(entry.compress_size for entry in entries) or 1
     if total > MAX_XLSX_UNCOMPRESSED_BYTES or total / compressed > MAX_XLSX_COMPRESSION_RATIO:
-        raise UnreadableFile(
-            "too_large",
-            f"the workbook expands to {total:,} bytes from {compressed:,} "
-            f"(limits: {MAX_XLSX_UNCOMPRESSED_BYTES:,} bytes, ratio {MAX_XLSX_COMPRESSION_RATIO}); "
-            "it looks like a zip bomb",
+        raise unreadable(
+            "too_large.zip_bomb",
+            size=total,
+            compressed=compressed,
+            limit=MAX_XLSX_UNCOMPRESSED_BYTES,
+            ratio=MAX_XLSX_COMPRESSION_RATIO,
         )
 
 
@@ -89,8 +91,8 @@ def _open(source: Source, *, data_only: bool):  # -> openpyxl Workbook (openpyxl
             warnings.simplefilter("ignore")  # openpyxl warns about unsupported extensions
             return openpyxl.load_workbook(_file(source), read_only=True, data_only=data_only)
     except Exception as error:  # openpyxl raises many types for damaged workbooks
-        raise UnreadableFile(
-            "unreadable_format", f"the workbook cannot be opened: {type(error).__name__}: {error}"
+        raise unreadable(
+            "unreadable_format.workbook_not_opened", error_type=type(error).__name__, error=error
         ) from None
 
 
@@ -115,26 +117,15 @@ def read_xlsx(source: Source) -> SubmissionTable:
         candidates = [name for name in workbook.sheetnames if name.strip().lower() == SHEET_NAME]
         if len(candidates) > 1:
             # Which one the factory meant cannot be known; reading either could ingest a stale copy.
-            raise UnreadableFile(
-                "ambiguous_submission_sheet",
-                "the workbook has more than one sheet named 'submission': "
-                + ", ".join(f"'{name}'" for name in candidates)
-                + "; keep one and delete or rename the others",
+            raise unreadable(
+                "ambiguous_submission_sheet.sheets", sheets=", ".join(f"'{name}'" for name in candidates)
             )
         if SHEET_NAME not in names:
-            raise UnreadableFile(
-                "missing_submission_sheet",
-                "the workbook has no sheet named 'submission'; sheets found: "
-                + ", ".join(workbook.sheetnames),
-            )
+            raise unreadable("missing_submission_sheet.sheets", sheets=", ".join(workbook.sheetnames))
         sheet = workbook[names[SHEET_NAME]]
         if sheet.sheet_state != "visible":
             # What the factory sees must be what is ingested: a hidden sheet is easily a stale copy.
-            raise UnreadableFile(
-                "hidden_submission_sheet",
-                f"the '{sheet.title}' sheet is {sheet.sheet_state}; unhide it (right-click a sheet tab, "
-                "Unhide) and check its rows before sending",
-            )
+            raise unreadable("hidden_submission_sheet.state", sheet=sheet.title, state=sheet.sheet_state)
         # The second view of the sheet (formula text) only matters if the workbook holds a formula; most
         # do not, and parsing the sheet again would double the time of reading them.
         if not has_formulas(source):
@@ -144,9 +135,8 @@ def read_xlsx(source: Source) -> SubmissionTable:
     except UnreadableFile:
         raise
     except Exception as error:  # sheets are read lazily: a damaged part of the zip shows up only here
-        raise UnreadableFile(
-            "unreadable_format",
-            f"the 'submission' sheet is damaged and cannot be read: {type(error).__name__}: {error}",
+        raise unreadable(
+            "unreadable_format.sheet_damaged", error_type=type(error).__name__, error=error
         ) from None
     finally:
         workbook.close()
@@ -176,24 +166,22 @@ def _stored_rows(sheet) -> Iterator[tuple[int, dict[int, object]]]:  # an openpy
         )
         previous = 0
         for number, cells in parser.parse():
-            if number <= previous:
-                what = "a second time" if number == previous else f"after row {previous}"
-                raise UnreadableFile(
-                    "unreadable_format",
-                    f"row {number} of the '{sheet.title}' sheet is stored {what}; the workbook was "
-                    "written by a program that breaks the XLSX format (Excel would repair or refuse it). "
-                    "Open it in Excel or LibreOffice and save it again, or send CSV",
+            if number == previous:
+                raise unreadable("unreadable_format.sheet_row_repeated", row=number, sheet=sheet.title)
+            if number < previous:
+                raise unreadable(
+                    "unreadable_format.sheet_row_out_of_order",
+                    row=number,
+                    sheet=sheet.title,
+                    previous=previous,
                 )
             previous = number
             values: dict[int, object] = {}
             for cell in cells:
                 column = cell["column"]
                 if column in values:
-                    raise UnreadableFile(
-                        "unreadable_format",
-                        f"row {number} of the '{sheet.title}' sheet holds column {column} twice; the "
-                        "workbook breaks the XLSX format. Open it in Excel or LibreOffice and save it "
-                        "again, or send CSV",
+                    raise unreadable(
+                        "unreadable_format.sheet_cell_repeated", row=number, sheet=sheet.title, column=column
                     )
                 values[column] = cell["value"]
             yield number, values
@@ -204,7 +192,7 @@ def _read_sheet(sheet, formula_sheet) -> SubmissionTable:  # openpyxl read-only 
     formula_rows = iter(()) if formula_sheet is None else _stored_rows(formula_sheet)
     first = next(rows, None)
     if first is None:
-        raise UnreadableFile("empty_file", "the 'submission' sheet is empty")
+        raise unreadable("empty_file.empty_sheet")
     header_cells = first[1] if first[0] == 1 else {}
     if first[0] == 1:
         next(formula_rows, None)
@@ -212,12 +200,8 @@ def _read_sheet(sheet, formula_sheet) -> SubmissionTable:  # openpyxl read-only 
         rows = itertools.chain([first], rows)
     width = max(header_cells, default=0)
     if width > MAX_COLUMNS:
-        raise UnreadableFile(
-            "too_large",
-            f"the header row has a cell in column {width:,}; a submission has at most {MAX_COLUMNS:,} "
-            "columns",
-        )
-    header = _normalise_header([cell_text(header_cells.get(c), "") or "" for c in range(1, width + 1)])
+        raise unreadable("too_large.header_cell", column=width, limit=MAX_COLUMNS)
+    header = normalise_header([cell_text(header_cells.get(c), "") or "" for c in range(1, width + 1)])
     positions, ignored = check_header(header)
     column_at = {position + 1: name for name, position in positions.items()}
     table = SubmissionTable(format="xlsx", ignored_columns=ignored)
@@ -235,3 +219,24 @@ def _read_sheet(sheet, formula_sheet) -> SubmissionTable:  # openpyxl read-only 
             yield number - 1, texts
 
     return append_rows(table, numbered(), positions, len(header))
+
+
+def cell_text(value: object, column: str) -> str | None:
+    """The text of a workbook cell, as the factory would read it on screen."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        if column == "period":
+            return value.strftime("%Y-%m")
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m") if column == "period" else value.isoformat()
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return repr(value) if not value.is_integer() else str(int(value))
+    return str(value)
