@@ -26,6 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from instep.confirmations import restage_confirmed_rows
+from instep.metadata.ledger import STAGED_ROWS, SUBMISSION_FILES
+from instep.metadata.model import arrow_schema
 from instep.readers import (
     MAX_FILE_BYTES,
     SUBMISSION_COLUMNS,
@@ -242,7 +244,7 @@ def staged_rows_of_chunk(rows: pa.Table, file_seq_of_index: list[int], first_ind
     rows = rows.set_column(0, "file_seq", file_seq)
     if -1 in file_seq_of_index:
         rows = rows.filter(pc.greater_equal(file_seq, 0))
-    return rows.select(["submission_id", "file_seq", "row_number", *SUBMISSION_COLUMNS, "extra_cells"])
+    return rows.select(list(STAGED_ROWS.field_names))
 
 
 class StagedRowsWriter:
@@ -276,21 +278,7 @@ class StagedRowsWriter:
             self._con.unregister("_stage_batch")
 
 
-_SUBMISSION_FILE_FIELDS = pa.schema(
-    [
-        ("submission_id", pa.string()),
-        ("file_hash", pa.string()),
-        ("original_name", pa.string()),
-        ("archived_path", pa.string()),
-        ("format", pa.string()),
-        ("file_seq", pa.int64()),
-        ("status", pa.string()),
-        ("rule", pa.string()),
-        ("message", pa.string()),
-        ("rows_read", pa.int64()),
-        ("ignored_columns", pa.string()),
-    ]
-)
+_SUBMISSION_FILE_FIELDS = arrow_schema(SUBMISSION_FILES)
 
 
 def submission_files_arrow(file_rows: list[tuple[object, ...]]) -> pa.Table:

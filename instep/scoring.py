@@ -290,7 +290,8 @@ def build_scorecards(
     releases in `settings`' package directory) is computed and applied first, so a withheld value is
     neither shown nor scored, and pillars and overall scores are means of published scores only."""
     from instep.disclosure import disclosed_query, ensure_plan
-    from instep.metadata.resources import resource, table_ddl, warehouse_fields
+    from instep.metadata.model import table_ddl
+    from instep.metadata.resources import resource, warehouse_fields
 
     ensure_plan(con, settings)
     rubric = load_rubric(rubric_version)

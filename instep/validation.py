@@ -24,31 +24,19 @@ from expectations import ROW_RESULT_FORMAT, flagged_rows, rule, rules
 from expectations.history import HISTORY_EXPECTED_SQL, HISTORY_MESSAGE_SQL, add_history_columns
 from expectations.relations import add_relation_columns, relation_expected_sql, relation_message_sql
 from instep import reference, units
+from instep.metadata.ledger import STAGED_ROWS, SUBMISSION
 from instep.readers import MAX_CELL_CHARS
 from instep.workers import can_fork, forked_pool
 
 # Usage statistics would be a request leaving the machine; the pipeline runs offline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-STAGED_COLUMNS = (
-    "submission_id",
-    "file_seq",
-    "row_number",
-    "facility_id",
-    "period",
-    "metric",
-    "value",
-    "unit",
-    "sample_point",
-    "sample_date",
-    "comment",
-    "extra_cells",
-)
+STAGED_COLUMNS = STAGED_ROWS.field_names
 
 STRICT_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
 # Every submitted cell, raw (untrimmed), for the longest-cell check.
-_CELL_COLUMNS = ("facility_id", "period", "metric", "value", "unit", "sample_point", "sample_date", "comment")
+_CELL_COLUMNS = SUBMISSION.field_names
 _lengths = ", ".join(f"length(coalesce({c}, ''))" for c in _CELL_COLUMNS)
 _longest_column = " ".join(f"WHEN length(coalesce({c}, '')) THEN '{c}'" for c in _CELL_COLUMNS)
 
