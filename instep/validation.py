@@ -24,7 +24,7 @@ from expectations import ROW_RESULT_FORMAT, flagged_rows, rule, rules
 from expectations.history import HISTORY_EXPECTED_SQL, HISTORY_MESSAGE_SQL, add_history_columns
 from expectations.relations import add_relation_columns, relation_expected_sql, relation_message_sql
 from instep import reference, units
-from instep.metadata.ledger import STAGED_ROWS, SUBMISSION
+from instep.metadata.ledger import ROW_ISSUES, STAGED_ROWS, SUBMISSION
 from instep.readers import MAX_CELL_CHARS
 from instep.workers import can_fork, forked_pool
 
@@ -188,7 +188,8 @@ def _run_suite(prepared: pd.DataFrame, facility_ids: tuple[str, ...], as_of: dat
     return pd.DataFrame(found, columns=ISSUE_COLUMNS)
 
 
-ISSUE_COLUMNS = ["submission_id", "row_number", "column", "rule"]
+# The key of an issue; describe_issues adds its value, expectation and message.
+ISSUE_COLUMNS = list(ROW_ISSUES.field_names[:4])
 # Below this many rows a chunk is judged in this process: a second process costs more than it saves.
 PARALLEL_MIN_ROWS = 100_000
 

@@ -59,7 +59,9 @@ def constraint_checks(table: Resource) -> tuple[ConstraintCheck, ...]:
                 "unique",
                 key,
                 f"no two rows share {', '.join(key)}",
+                # Rows with an empty key column are the not-null check's; SQL keys let them repeat.
                 f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {name} "
+                f"WHERE {' AND '.join(f'{quote(c)} IS NOT NULL' for c in key)} "
                 f"GROUP BY {_columns(key)} HAVING count(*) > 1)",
             )
         )
