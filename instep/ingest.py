@@ -244,7 +244,7 @@ def staged_rows_of_chunk(rows: pa.Table, file_seq_of_index: list[int], first_ind
     rows = rows.set_column(0, "file_seq", file_seq)
     if -1 in file_seq_of_index:
         rows = rows.filter(pc.greater_equal(file_seq, 0))
-    return rows.select(list(STAGED_ROWS.field_names))
+    return rows.select(list(STAGED_ROWS.field_names)).cast(_STAGED_ROW_FIELDS)
 
 
 class StagedRowsWriter:
@@ -279,6 +279,7 @@ class StagedRowsWriter:
 
 
 _SUBMISSION_FILE_FIELDS = arrow_schema(SUBMISSION_FILES)
+_STAGED_ROW_FIELDS = arrow_schema(STAGED_ROWS)
 
 
 def submission_files_arrow(file_rows: list[tuple[object, ...]]) -> pa.Table:

@@ -15,11 +15,11 @@ from instep.metadata.registry import CONFIRMATIONS, REGISTRY_FACILITIES, REGISTR
 
 PARK_COLUMNS = REGISTRY_PARKS.field_names
 FACILITY_COLUMNS = REGISTRY_FACILITIES.field_names
-FACILITY_TYPES = REGISTRY_FACILITIES.field("type").enum or ()
-SECTORS = REGISTRY_FACILITIES.field("sector").enum or ()
-DISCLOSURES = REGISTRY_FACILITIES.field("disclosure").enum or ()
-PARK_ID = re.compile(REGISTRY_PARKS.field("park_id").pattern or "")
-FACILITY_ID = re.compile(REGISTRY_FACILITIES.field("facility_id").pattern or "")
+FACILITY_TYPES = REGISTRY_FACILITIES.enum_of("type")
+SECTORS = REGISTRY_FACILITIES.enum_of("sector")
+DISCLOSURES = REGISTRY_FACILITIES.enum_of("disclosure")
+PARK_ID = re.compile(REGISTRY_PARKS.pattern_of("park_id"))
+FACILITY_ID = re.compile(REGISTRY_FACILITIES.pattern_of("facility_id"))
 
 
 class RegistryError(ValueError):

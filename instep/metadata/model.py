@@ -122,6 +122,18 @@ class Resource:
                 return f
         raise KeyError(f"{self.name} has no field {name!r}")
 
+    def enum_of(self, name: str) -> tuple[str, ...]:
+        values = self.field(name).enum
+        if values is None:
+            raise KeyError(f"{self.name}.{name} has no enum")
+        return values
+
+    def pattern_of(self, name: str) -> str:
+        pattern = self.field(name).pattern
+        if pattern is None:
+            raise KeyError(f"{self.name}.{name} has no pattern")
+        return pattern
+
     def duckdb_ddl(self) -> str:
         """CREATE TABLE of the published table (primary key only), as the release database declares it."""
         return table_ddl(self.name, self.fields, self.primary_key, create="CREATE TABLE")
