@@ -4,7 +4,7 @@ Asset names say their layer: `raw_*` what was received, `validated_*`/`core_*` w
 `out_*` what is computed from it, then the release package and the site.
 """
 
-from assets import indicators, ingest, publish, scorecards, site, validate
+from assets import constraints, indicators, ingest, publish, scorecards, site, validate
 
 ASSETS = (
     ingest.raw_registry,
@@ -25,6 +25,7 @@ ASSET_CHECKS = (
     validate.row_states_add_up,
     validate.observations_pass_suite,
     scorecards.scores_within_bounds,
+    *constraints.CONSTRAINT_CHECKS,
 )
 
 # Built by the nightly schedule into the workspace; never published.

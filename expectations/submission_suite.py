@@ -16,6 +16,7 @@ from great_expectations.expectations.row_conditions import Column
 from expectations.history import history_expectations
 from expectations.relations import relation_expectations
 from instep import reference
+from instep.metadata.ledger import SUBMISSION
 from instep.readers import MAX_CELL_CHARS
 
 SUITE_NAME = "submission_rows"
@@ -38,7 +39,8 @@ THOUSANDS = (
 )
 # A spreadsheet formula: from a CSV typed by hand, or a workbook cell that has no saved result.
 FORMULA = r"^="
-FORMULA_COLUMNS = ("facility_id", "period", "metric", "value", "unit", "sample_point", "sample_date")
+# Every submitted cell but the free-text comment.
+FORMULA_COLUMNS = tuple(name for name in SUBMISSION.field_names if name != "comment")
 PERIOD = r"^\d{4}-(?:0[1-9]|1[0-2])$"
 KEY_COLUMNS = ["submission_id", "facility_id", "period", "metric", "sample_point_key", "sample_date_key"]
 

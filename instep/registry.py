@@ -10,33 +10,16 @@ from pathlib import Path
 
 import duckdb
 
-PARK_COLUMNS = (
-    "park_id",
-    "name",
-    "country",
-    "region",
-    "lat",
-    "lon",
-    "operator",
-    "area_ha",
-    "established",
-)
-FACILITY_COLUMNS = (
-    "facility_id",
-    "park_id",
-    "name",
-    "type",
-    "sector",
-    "os_id",
-    "disclosure",
-    "active_from",
-    "active_to",
-)
-FACILITY_TYPES = ("factory", "cetp", "central_boiler", "solar_plant")
-SECTORS = ("garment", "wet_processing", "spinning", "knitting", "footwear")
-DISCLOSURES = ("public", "aggregate_only")
-PARK_ID = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,6}$")
-FACILITY_ID = re.compile(r"^[A-Z]{2}-[A-Z0-9]{2,6}-[A-Z0-9]{2,8}$")
+from instep.metadata.model import Resource, table_ddl
+from instep.metadata.registry import CONFIRMATIONS, REGISTRY_FACILITIES, REGISTRY_PARKS
+
+PARK_COLUMNS = REGISTRY_PARKS.field_names
+FACILITY_COLUMNS = REGISTRY_FACILITIES.field_names
+FACILITY_TYPES = REGISTRY_FACILITIES.enum_of("type")
+SECTORS = REGISTRY_FACILITIES.enum_of("sector")
+DISCLOSURES = REGISTRY_FACILITIES.enum_of("disclosure")
+PARK_ID = re.compile(REGISTRY_PARKS.pattern_of("park_id"))
+FACILITY_ID = re.compile(REGISTRY_FACILITIES.pattern_of("facility_id"))
 
 
 class RegistryError(ValueError):
@@ -95,6 +78,7 @@ def read_registry(registry_dir: Path) -> Registry:
                 raise RegistryError(
                     f"parks.csv line {line}: {column} {park[column]!r} is not a number"
                 ) from None
+        _check_date("parks.csv", line, "established", park["established"], required=False)
     facility_ids: set[str] = set()
     for line, facility in enumerate(facilities, start=2):
         fid = facility["facility_id"]
@@ -119,7 +103,7 @@ def read_registry(registry_dir: Path) -> Registry:
 
 
 CONFIRMATIONS_FILE = "confirmations.csv"
-CONFIRMATION_COLUMNS = ("submission_id", "row_number", "facility_id", "period", "metric", "note")
+CONFIRMATION_COLUMNS = CONFIRMATIONS.field_names
 
 
 def read_confirmations(registry_dir: Path) -> list[dict[str, str]]:
@@ -144,39 +128,18 @@ def read_confirmations(registry_dir: Path) -> list[dict[str, str]]:
     return rows
 
 
-def load_registry(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
-    """Replace the warehouse's parks and facilities with the registry's current content."""
-    con.execute(
-        """
-        CREATE OR REPLACE TABLE parks (
-            park_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, country VARCHAR NOT NULL,
-            region VARCHAR, lat DOUBLE, lon DOUBLE, operator VARCHAR, area_ha DOUBLE, established VARCHAR
-        )
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TABLE facilities (
-            facility_id VARCHAR PRIMARY KEY, park_id VARCHAR NOT NULL, name VARCHAR NOT NULL,
-            type VARCHAR NOT NULL, sector VARCHAR, os_id VARCHAR, disclosure VARCHAR NOT NULL,
-            active_from DATE NOT NULL, active_to DATE
-        )
-        """
-    )
-    con.executemany(
-        "INSERT INTO parks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[row[c] or None for c in PARK_COLUMNS] for row in registry.parks],
-    )
-    con.executemany(
-        "INSERT INTO facilities VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[row[c] or None for c in FACILITY_COLUMNS] for row in registry.facilities],
-    )
-    con.execute(
-        "CREATE OR REPLACE TABLE confirmations (submission_id VARCHAR, row_number BIGINT, "
-        "facility_id VARCHAR, period VARCHAR, metric VARCHAR, note VARCHAR)"
-    )
-    if registry.confirmations:
+def _replace_table(con: duckdb.DuckDBPyConnection, table: Resource, rows: list[dict[str, str]]) -> None:
+    con.execute(table_ddl(table.name, table.fields, table.primary_key, enforce=True))
+    if rows:
+        placeholders = ", ".join("?" for _ in table.fields)
         con.executemany(
-            "INSERT INTO confirmations VALUES (?, ?, ?, ?, ?, ?)",
-            [[row[c] or None for c in CONFIRMATION_COLUMNS] for row in registry.confirmations],
+            f'INSERT INTO "{table.name}" VALUES ({placeholders})',
+            [[row[c] or None for c in table.field_names] for row in rows],
         )
+
+
+def load_registry(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:
+    """Replace the warehouse's parks, facilities and confirmations with the registry's current content."""
+    _replace_table(con, REGISTRY_PARKS, registry.parks)
+    _replace_table(con, REGISTRY_FACILITIES, registry.facilities)
+    _replace_table(con, CONFIRMATIONS, registry.confirmations)

@@ -12,72 +12,15 @@ from contextlib import contextmanager
 import duckdb
 from filelock import FileLock, Timeout
 
+from instep.metadata.ledger import LEDGER_TABLES
+from instep.metadata.model import table_ddl
 from instep.settings import Settings
 
-LEDGER_DDL = """
-CREATE TABLE IF NOT EXISTS submission_files (
-    submission_id VARCHAR PRIMARY KEY,
-    file_hash VARCHAR NOT NULL UNIQUE,
-    original_name VARCHAR NOT NULL,
-    archived_path VARCHAR NOT NULL,
-    format VARCHAR NOT NULL,
-    file_seq BIGINT NOT NULL UNIQUE,
-    status VARCHAR NOT NULL,
-    rule VARCHAR,
-    message VARCHAR,
-    rows_read BIGINT NOT NULL,
-    ignored_columns VARCHAR
-);
-CREATE TABLE IF NOT EXISTS staged_rows (
-    submission_id VARCHAR NOT NULL,
-    file_seq BIGINT NOT NULL,
-    row_number BIGINT NOT NULL,
-    facility_id VARCHAR, period VARCHAR, metric VARCHAR, value VARCHAR, unit VARCHAR,
-    sample_point VARCHAR, sample_date VARCHAR, comment VARCHAR,
-    extra_cells BOOLEAN NOT NULL,
-    PRIMARY KEY (submission_id, row_number)
-);
-CREATE TABLE IF NOT EXISTS submission_rows (
-    submission_id VARCHAR NOT NULL,
-    file_seq BIGINT NOT NULL,
-    row_number BIGINT NOT NULL,
-    facility_id VARCHAR, period VARCHAR, metric VARCHAR, value VARCHAR, unit VARCHAR,
-    sample_point VARCHAR, sample_date VARCHAR, comment VARCHAR,
-    state VARCHAR NOT NULL CHECK (state IN ('accepted', 'rejected', 'superseded')),
-    rule VARCHAR,
-    message VARCHAR,
-    superseded_by VARCHAR,
-    PRIMARY KEY (submission_id, row_number)
-);
-CREATE TABLE IF NOT EXISTS row_issues (
-    submission_id VARCHAR NOT NULL,
-    row_number BIGINT NOT NULL,
-    "column" VARCHAR NOT NULL,
-    rule VARCHAR NOT NULL,
-    value VARCHAR,
-    expected VARCHAR,
-    message VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS observations (
-    submission_id VARCHAR NOT NULL,
-    row_number BIGINT NOT NULL,
-    facility_id VARCHAR NOT NULL,
-    park_id VARCHAR NOT NULL,
-    period VARCHAR NOT NULL,
-    period_start DATE NOT NULL,
-    year INTEGER NOT NULL,
-    metric VARCHAR NOT NULL,
-    topic VARCHAR NOT NULL,
-    value DOUBLE NOT NULL,
-    unit VARCHAR NOT NULL,
-    censored BOOLEAN NOT NULL,
-    submitted_value VARCHAR NOT NULL,
-    submitted_unit VARCHAR NOT NULL,
-    sample_point VARCHAR,
-    sample_date DATE,
-    PRIMARY KEY (submission_id, row_number)
-);
-"""
+# Every ledger table, declared from the metadata model with its constraints; kept when it exists.
+LEDGER_DDL = ";\n".join(
+    table_ddl(table.name, table.fields, table.primary_key, create="CREATE TABLE IF NOT EXISTS", enforce=True)
+    for table in LEDGER_TABLES
+)
 
 
 class WarehouseBusy(RuntimeError):

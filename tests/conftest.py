@@ -12,8 +12,8 @@ from instep.settings import Settings
 AS_OF = date(2026, 11, 25)
 
 PARKS_CSV = """park_id,name,country,region,lat,lon,operator,area_ha,established
-ET-HAW,Test Lakeside Park,ET,Sidama,7.05,38.47,Test Operator,300,2016
-VN-TST,Test River Park,VN,Nam Dinh,20.4,106.2,Test Operator,200,2012
+ET-HAW,Test Lakeside Park,ET,Sidama,7.05,38.47,Test Operator,300,2016-01-01
+VN-TST,Test River Park,VN,Nam Dinh,20.4,106.2,Test Operator,200,2012-01-01
 """
 
 FACILITIES_CSV = """facility_id,park_id,name,type,sector,os_id,disclosure,active_from,active_to

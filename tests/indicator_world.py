@@ -71,7 +71,7 @@ def warehouse(facilities: Sequence[dict[str, str]], observations: Iterable[Obs])
             "lon": "0",
             "operator": "",
             "area_ha": "1",
-            "established": "2010",
+            "established": "2010-01-01",
         }
         for park_id, (country, name) in PARKS.items()
         if park_id in used

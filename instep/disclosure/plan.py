@@ -33,8 +33,10 @@ from instep.disclosure.history import EarlierRelease, earlier_releases
 from instep.disclosure.relations import Relation, relations
 from instep.indicators.formulas import RATIOS, ratio_inputs
 from instep.indicators.park import PARK_ADDITIVE
+from instep.metadata.ledger import DISCLOSURE_WITHHELD
+from instep.metadata.model import table_ddl
 
-PLAN_TABLE = "disclosure_withheld"
+PLAN_TABLE = DISCLOSURE_WITHHELD.name
 # Columns derived from other columns of the same annual row and the previous year's.
 CHANGES = {
     "ghg_intensity_change_pct": "ghg_intensity_kg_co2e_per_kg",
@@ -286,12 +288,9 @@ def protection_levels(plan: Plan, params: rules.Parameters | None = None) -> dic
 
 def store_plan(con: duckdb.DuckDBPyConnection, plan: Plan) -> int:
     """Write the plan to the warehouse table the publishable tables and the scorecards read."""
-    con.execute(
-        f"CREATE OR REPLACE TABLE {PLAN_TABLE} (resource VARCHAR, park_id VARCHAR, key VARCHAR, "
-        '"column" VARCHAR, rule VARCHAR, PRIMARY KEY (resource, park_id, key, "column"))'
-    )
+    con.execute(table_ddl(PLAN_TABLE, DISCLOSURE_WITHHELD.fields, DISCLOSURE_WITHHELD.primary_key))
     rows = plan.rows()
-    names = ("resource", "park_id", "key", "column", "rule")
+    names = DISCLOSURE_WITHHELD.field_names
     table = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
     con.register("plan_rows", table)
     try:

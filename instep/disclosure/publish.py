@@ -21,7 +21,8 @@ import duckdb
 from instep.disclosure import rules
 from instep.disclosure.plan import PLAN_TABLE, plan_disclosure, store_plan
 from instep.indicators.formulas import RATIOS, SUPPRESSED_COUNTS
-from instep.metadata.resources import COMPUTED_RESOURCES, MIN_PERSONS, resource, table_ddl
+from instep.metadata.model import table_ddl
+from instep.metadata.resources import COMPUTED_RESOURCES, MIN_PERSONS, resource
 from instep.settings import Settings
 
 # Which out_* rows may be published at all.

@@ -16,7 +16,8 @@ from instep.indicators.formulas import (
     exact_sum,
     ratio_select,
 )
-from instep.metadata.resources import resource, table_ddl, warehouse_fields
+from instep.metadata.model import table_ddl
+from instep.metadata.resources import resource, warehouse_fields
 
 
 def create_out_table(con: duckdb.DuckDBPyConnection, name: str) -> None:

@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from instep.ingest.archive import archive_name, archive_ready, file_sha256, publish_archived
+from instep.metadata.ledger import STAGED_ROWS, SUBMISSION_FILES
+from instep.metadata.model import arrow_schema
 from instep.readers import (
     MAX_FILE_BYTES,
     SUBMISSION_COLUMNS,
@@ -219,7 +221,7 @@ def staged_rows_of_chunk(rows: pa.Table, file_seq_of_index: list[int], first_ind
     rows = rows.set_column(0, "file_seq", file_seq)
     if -1 in file_seq_of_index:
         rows = rows.filter(pc.greater_equal(file_seq, 0))
-    return rows.select(["submission_id", "file_seq", "row_number", *SUBMISSION_COLUMNS, "extra_cells"])
+    return rows.select(list(STAGED_ROWS.field_names)).cast(_STAGED_ROW_FIELDS)
 
 
 class StagedRowsWriter:
@@ -253,21 +255,8 @@ class StagedRowsWriter:
             self._con.unregister("_stage_batch")
 
 
-_SUBMISSION_FILE_FIELDS = pa.schema(
-    [
-        ("submission_id", pa.string()),
-        ("file_hash", pa.string()),
-        ("original_name", pa.string()),
-        ("archived_path", pa.string()),
-        ("format", pa.string()),
-        ("file_seq", pa.int64()),
-        ("status", pa.string()),
-        ("rule", pa.string()),
-        ("message", pa.string()),
-        ("rows_read", pa.int64()),
-        ("ignored_columns", pa.string()),
-    ]
-)
+_SUBMISSION_FILE_FIELDS = arrow_schema(SUBMISSION_FILES)
+_STAGED_ROW_FIELDS = arrow_schema(STAGED_ROWS)
 
 
 def submission_files_arrow(file_rows: list[tuple[object, ...]]) -> pa.Table:

@@ -46,7 +46,7 @@ PARKS = Resource(
         ),
         Field("operator", "string", "Organisation operating the park."),
         Field("area_ha", "number", "Area of the park.", unit="ha", minimum=0),
-        Field("established", "year", "Year the park was established."),
+        Field("established", "date", "Day the park was established, as the registry gives it."),
     ),
     primary_key=("park_id",),
 )
@@ -855,10 +855,3 @@ def resource(name: str) -> Resource:
 def warehouse_fields(name: str) -> tuple[Field, ...]:
     """Columns of `out_<name>`: the published fields plus the warehouse-only ones."""
     return resource(name).fields + WAREHOUSE_ONLY_FIELDS.get(name, ())
-
-
-def table_ddl(table: str, fields: tuple[Field, ...], primary_key: tuple[str, ...]) -> str:
-    """CREATE OR REPLACE TABLE for a warehouse table described by metadata fields."""
-    columns = ",\n  ".join(f'"{f.name}" {f.duckdb_type}' for f in fields)
-    key = ", ".join(f'"{k}"' for k in primary_key)
-    return f'CREATE OR REPLACE TABLE "{table}" (\n  {columns},\n  PRIMARY KEY ({key})\n)'

@@ -16,18 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from expectations.messages import message
+from instep.metadata.ledger import SUBMISSION
 
-SUBMISSION_COLUMNS = (
-    "facility_id",
-    "period",
-    "metric",
-    "value",
-    "unit",
-    "sample_point",
-    "sample_date",
-    "comment",
-)
-REQUIRED_COLUMNS = ("facility_id", "period", "metric", "value", "unit")
+SUBMISSION_COLUMNS = SUBMISSION.field_names
+REQUIRED_COLUMNS = SUBMISSION.required_names
 
 # Limits that keep a hostile file from exhausting memory: a real monthly submission is a few hundred KB.
 MAX_FILE_BYTES = 256 * 1024 * 1024

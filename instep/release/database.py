@@ -1,5 +1,9 @@
 """The release's DuckDB database: the same tables as the CSV and Parquet files, DDL from the metadata model.
 
+The file describes itself: every table and column carries the model's description (and unit) as a
+DuckDB comment, the primary and foreign keys are those of `datapackage.json`, and an `about` table says
+which release it is, under which licence, how to cite it and whether the data are synthetic.
+
 DuckDB (since 1.4) writes a random 16-byte database identifier into the main file header, used to match
 a write-ahead log to its database (duckdb/duckdb pull request 18823), so two databases built from the
 same rows differ in those bytes and in the header checksum. A release must be byte-reproducible, so after
@@ -18,12 +22,16 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Mapping, Sequence
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from instep.metadata.model import Resource
+from instep.metadata.about import ABOUT
+from instep.metadata.model import Field, Resource, arrow_schema, quote, sql_literal, table_ddl
+from instep.release import about, citation
 
 HEADER_SIZE = 4096
 MAGIC_OFFSET = 8
@@ -62,20 +70,98 @@ def fix_database_identifier(path: Path, seed: str) -> bool:
     return True
 
 
+def column_comment(field: Field) -> str:
+    return field.description + (f" Unit: {field.unit}." if field.unit else "")
+
+
+def table_comment(resource: Resource) -> str:
+    return f"{resource.title}. {resource.description}"
+
+
+def about_row(name: str, version: str, release_date: date, synthetic: bool) -> dict[str, Any]:
+    """The one row of the `about` table."""
+    title = about.TITLE + (" (synthetic demonstration data)" if synthetic else "")
+    return {
+        "package": name,
+        "version": version,
+        "release_date": release_date,
+        "title": title,
+        "publisher": about.PUBLISHER,
+        "homepage": about.homepage(),
+        "licence": about.LICENSE["name"],
+        "licence_url": about.LICENSE["path"],
+        "citation": (
+            f"{about.PUBLISHER} ({release_date.year}). {title}, version {version} [data set]. "
+            + about.homepage()
+        ),
+        "citation_bibtex": citation.citation_bib(name, version, release_date, synthetic),
+        "synthetic": synthetic,
+    }
+
+
+def creation_order(resources: Sequence[Resource]) -> list[Resource]:
+    """The resources with every referenced table before the tables referring to it (stable otherwise)."""
+    names = {r.name for r in resources}
+    ordered: list[Resource] = []
+    waiting = list(resources)
+    while waiting:
+        done = {r.name for r in ordered}
+        ready = [
+            r for r in waiting if all(fk.resource in done or fk.resource == r.name for fk in r.foreign_keys)
+        ]
+        if not ready:
+            missing = sorted({fk.resource for r in waiting for fk in r.foreign_keys} - names)
+            raise ValueError(
+                "the foreign keys of "
+                + ", ".join(r.name for r in waiting)
+                + (
+                    f" name tables the release does not hold: {', '.join(missing)}"
+                    if missing
+                    else " form a cycle"
+                )
+            )
+        ordered += ready
+        waiting = [r for r in waiting if r not in ready]
+    return ordered
+
+
+def _create_table(con: duckdb.DuckDBPyConnection, resource: Resource, rows: pa.Table) -> None:
+    con.execute(
+        table_ddl(
+            resource.name,
+            resource.fields,
+            resource.primary_key,
+            create="CREATE TABLE",
+            foreign_keys=resource.foreign_keys,
+        )
+    )
+    con.execute(f"COMMENT ON TABLE {quote(resource.name)} IS {sql_literal(table_comment(resource))}")
+    for field in resource.fields:
+        column = f"{quote(resource.name)}.{quote(field.name)}"
+        con.execute(f"COMMENT ON COLUMN {column} IS {sql_literal(column_comment(field))}")
+    con.register("release_rows", rows)
+    columns = ", ".join(quote(name) for name in resource.field_names)
+    con.execute(f"INSERT INTO {quote(resource.name)} SELECT {columns} FROM release_rows")
+    con.unregister("release_rows")
+
+
 def write_database(
-    path: Path, resources: Sequence[Resource], tables: Mapping[str, pa.Table], *, seed: str
+    path: Path,
+    resources: Sequence[Resource],
+    tables: Mapping[str, pa.Table],
+    *,
+    seed: str,
+    release_about: Mapping[str, Any],
 ) -> bool:
-    """Write every resource as a table of a new DuckDB file; True when the file is byte-reproducible."""
+    """Write every resource as a table of a new DuckDB file, and the `about` row; True when the file is
+    byte-reproducible."""
     con = duckdb.connect(str(path))
     try:
         con.execute("SET threads = 1")
         con.execute("SET force_compression = 'uncompressed'")
-        for resource in resources:
-            con.execute(resource.duckdb_ddl())
-            con.register("release_rows", tables[resource.name])
-            columns = ", ".join(f'"{name}"' for name in resource.field_names)
-            con.execute(f'INSERT INTO "{resource.name}" SELECT {columns} FROM release_rows')
-            con.unregister("release_rows")
+        for resource in creation_order(resources):
+            _create_table(con, resource, tables[resource.name])
+        _create_table(con, ABOUT, pa.Table.from_pylist([dict(release_about)], schema=arrow_schema(ABOUT)))
         con.execute("CHECKPOINT")
     finally:
         con.close()
@@ -87,7 +173,7 @@ def write_database(
     check = duckdb.connect(str(path), read_only=True)
     try:
         for resource in resources:
-            (count,) = check.execute(f'SELECT count(*) FROM "{resource.name}"').fetchone()
+            (count,) = check.execute(f"SELECT count(*) FROM {quote(resource.name)}").fetchone()
             if count != tables[resource.name].num_rows:
                 raise RuntimeError(f"{path.name}: table {resource.name} has {count} rows after writing")
     finally:

@@ -140,11 +140,7 @@ def _replace_table(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -
 def build_reference_pub_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """pub_parks, pub_facilities (public ones only), pub_metrics, pub_emission_factors, pub_zdhc_limits."""
     parks = ", ".join(f'"{f.name}"' for f in PARKS.fields)
-    con.execute(
-        f"CREATE OR REPLACE TABLE pub_parks AS SELECT {parks} FROM ("
-        "SELECT park_id, name, country, region, lat, lon, operator, area_ha, "
-        "TRY_CAST(established AS INTEGER) AS established FROM parks)"
-    )
+    con.execute(f"CREATE OR REPLACE TABLE pub_parks AS SELECT {parks} FROM parks")
     facilities = ", ".join(f'"{f.name}"' for f in FACILITIES.fields)
     con.execute(
         f"CREATE OR REPLACE TABLE pub_facilities AS SELECT {facilities} FROM facilities "

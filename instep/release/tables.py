@@ -5,18 +5,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from instep.metadata.model import Field, Resource
-
-# Arrow types of each Table Schema type; the Parquet files and the release database use these.
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "integer": pa.int64(),
-    "number": pa.float64(),
-    "boolean": pa.bool_(),
-    "date": pa.date32(),
-    "year": pa.int32(),
-    "yearmonth": pa.string(),
-}
+from instep.metadata.model import Resource, arrow_schema
 
 
 class PublishedTableError(ValueError):
@@ -25,17 +14,6 @@ class PublishedTableError(ValueError):
 
 def pub_table_name(resource: Resource) -> str:
     return f"pub_{resource.name}"
-
-
-def arrow_field(field: Field) -> pa.Field:
-    metadata = {"description": field.description}
-    if field.unit:
-        metadata["unit"] = field.unit
-    return pa.field(field.name, ARROW_TYPES[field.type], nullable=True, metadata=metadata)
-
-
-def arrow_schema(resource: Resource) -> pa.Schema:
-    return pa.schema([arrow_field(f) for f in resource.fields], metadata={"resource": resource.name})
 
 
 def _quote(name: str) -> str:

@@ -37,7 +37,7 @@ from instep.metadata.resources import RESOURCES
 from instep.release import changelog, citation, index, privacy
 from instep.release.cells import csv_text
 from instep.release.checksums import SUMS_NAME, release_files, sha256_file, write_sums, write_zip
-from instep.release.database import write_database
+from instep.release.database import about_row, write_database
 from instep.release.descriptor import package_descriptor
 from instep.release.provenance import provenance
 from instep.release.tables import pub_table_name, pub_tables_present, read_pub_table
@@ -200,7 +200,13 @@ def build_release_files(
             "rows": tables[resource.name].num_rows,
         }
     db_path = directory / database_name(name)
-    reproducible = write_database(db_path, resources, tables, seed=f"{name}:{version}")
+    reproducible = write_database(
+        db_path,
+        resources,
+        tables,
+        seed=f"{name}:{version}",
+        release_about=about_row(name, version, release_date, settings.synthetic),
+    )
     database = {
         "path": db_path.name,
         "format": "duckdb",

@@ -9,26 +9,14 @@ import duckdb
 import pandas as pd
 
 from instep import reference, units
+from instep.metadata.ledger import STAGED_ROWS, SUBMISSION
 
-STAGED_COLUMNS = (
-    "submission_id",
-    "file_seq",
-    "row_number",
-    "facility_id",
-    "period",
-    "metric",
-    "value",
-    "unit",
-    "sample_point",
-    "sample_date",
-    "comment",
-    "extra_cells",
-)
+STAGED_COLUMNS = STAGED_ROWS.field_names
 
 STRICT_NUMBER = r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"
 
 # Every submitted cell, raw (untrimmed), for the longest-cell check.
-_CELL_COLUMNS = ("facility_id", "period", "metric", "value", "unit", "sample_point", "sample_date", "comment")
+_CELL_COLUMNS = SUBMISSION.field_names
 _lengths = ", ".join(f"length(coalesce({c}, ''))" for c in _CELL_COLUMNS)
 _longest_column = " ".join(f"WHEN length(coalesce({c}, '')) THEN '{c}'" for c in _CELL_COLUMNS)
 

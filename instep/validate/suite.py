@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from expectations import ROW_RESULT_FORMAT, flagged_rows
 from expectations.history import add_history_columns
 from expectations.relations import add_relation_columns
+from instep.metadata.ledger import ROW_ISSUES
 from instep.validate.prepare import PREPARE_SQL, month_index, register_validation_reference
 from instep.workers import can_fork, forked_pool
 
@@ -79,7 +80,8 @@ def _run_suite(prepared: pd.DataFrame, facility_ids: tuple[str, ...], as_of: dat
     return pd.DataFrame(found, columns=ISSUE_COLUMNS)
 
 
-ISSUE_COLUMNS = ["submission_id", "row_number", "column", "rule"]
+# The key of an issue; describe_issues adds its value, expectation and message.
+ISSUE_COLUMNS = list(ROW_ISSUES.field_names[:4])
 # Below this many rows a chunk is judged in this process: a second process costs more than it saves.
 PARALLEL_MIN_ROWS = 100_000
 

@@ -1,0 +1,90 @@
+"""Constraint checks of every warehouse table, derived from the metadata model (`instep.metadata.checks`).
+
+One check per table, `<table>_constraints`, on the asset that writes the table: each counts the rows that
+break a constraint of the model (not null, unique keys, enum, pattern, foreign keys). One op per asset runs
+its tables' checks over one connection. Not blocking: the stage checks that guard what is computed
+(row states, the observation suite, park sums) stay the gates; these report a broken constraint.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from assets.common import WAREHOUSE_POOL, markdown_table, progress
+from instep.metadata.catalog import warehouse_table
+from instep.metadata.checks import run_constraint_checks
+from instep.metadata.model import Resource
+from instep.metadata.resources import COMPUTED_RESOURCES, RESOURCES
+from pipelines.resources import InstepWorkspace
+
+# The warehouse tables each asset writes.
+TABLES_BY_ASSET: dict[str, tuple[str, ...]] = {
+    "raw_registry": ("parks", "facilities", "confirmations"),
+    "raw_submission_files": ("submission_files", "staged_rows"),
+    "validated_submission_rows": ("submission_rows", "row_issues"),
+    "core_observations": ("observations",),
+    **{f"out_{r.name}": (f"out_{r.name}",) for r in COMPUTED_RESOURCES},
+    "pub_tables": ("disclosure_withheld", *(f"pub_{r.name}" for r in RESOURCES)),
+}
+
+
+def check_name(table: Resource) -> str:
+    return f"{table.name}_constraints"
+
+
+def _constraint_checks(asset: str, tables: tuple[Resource, ...]) -> dg.AssetChecksDefinition:
+    key = dg.AssetKey(asset)
+
+    @dg.multi_asset_check(
+        name=f"{asset}_constraints",
+        specs=[
+            dg.AssetCheckSpec(
+                check_name(table),
+                asset=key,
+                description=(
+                    f"Every constraint the metadata model gives `{table.name}` holds: required columns "
+                    "filled, keys unique, enums and patterns respected, foreign keys resolved."
+                ),
+            )
+            for table in tables
+        ],
+        can_subset=True,
+        pool=WAREHOUSE_POOL,
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, instep: InstepWorkspace
+    ) -> Iterator[dg.AssetCheckResult]:
+        selected = {k.name for k in context.selected_asset_check_keys}
+        with instep.warehouse() as con:
+            for table in tables:
+                if check_name(table) not in selected:
+                    continue
+                outcomes = run_constraint_checks(con, table)
+                failing = [o for o in outcomes if o.failing_rows]
+                if failing:
+                    progress(
+                        context,
+                        f"check FAILED: {table.name} breaks {len(failing)} constraints of the model: "
+                        + "; ".join(f"{o.check.name} {o.failing_rows} rows" for o in failing),
+                    )
+                yield dg.AssetCheckResult(
+                    check_name=check_name(table),
+                    asset_key=key,
+                    passed=not failing,
+                    metadata={
+                        "constraints_checked": len(outcomes),
+                        "constraints_failing": len(failing),
+                        "failing": markdown_table(
+                            ["constraint", "rows breaking it"],
+                            [(o.check.description, o.failing_rows) for o in failing],
+                        ),
+                    },
+                )
+
+    return _check
+
+
+CONSTRAINT_CHECKS = tuple(
+    _constraint_checks(asset, tuple(warehouse_table(name) for name in names))
+    for asset, names in TABLES_BY_ASSET.items()
+)

@@ -1,0 +1,120 @@
+"""Checks derived from a table's constraints, as SQL that counts the rows breaking each one.
+
+Every constraint of the model becomes one query: required fields and key columns not null, the primary
+key and unique fields without duplicates, enum fields within their values, string fields matching their
+pattern, foreign keys resolving in the referenced table. The asset checks of the warehouse run these; a
+table's DDL holds the same constraints where DuckDB can (see `table_ddl`), the rest only here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import duckdb
+
+from instep.metadata.model import Resource, quote, sql_literal
+
+CheckKind = Literal["not_null", "unique", "enum", "pattern", "foreign_key"]
+
+
+@dataclass(frozen=True)
+class ConstraintCheck:
+    table: str
+    kind: CheckKind
+    columns: tuple[str, ...]
+    description: str
+    # A query returning one number: the rows that break the constraint.
+    sql: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}({', '.join(self.columns)})"
+
+
+def _columns(columns: tuple[str, ...]) -> str:
+    return ", ".join(quote(c) for c in columns)
+
+
+def constraint_checks(table: Resource) -> tuple[ConstraintCheck, ...]:
+    """The SQL checks of every constraint of `table` (its name is the warehouse table's)."""
+    name = quote(table.name)
+    checks: list[ConstraintCheck] = []
+    for column in table.required_names:
+        checks.append(
+            ConstraintCheck(
+                table.name,
+                "not_null",
+                (column,),
+                f"{column} is never empty",
+                f"SELECT count(*) FROM {name} WHERE {quote(column)} IS NULL",
+            )
+        )
+    keys = [table.primary_key] if table.primary_key else []
+    keys += [(f.name,) for f in table.fields if f.unique]
+    for key in keys:
+        checks.append(
+            ConstraintCheck(
+                table.name,
+                "unique",
+                key,
+                f"no two rows share {', '.join(key)}",
+                # Rows with an empty key column are the not-null check's; SQL keys let them repeat.
+                f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {name} "
+                f"WHERE {' AND '.join(f'{quote(c)} IS NOT NULL' for c in key)} "
+                f"GROUP BY {_columns(key)} HAVING count(*) > 1)",
+            )
+        )
+    for f in table.fields:
+        if f.enum is not None:
+            allowed = ", ".join(sql_literal(value) for value in f.enum)
+            checks.append(
+                ConstraintCheck(
+                    table.name,
+                    "enum",
+                    (f.name,),
+                    f"{f.name} is one of {', '.join(f.enum)}",
+                    f"SELECT count(*) FROM {name} WHERE {quote(f.name)} NOT IN ({allowed})",
+                )
+            )
+        if f.pattern is not None and f.duckdb_type == "VARCHAR":
+            checks.append(
+                ConstraintCheck(
+                    table.name,
+                    "pattern",
+                    (f.name,),
+                    f"{f.name} matches {f.pattern}",
+                    f"SELECT count(*) FROM {name} "
+                    f"WHERE NOT regexp_full_match({quote(f.name)}, {sql_literal(f.pattern)})",
+                )
+            )
+    for fk in table.foreign_keys:
+        match = " AND ".join(
+            f"r.{quote(ref)} = t.{quote(col)}"
+            for col, ref in zip(fk.fields, fk.reference_fields, strict=True)
+        )
+        present = " AND ".join(f"t.{quote(col)} IS NOT NULL" for col in fk.fields)
+        checks.append(
+            ConstraintCheck(
+                table.name,
+                "foreign_key",
+                fk.fields,
+                f"every {', '.join(fk.fields)} is in {fk.resource}",
+                f"SELECT count(*) FROM {name} AS t WHERE {present} "
+                f"AND NOT EXISTS (SELECT 1 FROM {quote(fk.resource)} AS r WHERE {match})",
+            )
+        )
+    return tuple(checks)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check: ConstraintCheck
+    failing_rows: int
+
+
+def run_constraint_checks(con: duckdb.DuckDBPyConnection, table: Resource) -> list[CheckOutcome]:
+    """Every constraint check of `table` with the number of rows breaking it."""
+    return [
+        CheckOutcome(check, int(con.execute(check.sql).fetchone()[0])) for check in constraint_checks(table)
+    ]
