@@ -22,11 +22,11 @@ import duckdb
 
 from instep.disclosure import rules as disclosure_rules
 from instep.indicators.formulas import indicator_topics
+from instep.metadata.model import table_ddl
 from instep.metadata.resources import (
     COVERAGE_THRESHOLD_PCT,
     MIN_PERSONS,
     resource,
-    table_ddl,
     warehouse_fields,
 )
 
