@@ -19,13 +19,25 @@ INSTEP = [sys.executable, "-m", "instep"]
 EXAMPLE = REPO_ROOT / "templates" / "example_submission.csv"
 
 
+# `instep check`, then the top-level modules it imported, on stderr: the checker's install (README) has
+# none of the pipeline's dependencies.
+WITH_MODULES = [
+    sys.executable,
+    "-c",
+    "import runpy, sys\n"
+    "try:\n    runpy.run_module('instep', run_name='__main__')\n"
+    "finally:\n    sys.stderr.write('modules: ' + ' '.join(sorted({m.split('.')[0] for m in sys.modules})))",
+]
+PIPELINE_ONLY = ("dagster", "dagster_webserver", "frictionless", "mkdocs", "material", "vl_convert", "yaml")
+
+
 def run_check(
-    *args: str | Path, workspace: Path, registry: Path | None = None
+    *args: str | Path, workspace: Path, registry: Path | None = None, command: list[str] = INSTEP
 ) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "INSTEP_AS_OF": AS_OF.isoformat(), "INSTEP_WORKSPACE": str(workspace)}
     chosen = ["--registry", str(registry)] if registry is not None else []
     return subprocess.run(
-        [*INSTEP, "check", *chosen, *map(str, args)],
+        [*command, "check", *chosen, *map(str, args)],
         capture_output=True,
         text=True,
         env=env,
@@ -35,11 +47,14 @@ def run_check(
 
 
 def test_example_in_an_empty_workspace_is_valid_and_says_ids_were_not_checked(tmp_path: Path):
-    result = run_check(EXAMPLE, workspace=tmp_path / "empty")
+    result = run_check(EXAMPLE, workspace=tmp_path / "empty", command=WITH_MODULES)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "verdict: valid (facility ids not checked: no registry)" in result.stdout
     assert "unknown_facility and facility_inactive" in result.stdout
     assert not (tmp_path / "empty").exists()  # a check writes nothing into the workspace
+    imported = set(result.stderr.rsplit("modules: ", 1)[1].split())
+    assert {"great_expectations", "duckdb", "expectations"} <= imported
+    assert not imported & set(PIPELINE_ONLY)
 
 
 def test_invalid_file_plain_text_report_names_line_column_rule_and_expectation(tmp_path: Path):
