@@ -4,7 +4,7 @@ The files are staged into an in-memory DuckDB database with the registry and val
 code and expectations as the pipeline (`instep.ingest` and `instep.validation`).
 
 A factory usually has no copy of the programme's registry: without one, every rule but the two that
-need it (`unknown_facility`, `facility_inactive`) is checked, and each verdict says so.
+need it (`expectations.REGISTRY_RULES`) is checked, and each verdict says so.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from expectations import REGISTRY_RULES
 from instep.ingest import settle_staged_rows, stage_new_files
 from instep.registry import Registry, load_registry, read_facilities, read_registry
 from instep.report import SubmissionVerdict, verdicts_from_warehouse
@@ -24,7 +25,7 @@ from instep.warehouse import LEDGER_DDL
 
 NO_REGISTRY = "facility ids not checked: no registry"
 NO_REGISTRY_DETAIL = (
-    "the rules unknown_facility and facility_inactive need the programme's facilities.csv "
+    f"the rules {' and '.join(REGISTRY_RULES)} need the programme's facilities.csv "
     "(instep check --registry facilities.csv FILE checks them too)"
 )
 

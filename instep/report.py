@@ -245,7 +245,8 @@ def render_report_text(verdict: SubmissionVerdict) -> str:
                     f"      {cells['message']}",
                 ]
             else:
-                lines.append(f"  {cells['rule']} ({cells['rows']} rows): {cells['what is expected']}")
+                rows = f"{cells['rows']} row" + ("" if cells["rows"] == "1" else "s")
+                lines.append(f"  {cells['rule']} ({rows}): {cells['what is expected']}")
     if content.closing:
         lines += ["", _plain_line(content.closing)]
     return "\n".join(lines) + "\n"
