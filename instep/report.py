@@ -45,7 +45,8 @@ class SubmissionVerdict:
     unreadable_rule: str | None = None
     unreadable_message: str | None = None
     ignored_columns: str | None = None
-    # The facilities its rows name (most rows first) and the well-formed periods they report, sorted.
+    # The facilities its rows name (most rows first) and the well-formed periods they report, sorted;
+    # of the rows not rejected, unless every row was.
     facility_ids: tuple[str, ...] = ()
     periods: tuple[str, ...] = ()
     # What this verdict could not judge, said beside it (e.g. facility ids, without a registry).
@@ -337,14 +338,18 @@ def verdicts_from_warehouse(
         issues_by_file.setdefault(submission_id, []).append(
             Issue(row_number, column, rule_id, value, expected or "", message)
         )
+    # What a file is about: the facilities and periods of its rows not rejected (a mistyped id or year
+    # in a rejected row does not name the file), or of all its rows when every one was rejected.
     named = con.execute(
         f"""
         WITH named AS (
-            SELECT r.submission_id, trim(r.facility_id) AS facility_id, count(*) AS rows
+            SELECT r.submission_id, trim(r.facility_id) AS facility_id,
+                   count(*) FILTER (WHERE r.state <> 'rejected') AS kept, count(*) AS rows
             FROM submission_rows AS r JOIN submission_files AS f USING (submission_id) {where}
             GROUP BY ALL HAVING trim(r.facility_id) <> ''
-        )
-        SELECT submission_id, list(facility_id ORDER BY rows DESC, facility_id) FROM named GROUP BY ALL
+        ), chosen AS (SELECT *, max(kept) OVER (PARTITION BY submission_id) AS most_kept FROM named)
+        SELECT submission_id, list(facility_id ORDER BY kept DESC, rows DESC, facility_id)
+        FROM chosen WHERE kept > 0 OR most_kept = 0 GROUP BY ALL
         """,
         params,
     ).fetchall()
@@ -352,9 +357,13 @@ def verdicts_from_warehouse(
     periods_by_file = dict(
         con.execute(
             f"""
-            SELECT r.submission_id, list(DISTINCT trim(r.period) ORDER BY trim(r.period))
-            FROM submission_rows AS r JOIN submission_files AS f USING (submission_id) {where}
-            {"AND" if where else "WHERE"} regexp_full_match(trim(r.period), '\\d{{4}}-(0[1-9]|1[0-2])')
+            WITH named AS (
+                SELECT r.submission_id, trim(r.period) AS period, bool_or(r.state <> 'rejected') AS kept
+                FROM submission_rows AS r JOIN submission_files AS f USING (submission_id) {where}
+                {"AND" if where else "WHERE"} regexp_full_match(trim(r.period), '\\d{{4}}-(0[1-9]|1[0-2])')
+                GROUP BY ALL
+            ), chosen AS (SELECT *, bool_or(kept) OVER (PARTITION BY submission_id) AS any_kept FROM named)
+            SELECT submission_id, list(period ORDER BY period) FROM chosen WHERE kept OR NOT any_kept
             GROUP BY ALL
             """,
             params,

@@ -35,7 +35,8 @@ class Links(HTMLParser):
 
 def test_a_file_with_rejected_rows_tops_the_queue_with_a_working_link(workspace: Settings):
     drop(workspace, "january.csv", GOOD_ROWS)
-    drop(workspace, "March Energy.csv", [row for row, _ in FAULTY_ROWS[:3]] + GOOD_ROWS[:1])
+    # rejected rows with another facility's id and a mistyped year: neither names the file
+    drop(workspace, "March Energy.csv", [row for row, _ in FAULTY_ROWS[:4]] + GOOD_ROWS[:1])
     (workspace.inbox_dir / "scan.pdf").write_bytes(b"%PDF-1.4\x00\x01")
     ingest(workspace)
     drop(workspace, "april.csv", [GOOD_ROWS[1].replace("2024-01", "2024-04")])
@@ -55,9 +56,9 @@ def test_a_file_with_rejected_rows_tops_the_queue_with_a_working_link(workspace:
     assert "scan.pdf" in rows[0] and "file unreadable" in rows[0]
     today = datetime.now(UTC).date().isoformat()
     march = rows[1]
-    assert march.startswith(f"| {today} | ET-HAW-F001 and 1 more | ET-HAW | March Energy.csv | 1 | 3 | 0 |")
+    assert march.startswith(f"| {today} | ET-HAW-F001 | ET-HAW | March Energy.csv | 1 | 4 | 0 |")
     report_name = MARKDOWN_LINK.search(march).group(1)
-    assert re.fullmatch(r"ET-HAW-F001-and-1-more_2024-01_march-energy_S-[0-9a-f]{16}\.md", report_name)
+    assert re.fullmatch(r"ET-HAW-F001_2024-01_march-energy_S-[0-9a-f]{16}\.md", report_name)
     report = workspace.reports_dir / report_name
     assert report.read_text(encoding="utf-8").startswith("# Validation report: March Energy.csv\n")
     assert [
