@@ -18,7 +18,8 @@ from assets.common import (
 from assets.ingest import raw_submission_files
 from expectations import rule as rule_definition
 from expectations.observation_suite import check_observations
-from instep.report import verdicts_from_warehouse, write_reports
+from instep.report import report_file_name, verdicts_from_warehouse, write_reports
+from instep.review_queue import write_review_queue
 from instep.validate import row_state_counts, settle_staged_rows
 from instep.validate.ledger import batch_outcome, file_names, ledger_row_problems, staged_submissions
 from pipelines.resources import InstepWorkspace
@@ -129,16 +130,19 @@ def settle_submission_rows(context: dg.AssetExecutionContext, instep: InstepWork
     owners=[DATA_STEWARDS],
     pool=WAREHOUSE_POOL,
     description=(
-        "One validation report per submission (reports/<submission_id>.md): the verdict, the rules not "
-        "met and every row to correct, in words the steward can send back to the factory."
+        "One validation report per submission (reports/<facility>_<period>_<file>_<submission_id>.md): "
+        "the verdict, the rules not met and every row to correct, in words the steward can send back to "
+        "the factory; and the review queue (reports/index.md and index.html), every submission newest "
+        "first, those with rejected rows or unreadable first, each with a link to its report."
     ),
 )
 def submission_reports(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
     settings = instep.settings()
     with instep.warehouse() as con:
         verdicts = verdicts_from_warehouse(con)
-    new = [v for v in verdicts if not (settings.reports_dir / f"{v.submission_id}.md").exists()]
-    write_reports(verdicts, settings.reports_dir)
+        new = [v for v in verdicts if not (settings.reports_dir / report_file_name(v)).exists()]
+        write_reports(verdicts, settings.reports_dir)
+        queue = write_review_queue(con, verdicts, settings.reports_dir, settings.archive_dir)
     progress(context, f"reports: {len(verdicts)} submission reports in {settings.reports_dir}")
     return dg.MaterializeResult(
         metadata={
@@ -149,12 +153,11 @@ def submission_reports(context: dg.AssetExecutionContext, instep: InstepWorkspac
             "submissions_unreadable": sum(v.unreadable for v in verdicts),
             "new_reports": markdown_table(
                 ["report", "file", "verdict"],
-                [
-                    [f"{v.submission_id}.md", v.file_name, _verdict_word(v.exit_code)]
-                    for v in new[:LISTED_ROWS]
-                ],
+                [[report_file_name(v), v.file_name, _verdict_word(v.exit_code)] for v in new[:LISTED_ROWS]],
             ),
             "reports_dir": dg.MetadataValue.path(str(settings.reports_dir)),
+            "review_queue": dg.MetadataValue.path(str(queue)),
+            "review_queue_html": dg.MetadataValue.path(str(queue.with_suffix(".html"))),
         }
     )
 

@@ -57,6 +57,33 @@ def rules_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+# Rules that need the programme's registry: `instep check` without one leaves them out and says so.
+REGISTRY_RULES = ("unknown_facility", "facility_inactive")
+# Characters Markdown would read as markup in a rule's text.
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|"} | {"<": "&lt;", ">": "&gt;"})
+
+
+def rules_in_words() -> str:
+    """The rules for the people who fill the template: what the whole file and each row must be, and
+    the words of the report when they are not (Markdown, for the site's factories pages)."""
+    lines = []
+    for scope, title in (("file", "The whole file"), ("row", "Each row")):
+        lines += [f"## {title}", ""]
+        for item in rules().values():
+            if item.scope != scope:
+                continue
+            lead = f"**{item.column.translate(_MARKDOWN_SPECIAL)}**: expected" if item.column else "Expected:"
+            needs_registry = (
+                " Checked only with the programme's facilities.csv." if item.rule in REGISTRY_RULES else ""
+            )
+            lines.append(
+                f"- {lead} {item.expected.translate(_MARKDOWN_SPECIAL)}; otherwise the report says "
+                f"*{item.message.translate(_MARKDOWN_SPECIAL)}* (rule `{item.rule}`).{needs_registry}"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
 # How a suite reports the rows it flags: every one, by the key that finds it in the ledger.
 ROW_RESULT_FORMAT = {
     "result_format": "COMPLETE",

@@ -21,46 +21,76 @@ def main() -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--registry",
-    "registry_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Folder with parks.csv and facilities.csv (default: the workspace registry).",
+    "registry_path",
+    type=click.Path(path_type=Path),
+    help=(
+        "The programme's facilities.csv (or a registry folder with parks.csv and facilities.csv), to check "
+        "facility ids too. Default: the workspace's registry if there is one; otherwise ids are not checked."
+    ),
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown", "html"]),
+    default="text",
+    show_default=True,
+    help="Report format: plain text for the terminal, Markdown, or an HTML page.",
 )
 @click.option("--quiet", is_flag=True, help="Print only the verdict line per file.")
-def check(files: tuple[Path, ...], registry_dir: Path | None, quiet: bool) -> None:
+def check(files: tuple[Path, ...], registry_path: Path | None, output_format: str, quiet: bool) -> None:
     """Check submission FILES before sending them: the pipeline's verdict, without ingesting.
 
-    Exit status: 0 every file valid, 1 some rows invalid (report printed), 2 a file unreadable.
+    Exit status: 0 every file valid, 1 some rows invalid (report printed), 2 a file unreadable (or a
+    file or the registry missing).
     """
-    from instep.check import accepted_history, check_files
+    from instep.check import NO_REGISTRY_DETAIL, accepted_history, check_files, read_check_registry
     from instep.readers import display_name
-    from instep.registry import RegistryError, read_registry
-    from instep.report import render_report
+    from instep.registry import RegistryError
+    from instep.report import html_page, render_report, render_report_html, render_report_text
 
     settings = Settings.from_env()
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
         click.echo(f"error: no such file: {', '.join(missing)}", err=True)
         sys.exit(2)
-    try:
-        registry = read_registry(registry_dir or settings.registry_dir)
-    except RegistryError as error:
-        click.echo(f"error: cannot read the registry: {error}", err=True)
-        sys.exit(2)
+    if registry_path is None and (settings.registry_dir / "facilities.csv").exists():
+        registry_path = settings.registry_dir
+    registry = None
+    if registry_path is not None:
+        try:
+            registry = read_check_registry(registry_path)
+        except RegistryError as error:
+            click.echo(f"error: cannot read the registry: {error}", err=True)
+            sys.exit(2)
     not_compared = accepted_history(settings.warehouse_path)
     warehouse = None if not_compared else settings.warehouse_path
     verdicts = check_files(list(files), registry, settings.as_of, warehouse)
-    if not_compared and not quiet:
+    notes = []
+    if registry is None:
+        notes.append(f"facility ids not checked: no registry; {NO_REGISTRY_DETAIL}.")
+    if not_compared:
         # without the accepted values, a thousandfold change from the facility's history goes unseen
-        click.echo(
-            f"note: {not_compared}: values were not compared with the facilities' history "
-            "(implausible_change) nor with wholes accepted earlier; the pipeline will compare them.\n"
+        notes.append(
+            f"{not_compared}: values were not compared with the facilities' history "
+            "(implausible_change) nor with wholes accepted earlier; the pipeline will compare them."
         )
-    for verdict in verdicts:
-        if quiet:
+    if quiet:
+        for verdict in verdicts:
             status = {0: "valid", 1: "invalid", 2: "unreadable"}[verdict.exit_code]
-            click.echo(f"{display_name(verdict.file_name)}: {status}")
-        else:
-            click.echo(render_report(verdict))
+            aside = f" ({verdict.not_checked})" if verdict.not_checked else ""
+            click.echo(f"{display_name(verdict.file_name)}: {status}{aside}")
+    elif output_format == "html":
+        import html
+
+        body = "".join(f"<p>note: {html.escape(note)}</p>\n" for note in notes)
+        body += "".join(render_report_html(verdict) for verdict in verdicts)
+        click.echo(html_page("instep check", body), nl=False)
+    else:
+        render = render_report if output_format == "markdown" else render_report_text
+        for note in notes:
+            click.echo(f"note: {note}\n")
+        for verdict in verdicts:
+            click.echo(render(verdict))
     sys.exit(max((v.exit_code for v in verdicts), default=0))
 
 

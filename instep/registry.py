@@ -63,7 +63,6 @@ def _check_date(file: str, line: int, column: str, text: str, required: bool) ->
 def read_registry(registry_dir: Path) -> Registry:
     """Read and check parks.csv and facilities.csv; errors name the file, line and column."""
     parks = _read(registry_dir / "parks.csv", PARK_COLUMNS)
-    facilities = _read(registry_dir / "facilities.csv", FACILITY_COLUMNS)
     park_ids: set[str] = set()
     for line, park in enumerate(parks, start=2):
         if not PARK_ID.match(park["park_id"]):
@@ -79,27 +78,35 @@ def read_registry(registry_dir: Path) -> Registry:
                     f"parks.csv line {line}: {column} {park[column]!r} is not a number"
                 ) from None
         _check_date("parks.csv", line, "established", park["established"], required=False)
+    facilities = read_facilities(registry_dir / "facilities.csv", park_ids)
+    return Registry(parks=parks, facilities=facilities, confirmations=read_confirmations(registry_dir))
+
+
+def read_facilities(path: Path, park_ids: set[str] | None = None) -> list[dict[str, str]]:
+    """Read and check a facilities.csv; each park_id is checked against `park_ids` when given (a factory
+    checking its file has the facilities list without the parks)."""
+    facilities = _read(path, FACILITY_COLUMNS)
     facility_ids: set[str] = set()
     for line, facility in enumerate(facilities, start=2):
         fid = facility["facility_id"]
         if not FACILITY_ID.match(fid):
-            raise RegistryError(f"facilities.csv line {line}: facility_id {fid!r} is not like ET-HAW-F003")
+            raise RegistryError(f"{path.name} line {line}: facility_id {fid!r} is not like ET-HAW-F003")
         if fid in facility_ids:
-            raise RegistryError(f"facilities.csv line {line}: facility_id {fid} appears twice")
+            raise RegistryError(f"{path.name} line {line}: facility_id {fid} appears twice")
         facility_ids.add(fid)
-        if facility["park_id"] not in park_ids:
+        if park_ids is not None and facility["park_id"] not in park_ids:
             raise RegistryError(
-                f"facilities.csv line {line}: park_id {facility['park_id']!r} is not in parks.csv"
+                f"{path.name} line {line}: park_id {facility['park_id']!r} is not in parks.csv"
             )
         for column, allowed in (("type", FACILITY_TYPES), ("disclosure", DISCLOSURES), ("sector", SECTORS)):
             if facility[column] not in allowed and (facility[column] or column != "sector"):
                 raise RegistryError(
-                    f"facilities.csv line {line}: {column} {facility[column]!r} "
+                    f"{path.name} line {line}: {column} {facility[column]!r} "
                     f"is not one of {', '.join(allowed)}"
                 )
-        _check_date("facilities.csv", line, "active_from", facility["active_from"], required=True)
-        _check_date("facilities.csv", line, "active_to", facility["active_to"], required=False)
-    return Registry(parks=parks, facilities=facilities, confirmations=read_confirmations(registry_dir))
+        _check_date(path.name, line, "active_from", facility["active_from"], required=True)
+        _check_date(path.name, line, "active_to", facility["active_to"], required=False)
+    return facilities
 
 
 CONFIRMATIONS_FILE = "confirmations.csv"

@@ -7,11 +7,12 @@ One renderer serves the pipeline (a report per submission in the workspace's `re
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import duckdb
 
@@ -44,6 +45,12 @@ class SubmissionVerdict:
     unreadable_rule: str | None = None
     unreadable_message: str | None = None
     ignored_columns: str | None = None
+    # The facilities its rows name (most rows first) and the well-formed periods they report, sorted;
+    # of the rows not rejected, unless every row was.
+    facility_ids: tuple[str, ...] = ()
+    periods: tuple[str, ...] = ()
+    # What this verdict could not judge, said beside it (e.g. facility ids, without a registry).
+    not_checked: str | None = None
 
     @property
     def unreadable(self) -> bool:
@@ -76,65 +83,226 @@ def markdown_text(text: str) -> str:
     return display_name(_MARKUP.sub(r"\\\1", text))
 
 
-def _cell(text: object, limit: int = 80) -> str:
-    shown = "" if text is None else str(text)
-    if len(shown) > limit:
-        shown = shown[: limit - 3] + "..."
-    return markdown_text(shown.replace("\n", " "))
+def _shortened(text: object, limit: int = 80) -> str:
+    shown = "" if text is None else str(text).replace("\n", " ")
+    return shown[: limit - 3] + "..." if len(shown) > limit else shown
+
+
+# ---------------------------------------------------------------- what a report says, in any format
+
+
+@dataclass(frozen=True)
+class Span:
+    """A piece of a report line; `style` is "" (text), "code" (an identifier) or "strong"."""
+
+    text: str
+    style: str = ""
+
+
+Line = tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    note: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[Line, ...], ...]
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """One verdict's report, before it is written as plain text, Markdown or HTML."""
+
+    file_name: str
+    facts: tuple[tuple[str, Line], ...]
+    sections: tuple[Section, ...] = ()
+    closing: Line = ()
+
+
+def _text(text: object, limit: int | None = None) -> Span:
+    return Span(_shortened(text, limit) if limit else ("" if text is None else str(text)))
+
+
+def report_content(verdict: SubmissionVerdict) -> ReportContent:
+    facts: list[tuple[str, Line]] = [("submission id", (Span(verdict.submission_id, "code"),))]
+    not_checked = (Span(f" ({verdict.not_checked})"),) if verdict.not_checked else ()
+    if verdict.unreadable:
+        definition = rule_definition(verdict.unreadable_rule or "")
+        facts += [
+            ("verdict", (Span("file rejected as a whole", "strong"), Span(" (nothing in it was ingested)"))),
+            ("rule", (Span(verdict.unreadable_rule or "", "code"),)),
+            ("reason", (_text(verdict.unreadable_message),)),
+            ("expected", (_text(definition.expected),)),
+        ]
+        closing = (
+            Span("Fix the file and send it again; the template and "),
+            Span("instep check FILE", "code"),
+            Span(" help."),
+        )
+        return ReportContent(verdict.file_name, tuple(facts), closing=closing)
+    accepted = verdict.rows_read - verdict.rows_rejected
+    verdict_text = (
+        "valid" if verdict.valid else f"{verdict.rows_rejected} of {verdict.rows_read} rows rejected"
+    )
+    facts += [
+        ("verdict", (Span(verdict_text, "strong"), *not_checked)),
+        (
+            "rows read",
+            (Span(f"{verdict.rows_read}; accepted: {accepted}; rejected: {verdict.rows_rejected}"),),
+        ),
+    ]
+    if verdict.ignored_columns:
+        facts.append(
+            ("columns ignored (not part of the submission format)", (_text(verdict.ignored_columns),))
+        )
+    if not verdict.issues:
+        return ReportContent(verdict.file_name, tuple(facts))
+    counts: dict[str, int] = {}
+    for issue in verdict.issues:
+        counts[issue.rule] = counts.get(issue.rule, 0) + 1
+    rules_not_met = Section(
+        "Rules not met",
+        "",
+        ("rule", "rows", "what is expected"),
+        tuple(
+            ((Span(rule_id, "code"),), (Span(str(count)),), (_text(rule_definition(rule_id).expected, 80),))
+            for rule_id, count in sorted(counts.items(), key=lambda item: rule_definition(item[0]).order)
+        ),
+    )
+    rows_to_correct = Section(
+        "Rows to correct",
+        "Line numbers count the header as line 1, as a spreadsheet does.",
+        ("line", "column", "rule", "value", "expected", "message"),
+        tuple(
+            (
+                (Span(str(issue.line)),),
+                (_text(issue.column, 80),),
+                (Span(issue.rule, "code"),),
+                (_text(issue.value, 80),),
+                (_text(issue.expected, 200),),
+                (_text(issue.message, 300),),
+            )
+            for issue in verdict.issues
+        ),
+    )
+    closing = (
+        Span(
+            "Correct these rows and send the corrected rows again; rows already accepted need not be resent."
+        ),
+    )
+    return ReportContent(verdict.file_name, tuple(facts), (rules_not_met, rows_to_correct), closing)
+
+
+def _markdown_line(line: Line) -> str:
+    def one(span: Span) -> str:
+        if span.style == "code":
+            return f"`{display_name(span.text)}`"
+        text = markdown_text(span.text)
+        return f"**{text}**" if span.style == "strong" else text
+
+    return "".join(one(span) for span in line)
 
 
 def render_report(verdict: SubmissionVerdict) -> str:
-    lines = [f"# Validation report: {markdown_text(verdict.file_name)}", ""]
-    lines.append(f"- submission id: `{verdict.submission_id}`")
-    if verdict.unreadable:
-        definition = rule_definition(verdict.unreadable_rule or "")
-        lines += [
-            "- verdict: **file rejected as a whole** (nothing in it was ingested)",
-            f"- rule: `{verdict.unreadable_rule}`",
-            f"- reason: {markdown_text(verdict.unreadable_message or '')}",
-            f"- expected: {definition.expected}",
-            "",
-            "Fix the file and send it again; the template and `instep check FILE` help.",
-        ]
-        return "\n".join(lines) + "\n"
-    accepted = verdict.rows_read - verdict.rows_rejected
-    verdict_text = (
-        "**valid**" if verdict.valid else f"**{verdict.rows_rejected} of {verdict.rows_read} rows rejected**"
-    )
-    lines += [
-        f"- verdict: {verdict_text}",
-        f"- rows read: {verdict.rows_read}; accepted: {accepted}; rejected: {verdict.rows_rejected}",
-    ]
-    if verdict.ignored_columns:
-        lines.append(
-            f"- columns ignored (not part of the submission format): {markdown_text(verdict.ignored_columns)}"
-        )
-    if verdict.issues:
-        counts: dict[str, int] = {}
-        for issue in verdict.issues:
-            counts[issue.rule] = counts.get(issue.rule, 0) + 1
-        lines += ["", "## Rules not met", "", "| rule | rows | what is expected |", "|---|---|---|"]
-        for rule_id, count in sorted(counts.items(), key=lambda item: rule_definition(item[0]).order):
-            lines.append(f"| `{rule_id}` | {count} | {_cell(rule_definition(rule_id).expected)} |")
-        lines += [
-            "",
-            "## Rows to correct",
-            "",
-            "Line numbers count the header as line 1, as a spreadsheet does.",
-            "",
-            "| line | column | rule | value | expected | message |",
-            "|---|---|---|---|---|---|",
-        ]
-        for issue in verdict.issues:
-            lines.append(
-                f"| {issue.line} | {_cell(issue.column)} | `{issue.rule}` | {_cell(issue.value)} "
-                f"| {_cell(issue.expected, 200)} | {_cell(issue.message, 300)} |"
-            )
-        lines += [
-            "",
-            "Correct these rows and send the corrected rows again; rows already accepted need not be resent.",
-        ]
+    """The report as Markdown: the file the pipeline writes to `reports/`."""
+    content = report_content(verdict)
+    lines = [f"# Validation report: {markdown_text(content.file_name)}", ""]
+    lines += [f"- {label}: {_markdown_line(value)}" for label, value in content.facts]
+    for section in content.sections:
+        lines += ["", f"## {section.title}", ""]
+        if section.note:
+            lines += [section.note, ""]
+        lines.append("| " + " | ".join(section.header) + " |")
+        lines.append("|" + "---|" * len(section.header))
+        lines += ["| " + " | ".join(_markdown_line(cell) for cell in row) + " |" for row in section.rows]
+    if content.closing:
+        lines += ["", _markdown_line(content.closing)]
     return "\n".join(lines) + "\n"
+
+
+def _plain_line(line: Line) -> str:
+    # display_name: a terminal escape in submitted text is shown, never obeyed by the terminal
+    return "".join(display_name(span.text) for span in line)
+
+
+def render_report_text(verdict: SubmissionVerdict) -> str:
+    """The report as plain text for a terminal: no markup, one block per row to correct."""
+    content = report_content(verdict)
+    title = f"Validation report: {display_name(content.file_name)}"
+    lines = [title, "=" * min(len(title), 100)]
+    lines += [f"  {label}: {_plain_line(value)}" for label, value in content.facts]
+    for section in content.sections:
+        lines += ["", section.title, "-" * len(section.title)]
+        if section.note:
+            lines.append(section.note)
+        for row in section.rows:
+            cells = dict(zip(section.header, (_plain_line(cell) for cell in row), strict=True))
+            if "line" in cells:
+                value = f": {cells['value']}" if cells["value"] else ""
+                lines += [
+                    f"  line {cells['line']}, {cells['column'] or 'row'}, {cells['rule']}{value}",
+                    f"      expected: {cells['expected']}",
+                    f"      {cells['message']}",
+                ]
+            else:
+                rows = f"{cells['rows']} row" + ("" if cells["rows"] == "1" else "s")
+                lines.append(f"  {cells['rule']} ({rows}): {cells['what is expected']}")
+    if content.closing:
+        lines += ["", _plain_line(content.closing)]
+    return "\n".join(lines) + "\n"
+
+
+def _html_line(line: Line) -> str:
+    def one(span: Span) -> str:
+        text = html.escape(display_name(span.text))
+        return {"code": f"<code>{text}</code>", "strong": f"<strong>{text}</strong>"}.get(span.style, text)
+
+    return "".join(one(span) for span in line)
+
+
+def render_report_html(verdict: SubmissionVerdict) -> str:
+    """The report as an HTML fragment (a `section`), for a page of several reports."""
+    content = report_content(verdict)
+    parts = [
+        "<section>",
+        f"<h2>Validation report: {html.escape(display_name(content.file_name))}</h2>",
+        "<ul>",
+        *(f"<li>{html.escape(label)}: {_html_line(value)}</li>" for label, value in content.facts),
+        "</ul>",
+    ]
+    for section in content.sections:
+        parts.append(f"<h3>{html.escape(section.title)}</h3>")
+        if section.note:
+            parts.append(f"<p>{html.escape(section.note)}</p>")
+        parts.append("<table><thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in section.header))
+        parts.append("</tr></thead><tbody>")
+        parts += [
+            "<tr>" + "".join(f"<td>{_html_line(cell)}</td>" for cell in row) + "</tr>" for row in section.rows
+        ]
+        parts.append("</tbody></table>")
+    if content.closing:
+        parts.append(f"<p>{_html_line(content.closing)}</p>")
+    parts.append("</section>")
+    return "\n".join(parts) + "\n"
+
+
+HTML_STYLE = (
+    "body{font-family:system-ui,sans-serif;margin:1rem auto;max-width:72rem;padding:0 1rem;line-height:1.4}"
+    "table{border-collapse:collapse;margin:.5rem 0;display:block;overflow-x:auto}"
+    "th,td{border:1px solid #bbb;padding:.25rem .5rem;text-align:left;vertical-align:top}"
+    "th{background:#eee}code{font-size:.95em}"
+)
+
+
+def html_page(title: str, body: str) -> str:
+    """A whole HTML page around report fragments: self-contained, nothing loaded from elsewhere."""
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{html.escape(title)}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>\n"
+        f"<h1>{html.escape(title)}</h1>\n{body}</body>\n</html>\n"
+    )
 
 
 def verdicts_from_warehouse(
@@ -170,6 +338,37 @@ def verdicts_from_warehouse(
         issues_by_file.setdefault(submission_id, []).append(
             Issue(row_number, column, rule_id, value, expected or "", message)
         )
+    # What a file is about: the facilities and periods of its rows not rejected (a mistyped id or year
+    # in a rejected row does not name the file), or of all its rows when every one was rejected.
+    named = con.execute(
+        f"""
+        WITH named AS (
+            SELECT r.submission_id, trim(r.facility_id) AS facility_id,
+                   count(*) FILTER (WHERE r.state <> 'rejected') AS kept, count(*) AS rows
+            FROM submission_rows AS r JOIN submission_files AS f USING (submission_id) {where}
+            GROUP BY ALL HAVING trim(r.facility_id) <> ''
+        ), chosen AS (SELECT *, max(kept) OVER (PARTITION BY submission_id) AS most_kept FROM named)
+        SELECT submission_id, list(facility_id ORDER BY kept DESC, rows DESC, facility_id)
+        FROM chosen WHERE kept > 0 OR most_kept = 0 GROUP BY ALL
+        """,
+        params,
+    ).fetchall()
+    facilities_by_file = {sid: tuple(ids) for sid, ids in named}
+    periods_by_file = dict(
+        con.execute(
+            f"""
+            WITH named AS (
+                SELECT r.submission_id, trim(r.period) AS period, bool_or(r.state <> 'rejected') AS kept
+                FROM submission_rows AS r JOIN submission_files AS f USING (submission_id) {where}
+                {"AND" if where else "WHERE"} regexp_full_match(trim(r.period), '\\d{{4}}-(0[1-9]|1[0-2])')
+                GROUP BY ALL
+            ), chosen AS (SELECT *, bool_or(kept) OVER (PARTITION BY submission_id) AS any_kept FROM named)
+            SELECT submission_id, list(period ORDER BY period) FROM chosen WHERE kept OR NOT any_kept
+            GROUP BY ALL
+            """,
+            params,
+        ).fetchall()
+    )
     return [
         SubmissionVerdict(
             file_name=name,
@@ -184,38 +383,75 @@ def verdicts_from_warehouse(
             unreadable_rule=file_rule,
             unreadable_message=file_message,
             ignored_columns=ignored,
+            facility_ids=facilities_by_file.get(sid, ()),
+            periods=tuple(periods_by_file.get(sid, ())),
         )
         for sid, name, rows_read, file_rule, file_message, ignored, rejected in files
     ]
 
 
+# What a name in `reports/` may hold: letters, digits, dots, dashes and underscores, nothing a shell,
+# a file system or a URL treats specially.
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9]+")
+
+
+def _name_part(text: str, limit: int, lower: bool = False) -> str:
+    part = _UNSAFE_IN_NAME.sub("-", text.lower() if lower else text).strip("-")
+    return part[:limit].rstrip("-")
+
+
+def report_file_name(verdict: SubmissionVerdict) -> str:
+    """A report's file name a person recognises: facility, period, original name, then the id.
+
+    e.g. `ET-HAW-F001_2025-03_march-energy_S-1a2b3c4d5e6f7a8b.md`; a part the file does not tell (an
+    unreadable file names no facility) is left out. The id at the end keeps every name unique.
+    """
+    parts: list[str] = []
+    if verdict.facility_ids:
+        facility = _name_part(verdict.facility_ids[0], 24)
+        others = len(verdict.facility_ids) - 1
+        parts.append(f"{facility}-and-{others}-more" if others else facility)
+    if verdict.periods:
+        first, last = verdict.periods[0], verdict.periods[-1]
+        parts.append(first if first == last else f"{first}-to-{last}")
+    original = _name_part(PurePath(verdict.file_name).stem, 40, lower=True)
+    parts += [original, verdict.submission_id]
+    return "_".join(part for part in parts if part) + ".md"
+
+
 # Digest of each report's text as last written: a report whose text did not change is not written again.
-REPORT_INDEX = ".written.json"
+REPORT_DIGESTS = ".written.json"
 
 
 def write_reports(verdicts: Sequence[SubmissionVerdict], reports_dir: Path) -> list[Path]:
-    """Write one report per verdict; returns every report's path, written now or unchanged.
+    """Write one report per verdict (named by `report_file_name`); returns every report's path, written
+    now or unchanged.
 
     A verdict is fixed once its submission is settled, so after the first run only new submissions'
-    reports are written: opening tens of thousands of files each run costs more than the rest of it.
+    reports are written: opening tens of thousands of files each run costs more than the rest of it. A
+    report this function wrote under another name before (`S-<id>.md` in earlier versions) is removed.
     """
     reports_dir.mkdir(parents=True, exist_ok=True)
-    index_path = reports_dir / REPORT_INDEX
+    digests_path = reports_dir / REPORT_DIGESTS
     try:
-        before = json.loads(index_path.read_text(encoding="utf-8"))
+        before = json.loads(digests_path.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
         before = {}
-    index: dict[str, str] = {}
+    digests: dict[str, str] = {}
     written = []
     for verdict in verdicts:
-        path = reports_dir / f"{verdict.submission_id}.md"
+        path = reports_dir / report_file_name(verdict)
         text = render_report(verdict)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         if before.get(path.name) != digest or not path.exists():
             path.write_text(text, encoding="utf-8")
-        index[path.name] = digest
+        digests[path.name] = digest
         written.append(path)
-    partial = index_path.with_suffix(".partial")
-    partial.write_text(json.dumps(index), encoding="utf-8")
-    partial.replace(index_path)
+    for stale in set(before) - set(digests):
+        # only a plain name this function wrote: the digests file is not trusted to point elsewhere
+        if PurePath(stale).name == stale and stale.endswith(".md") and not stale.startswith("."):
+            (reports_dir / stale).unlink(missing_ok=True)
+    partial = digests_path.with_suffix(".partial")
+    partial.write_text(json.dumps(digests), encoding="utf-8")
+    partial.replace(digests_path)
     return written

@@ -146,7 +146,9 @@ def test_reports_are_named_by_submission_and_show_control_characters_escaped(
         verdicts = verdicts_from_warehouse(con)
     written = write_reports(verdicts, tmp_path / "reports")
     assert sorted(p.parent for p in written) == [tmp_path / "reports"] * len(written)
-    assert all(re.fullmatch(r"S-[0-9a-f]{16}\.md", p.name) for p in written)
+    # facility, period and original name, then the id: safe characters only, whatever the file was called
+    assert all(re.fullmatch(r"(?:[A-Za-z0-9-]+_)*S-[0-9a-f]{16}\.md", p.name) for p in written)
+    assert len({p.name for p in written}) == len(verdicts)
     hostile = next(v for v in verdicts if "\n" in v.file_name)
     report = render_report(hostile)
     assert report.startswith("# Validation report: line\\nbreak\\r\\x1b\\[31m.csv\n")

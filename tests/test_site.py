@@ -383,7 +383,7 @@ def test_format_number_puts_units_on_numbers():
 # ---------------------------------------------------------------------------------------------------------
 # In a browser
 
-PAGES = ("", "parks/", "{park}", "{facility}", "methodology/", "downloads/")
+PAGES = ("", "parks/", "{park}", "{facility}", "methodology/", "downloads/", "factories/", "factories/rules/")
 CSP_LISTENER = """
 window.__cspViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => {
@@ -513,3 +513,60 @@ def test_facilities_are_searched_through_the_facilities_index(built: BuiltSite):
     # The pages themselves are built and linked from the index.
     for facility_id in facilities["facility_id"]:
         assert (built.path / "facilities" / facility_id / "index.html").is_file()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# For factories: the templates to download, the rules in words and the checker
+
+
+def test_factories_pages_offer_the_templates_and_every_rule(built: BuiltSite):
+    from expectations import rules
+    from instep.demo.templates import CSV_TEMPLATE, EXAMPLE, TEMPLATES_DIR, XLSX_TEMPLATE
+
+    page = built.path / "factories" / "index.html"
+    links = {href for tag, href in parse(page).links if tag == "a"}
+    for name in (XLSX_TEMPLATE, CSV_TEMPLATE, EXAMPLE):
+        assert f"templates/{name}" in links, name
+        download = target_file(built.path, urljoin(url_of(built.path, page), f"templates/{name}"))
+        assert download.read_bytes() == (TEMPLATES_DIR / name).read_bytes(), name
+    assert "instep check" in page.read_text(encoding="utf-8")
+    rules_text = "".join(parse(built.path / "factories" / "rules" / "index.html").text)
+    for rule in rules().values():
+        assert f"rule {rule.rule})" in rules_text, rule.rule
+    config = (built.settings.site_build_dir / "mkdocs.yml").read_text(encoding="utf-8")
+    assert "For factories:" in config
+
+
+@pytest.mark.browser
+def test_factories_pages_fit_phone_and_desktop_screens(built: BuiltSite):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            for width in (390, 1280):
+                context = browser.new_context(viewport={"width": width, "height": 844})
+                context.add_init_script(CSP_LISTENER)
+                for path in ("factories/", "factories/rules/"):
+                    page = context.new_page()
+                    response = page.goto(base + path)
+                    assert response is not None and response.ok, path
+                    page.wait_for_load_state("networkidle")
+                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    assert overflow <= 0, (path, width, overflow)
+                    assert not page.evaluate("window.__cspViolations"), path
+                    name = path.strip("/").replace("/", "_")
+                    page.screenshot(path=str(ARTIFACTS / f"site-{name}-{width}.png"), full_page=True)
+                    if path == "factories/":
+                        hrefs = page.eval_on_selector_all(
+                            "article a[href*='templates/']", "links => links.map(a => a.href)"
+                        )
+                        assert len(hrefs) == 3, hrefs
+                        for href in hrefs:
+                            download = context.request.get(href)
+                            assert download.ok and download.body(), href
+                    page.close()
+                context.close()
+        finally:
+            browser.close()

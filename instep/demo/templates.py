@@ -1,8 +1,9 @@
 """The submission templates factories fill in, and a filled example: `python -m instep.demo.templates`.
 
 Writes `templates/submission_template.csv` (the header), `templates/submission_template.xlsx` (the
-`submission` sheet with drop-down lists, an `about` sheet explaining every column and listing the metric
-catalogue with its accepted units) and `templates/example_submission.csv` (a valid month of a factory).
+`submission` sheet with drop-down lists, the unit list depending on the row's metric; an `about` sheet
+explaining every column and listing the metric catalogue with its accepted units) and
+`templates/example_submission.csv` (a valid month of a factory).
 The committed files are the output of this module; a test regenerates and compares them.
 """
 
@@ -150,13 +151,25 @@ def about_rows() -> list[list[object]]:
     return rows
 
 
-def all_units() -> list[str]:
-    return sorted({unit for metric in reference.metrics().values() for unit in metric.accepted_units})
+UNIT_LIST_PREFIX = "units_"
+
+
+def unit_list_name(metric: str) -> str:
+    """The workbook name of a metric's accepted units: `units_` and the code with dots as underscores
+    (a defined name may not look like a cell reference; the prefix sees to that)."""
+    return UNIT_LIST_PREFIX + metric.replace(".", "_")
+
+
+def unit_validation_formula(row: int) -> str:
+    """The unit cell's list in `row`: the accepted units of the metric chosen in the same row."""
+    return f'INDIRECT("{UNIT_LIST_PREFIX}"&SUBSTITUTE($C{row},".","_"))'
 
 
 def write_xlsx_template(path: Path) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from openpyxl.workbook.defined_name import DefinedName
     from openpyxl.worksheet.datavalidation import DataValidation
 
     workbook = Workbook()
@@ -170,28 +183,51 @@ def write_xlsx_template(path: Path) -> None:
     for letter, width in widths.items():
         sheet.column_dimensions[letter].width = width
 
+    # The hidden `lists` sheet: metric codes (A), sample points (B), then one column per metric with its
+    # accepted units (C onwards), each column a defined name the unit cell's list refers to.
     lists = workbook.create_sheet("lists")
-    metrics = list(reference.metrics())
-    units = all_units()
-    lists.append(["metric", "unit", "sample_point"])
-    for position in range(max(len(metrics), len(units), len(SAMPLE_POINTS))):
+    catalogue = reference.metrics()
+    metrics = list(catalogue)
+    lists.append(["metric", "sample_point", *metrics])
+    longest = max(len(SAMPLE_POINTS), len(metrics), *(len(m.accepted_units) for m in catalogue.values()))
+    for position in range(longest):
+        units = [
+            m.accepted_units[position] if position < len(m.accepted_units) else None
+            for m in catalogue.values()
+        ]
         lists.append(
             [
                 metrics[position] if position < len(metrics) else None,
-                units[position] if position < len(units) else None,
                 SAMPLE_POINTS[position] if position < len(SAMPLE_POINTS) else None,
+                *units,
             ]
+        )
+    for offset, metric in enumerate(catalogue.values()):
+        letter = get_column_letter(3 + offset)
+        reference_text = f"lists!${letter}$2:${letter}${len(metric.accepted_units) + 1}"
+        workbook.defined_names[unit_list_name(metric.code)] = DefinedName(
+            unit_list_name(metric.code), attr_text=reference_text
         )
     lists.sheet_state = "hidden"
 
     last = VALIDATED_ROWS + 1
-    for column, source, title in (
-        ("C", f"lists!$A$2:$A${len(metrics) + 1}", "metric"),
-        ("E", f"lists!$B$2:$B${len(units) + 1}", "unit"),
-        ("F", f"lists!$C$2:$C${len(SAMPLE_POINTS) + 1}", "sample_point"),
+    for column, formula, title, error in (
+        ("C", f"lists!$A$2:$A${len(metrics) + 1}", "metric", "Choose a metric from the list"),
+        (
+            "E",
+            unit_validation_formula(2),
+            "unit",
+            "Choose one of the units accepted for the metric in column C (choose the metric first)",
+        ),
+        (
+            "F",
+            f"lists!$B$2:$B${len(SAMPLE_POINTS) + 1}",
+            "sample_point",
+            "Choose a sample_point from the list",
+        ),
     ):
-        validation = DataValidation(type="list", formula1=f"={source}", allow_blank=True)
-        validation.error = f"Choose a {title} from the list (see the 'about' sheet)."
+        validation = DataValidation(type="list", formula1=formula, allow_blank=True)
+        validation.error = f"{error} (see the 'about' sheet)."
         validation.errorTitle = f"Unknown {title}"
         validation.showErrorMessage = True
         sheet.add_data_validation(validation)

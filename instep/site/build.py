@@ -119,7 +119,27 @@ def _copy_handwritten(docs: Path) -> list[str]:
             encoding="utf-8",
         )
         pages.append("steward/rules.md")
+    if any(page.startswith("factories/") for page in pages):
+        pages.append(_write_factories_pages(docs))
     return pages
+
+
+def _write_factories_pages(docs: Path) -> str:
+    """The submission templates as downloads beside the factories' page, and the rules in words (from
+    the rules file the pipeline and `instep check` use); returns the rules page's path."""
+    from expectations import rules_in_words
+    from instep.demo.templates import CSV_TEMPLATE, EXAMPLE, TEMPLATES_DIR, XLSX_TEMPLATE
+
+    downloads = docs / "factories" / "templates"
+    downloads.mkdir(parents=True, exist_ok=True)
+    for name in (XLSX_TEMPLATE, CSV_TEMPLATE, EXAMPLE):
+        shutil.copy2(TEMPLATES_DIR / name, downloads / name)
+    (docs / "factories" / "rules.md").write_text(
+        "# The rules a submission must meet\n\nEvery rule `instep check` and the programme's pipeline apply, "
+        "in the order they apply.\n\n" + rules_in_words(),
+        encoding="utf-8",
+    )
+    return "factories/rules.md"
 
 
 def _nav(ctx: SiteContext, handwritten: list[str]) -> list[Any]:
@@ -145,6 +165,11 @@ def _nav(ctx: SiteContext, handwritten: list[str]) -> list[Any]:
     ]
     if "about.md" in handwritten:
         nav.append({"About": "about.md"})
+    factories = sorted(p for p in handwritten if p.startswith("factories/"))
+    if factories:
+        nav.append(
+            {"For factories": ["factories/index.md", *(p for p in factories if p != "factories/index.md")]}
+        )
     steward = sorted(p for p in handwritten if p.startswith("steward/"))
     if steward:
         index = [p for p in steward if p == "steward/index.md"]

@@ -1,0 +1,177 @@
+"""The steward's review queue: `reports/index.md` and `reports/index.html`, written with the reports.
+
+Every submission, newest first, with its facility, park, original file name, the day it was received,
+its rows by state and a link to its report; the submissions that need attention (a rejected row, or
+the file unreadable) come first, so the steward knows which factories to write back to.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from instep.readers import display_name
+from instep.report import SubmissionVerdict, html_page, markdown_text, report_file_name
+
+INDEX_MARKDOWN = "index.md"
+INDEX_HTML = "index.html"
+UNKNOWN = "–"
+HEADER = ("received", "facility", "park", "file", "accepted", "rejected", "superseded", "report")
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    verdict: SubmissionVerdict
+    file_seq: int
+    received: date | None  # the day ingest archived the file; None if its archived copy is missing
+    park_ids: tuple[str, ...]
+    accepted: int
+    rejected: int
+    superseded: int
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.verdict.unreadable or self.rejected > 0
+
+    @property
+    def report_name(self) -> str:
+        return report_file_name(self.verdict)
+
+
+def queue_entries(
+    con: duckdb.DuckDBPyConnection, verdicts: Sequence[SubmissionVerdict], archive_dir: Path
+) -> list[QueueEntry]:
+    """The queue in its order: needs attention first, newest (last ingested) first in each group."""
+    files = {
+        sid: (seq, archived)
+        for sid, seq, archived in con.execute(
+            "SELECT submission_id, file_seq, archived_path FROM submission_files"
+        ).fetchall()
+    }
+    states = {
+        sid: (accepted, rejected, superseded)
+        for sid, accepted, rejected, superseded in con.execute(
+            """
+            SELECT submission_id, count(*) FILTER (WHERE state = 'accepted'),
+                   count(*) FILTER (WHERE state = 'rejected'), count(*) FILTER (WHERE state = 'superseded')
+            FROM submission_rows GROUP BY submission_id
+            """
+        ).fetchall()
+    }
+    park_of = dict(con.execute("SELECT facility_id, park_id FROM facilities").fetchall())
+    entries = []
+    for verdict in verdicts:
+        seq, archived = files[verdict.submission_id]
+        parks = dict.fromkeys(park_of[f] for f in verdict.facility_ids if f in park_of)
+        entries.append(
+            QueueEntry(
+                verdict,
+                seq,
+                _received(archive_dir / archived),
+                tuple(parks),
+                *states.get(verdict.submission_id, (0, 0, 0)),
+            )
+        )
+    return sorted(entries, key=lambda e: (not e.needs_attention, -e.file_seq))
+
+
+def _received(archived: Path) -> date | None:
+    # The archived copy is written once, when ingest first reads the file, and never modified.
+    try:
+        return datetime.fromtimestamp(archived.stat().st_mtime, UTC).date()
+    except OSError:
+        return None
+
+
+def _several(values: Sequence[str]) -> str:
+    if not values:
+        return UNKNOWN
+    return values[0] if len(values) == 1 else f"{values[0]} and {len(values) - 1} more"
+
+
+def _cells(entry: QueueEntry) -> list[str]:
+    """The row's cells as plain text (the caller escapes them for its format), report link last."""
+    return [
+        entry.received.isoformat() if entry.received else UNKNOWN,
+        _several(entry.verdict.facility_ids),
+        _several(entry.park_ids),
+        entry.verdict.file_name,
+        "–" if entry.verdict.unreadable else str(entry.accepted),
+        "file unreadable" if entry.verdict.unreadable else str(entry.rejected),
+        "–" if entry.verdict.unreadable else str(entry.superseded),
+    ]
+
+
+def _groups(entries: Sequence[QueueEntry]) -> list[tuple[str, str, list[QueueEntry]]]:
+    attention = [e for e in entries if e.needs_attention]
+    rest = [e for e in entries if not e.needs_attention]
+    return [
+        (
+            "Needs attention",
+            "Rows rejected or the file unreadable: send the report back to the factory.",
+            attention,
+        ),
+        ("No rows rejected", "Every row accepted (or superseded by a later restatement).", rest),
+    ]
+
+
+def _summary(entries: Sequence[QueueEntry]) -> str:
+    attention = sum(e.needs_attention for e in entries)
+    return (
+        f"{len(entries):,} submissions, newest first; {attention:,} need attention. "
+        "Received: the day the file was ingested (archived)."
+    )
+
+
+def render_queue_markdown(entries: Sequence[QueueEntry]) -> str:
+    lines = ["# Review queue", "", _summary(entries)]
+    for title, note, group in _groups(entries):
+        lines += ["", f"## {title} ({len(group):,})", "", note, ""]
+        if not group:
+            lines.append("None.")
+            continue
+        lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+        for entry in group:
+            cells = [markdown_text(cell) for cell in _cells(entry)]
+            lines.append("| " + " | ".join([*cells, f"[report]({entry.report_name})"]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def render_queue_html(entries: Sequence[QueueEntry]) -> str:
+    parts = [f"<p>{html.escape(_summary(entries))}</p>"]
+    for title, note, group in _groups(entries):
+        parts += [f"<h2>{html.escape(title)} ({len(group):,})</h2>", f"<p>{html.escape(note)}</p>"]
+        if not group:
+            parts.append("<p>None.</p>")
+            continue
+        parts.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in HEADER) + "</tr></thead><tbody>")
+        for entry in group:
+            cells = "".join(f"<td>{html.escape(display_name(cell))}</td>" for cell in _cells(entry))
+            link = f'<td><a href="{html.escape(entry.report_name)}">report</a></td>'
+            parts.append(f"<tr>{cells}{link}</tr>")
+        parts.append("</tbody></table>")
+    return html_page("Review queue", "\n".join(parts) + "\n")
+
+
+def write_review_queue(
+    con: duckdb.DuckDBPyConnection,
+    verdicts: Sequence[SubmissionVerdict],
+    reports_dir: Path,
+    archive_dir: Path,
+) -> Path:
+    """Write `index.md` and `index.html` into `reports_dir` (beside the reports); return index.md's path."""
+    entries = queue_entries(con, verdicts, archive_dir)
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in (
+        (INDEX_MARKDOWN, render_queue_markdown(entries)),
+        (INDEX_HTML, render_queue_html(entries)),
+    ):
+        partial = reports_dir / f".{name}.partial"
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(reports_dir / name)
+    return reports_dir / INDEX_MARKDOWN
