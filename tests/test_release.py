@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import filecmp
 import json
 import subprocess
@@ -13,7 +14,7 @@ import frictionless
 import pytest
 
 from instep.metadata.model import Field, ForeignKey, Resource
-from instep.metadata.resources import FACILITIES, PARKS
+from instep.metadata.resources import CHANGES, FACILITIES, PARKS
 from instep.release import (
     ReleaseConflict,
     default_version,
@@ -60,7 +61,7 @@ def test_package_validates_with_frictionless_and_loads_everywhere(prepared: Sett
     report = frictionless.validate(str(descriptor_path))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     package = frictionless.Package(str(descriptor_path))
-    assert [r.name for r in package.resources] == [r.name for r in BASE_RESOURCES]
+    assert [r.name for r in package.resources] == [r.name for r in (*BASE_RESOURCES, CHANGES)]
     for resource in package.resources:
         assert resource.validate().valid, resource.name
     parks = package.get_resource("parks").read_rows()
@@ -113,7 +114,7 @@ def test_package_validates_with_frictionless_and_loads_everywhere(prepared: Sett
 def test_checksums_zip_index_and_latest(prepared: Settings):
     release = publish(prepared)
     sums = read_sums(release.path / "SHA256SUMS")
-    assert set(sums) == set(release_files(release.path)) - {"SHA256SUMS"}
+    assert set(sums) == set(release_files(release.path)) - {"SHA256SUMS", "SHA256SUMS.sig", "signing-key.pub"}
     for name, digest in sums.items():
         assert sha256_file(release.path / name) == digest
     with zipfile.ZipFile(release.zip_path) as archive:
@@ -243,8 +244,31 @@ def test_changelog_lists_restated_values_of_public_facilities(prepared: Settings
     second = publish(prepared, version="1.1.0", release_date="2026-12-01", resources=resources)
     changelog = (second.path / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "Changes since release 1.0.0." in changelog
-    assert "| facility_values | 4 | 1 | 0 | 1 |" in changelog
-    assert "| facility_values | ET-HAW-F001 | 2024-02 | electricity_grid_kwh | 1100 | 1250.5 |" in changelog
+    assert "| facility_values | 4 | 1 | 0 | 1 | 1 |" in changelog
+    assert (
+        "| facility_values | restated | facility_id=ET-HAW-F001; period=2024-02 | electricity_grid_kwh | "
+        "1100 | 1250.5 |" in changelog
+    )
+    assert "| facility_values | added | facility_id=ET-HAW-F001; period=2024-03 | * |  |  |" in changelog
+    changes = list(csv.DictReader((second.path / "data" / "changes.csv").open(encoding="utf-8")))
+    assert changes == [
+        {
+            "resource": "facility_values",
+            "kind": "added",
+            "row_key": "facility_id=ET-HAW-F001; period=2024-03",
+            "column": "*",
+            "old": "",
+            "new": "",
+        },
+        {
+            "resource": "facility_values",
+            "kind": "restated",
+            "row_key": "facility_id=ET-HAW-F001; period=2024-02",
+            "column": "electricity_grid_kwh",
+            "old": "1100",
+            "new": "1250.5",
+        },
+    ]
     assert "ET-HAW-F002" not in changelog and "Beta Dyeing" not in changelog
     assert "No schema changes." in changelog
     index = read_index(second.path.parent)

@@ -862,3 +862,49 @@ def table_ddl(table: str, fields: tuple[Field, ...], primary_key: tuple[str, ...
     columns = ",\n  ".join(f'"{f.name}" {f.duckdb_type}' for f in fields)
     key = ", ".join(f'"{k}"' for k in primary_key)
     return f'CREATE OR REPLACE TABLE "{table}" (\n  {columns},\n  PRIMARY KEY ({key})\n)'
+
+
+# --- tables the release writer computes itself ----------------------------------------------------------
+
+CHANGE_KINDS = ("added", "removed", "restated", "schema")
+# The `column` of a change that concerns a whole row or a whole resource.
+WHOLE_ROW = "*"
+
+CHANGES = Resource(
+    name="changes",
+    title="Changes since the previous release",
+    description=(
+        "Every row added or removed, every published value restated and every schema change of this "
+        "release against the previous one (listed in releases.json). Empty in a first release. Values are "
+        "spelt as in the CSV files. Rows of facilities that are no longer published individually are not "
+        "listed (CHANGELOG.md counts them)."
+    ),
+    fields=(
+        Field("resource", "string", "Resource (table) of the change.", required=True),
+        Field(
+            "kind",
+            "string",
+            "'added' or 'removed' for a whole row, 'restated' for a value that changed, 'schema' for a "
+            "change of the resource's table schema.",
+            required=True,
+            enum=CHANGE_KINDS,
+        ),
+        Field(
+            "row_key",
+            "string",
+            "The changed row's primary key as 'field=value' separated by '; '; for a schema change the "
+            "part of the schema that changed: 'resource', 'field', 'type', 'unit' or 'primaryKey'.",
+            required=True,
+        ),
+        Field(
+            "column",
+            "string",
+            f"The column whose value or schema changed; '{WHOLE_ROW}' for a whole row or resource.",
+            required=True,
+        ),
+        Field("old", "string", "Value in the previous release (empty: null, or the row did not exist)."),
+        Field("new", "string", "Value in this release (empty: null, or the row was removed)."),
+    ),
+    primary_key=("resource", "kind", "row_key", "column"),
+)
+RELEASE_RESOURCES = (CHANGES,)
