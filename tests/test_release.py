@@ -129,6 +129,14 @@ def test_checksums_zip_index_and_latest(prepared: Settings):
     assert entry["zip_sha256"] == sha256_file(release.zip_path)
     assert entry["rows"]["parks"] == 2
     assert latest_version(package) == "1.0.0"
+    # latest.json: the stable address tools follow, every path relative to the package folder.
+    latest = json.loads((package / "latest.json").read_text(encoding="utf-8"))
+    assert latest == {"package": "instep-open-data", **entry}
+    assert sha256_file(package / latest["datapackage"]) == latest["datapackage_sha256"]
+    assert sha256_file(package / latest["path"] / latest["zip"]) == latest["zip_sha256"]
+    for pointer in ("checksums", "signature", "signing_key"):
+        assert (package / latest[pointer]).is_file(), pointer
+    assert (package / "signing-key.pub").read_bytes() == (package / latest["signing_key"]).read_bytes()
     assert (release.path / "CITATION.cff").read_text(encoding="utf-8").startswith("cff-version: 1.2.0")
     assert "@misc{instep_open_data_1_0_0," in (release.path / "CITATION.bib").read_text(encoding="utf-8")
 
@@ -207,6 +215,8 @@ def test_automatic_version_is_the_release_date_and_never_overwrites(prepared: Se
     second = publish_release(prepared, resources=BASE_RESOURCES)
     assert second.version == "2026.01.01.2" and second.published
     assert latest_version(second.path.parent) == "2026.01.01.2"
+    latest = json.loads((second.path.parent / "latest.json").read_text(encoding="utf-8"))
+    assert latest["version"] == "2026.01.01.2" and latest["datapackage"] == "2026.01.01.2/datapackage.json"
 
 
 # A facility-month resource as the indicators publish it, reduced to what the changelog needs.

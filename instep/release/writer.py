@@ -47,7 +47,7 @@ from instep.release.provenance import (
     submission_files_used,
     without_code_fields,
 )
-from instep.release.signing import PUBLIC_KEY_NAME, SIGNATURE_NAME, sign_release
+from instep.release.signing import PUBLIC_KEY_NAME, SIGNATURE_NAME, fingerprint, sign_release
 from instep.release.tables import pub_table_name, pub_tables_present, read_pub_table
 from instep.settings import Settings
 from instep.warehouse import connect
@@ -371,9 +371,14 @@ def _release_record(
         "version": version,
         "date": release_date.isoformat(),
         "path": f"{version}/",
+        "datapackage": f"{version}/{DESCRIPTOR_NAME}",
         "datapackage_sha256": sha256_file(path / DESCRIPTOR_NAME),
         "zip": zip_name(name, version),
         "zip_sha256": sha256_file(path / zip_name(name, version)),
+        "checksums": f"{version}/{SUMS_NAME}",
+        "signature": f"{version}/{SIGNATURE_NAME}",
+        "signing_key": f"{version}/{PUBLIC_KEY_NAME}",
+        "signing_key_fingerprint": fingerprint((path / PUBLIC_KEY_NAME).read_bytes()),
         "rows": rows,
     }
 
@@ -435,6 +440,8 @@ def _placed(
     record = _release_record(final, version, release_date, built.rows, settings.package_name)
     if published:
         index.add_release(final.parent, settings.package_name, record)
+        # The key of the latest release beside latest.json, where tools and the site find it.
+        shutil.copyfile(final / PUBLIC_KEY_NAME, final.parent / PUBLIC_KEY_NAME)
     return Release(
         settings.package_name,
         version,
