@@ -122,6 +122,9 @@ def _copy_handwritten(docs: Path) -> list[str]:
     return pages
 
 
+SCOPE3_RECIPE = "data/scope3-recipe.md"
+
+
 def _nav(ctx: SiteContext, handwritten: list[str]) -> list[Any]:
     parks = [
         {title: path}
@@ -140,6 +143,7 @@ def _nav(ctx: SiteContext, handwritten: list[str]) -> list[Any]:
                 {"Data dictionary": "data-dictionary/index.md"},
                 {"Data quality": "data-quality/index.md"},
                 {"Releases": ["releases/index.md", *releases]},
+                *([{"Scope 3 recipe": SCOPE3_RECIPE}] if SCOPE3_RECIPE in handwritten else []),
             ]
         },
     ]
