@@ -140,3 +140,15 @@ def test_programme_annual_sums_published_park_totals_only_and_reopens_no_withhel
     for column in ("scope1_t_co2e", "scope2_location_t_co2e", "water_withdrawal_m3"):
         if column in withheld:
             assert total[column] == park.loc[park["park_id"] != "ET-HAW", column].sum()
+
+
+def test_methodology_says_facility_years_are_gate_to_gate_with_the_formulas_used():
+    from instep.indicators.annual import FACILITY_YEAR_RATIOS, PROGRAMME_GROUPS
+    from instep.methodology import methodology_markdown
+
+    text = methodology_markdown()
+    assert "Gate-to-gate facility emissions, not product footprints" in text
+    for ratio in FACILITY_YEAR_RATIOS:
+        assert f"| `{ratio.column}` | {ratio.text} (the year's sums) |" in text
+    for counter, _ in PROGRAMME_GROUPS:
+        assert f"`{counter}`" in text
