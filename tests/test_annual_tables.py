@@ -36,6 +36,9 @@ FIRST = HEADER + "".join(
         "VN-TST-F001,2024-02,energy.electricity.grid,2200,kWh,,,",
         "VN-TST-F001,2024-02,energy.electricity.renewable_contract,500,kWh,,,",
         "VN-TST-F001,2024-02,production.output_mass,900,kg,,,",
+        "ET-HAW-F001,2024-01,wages.entry_level_monthly,4000,local currency,,,",
+        "VN-TST-F001,2024-01,wages.entry_level_monthly,4500000,local currency,,,",
+        "VN-TST-F001,2024-02,wages.entry_level_monthly,4000000,local currency,,,",
     ]
 )
 RESTATEMENT = HEADER + "VN-TST-F001,2024-02,energy.electricity.grid,2300,kWh,,,meter corrected\n"
@@ -43,6 +46,9 @@ RESTATEMENT = HEADER + "VN-TST-F001,2024-02,energy.electricity.grid,2300,kWh,,,m
 
 @pytest.fixture
 def tables(workspace: Settings) -> dict[str, pd.DataFrame]:
+    # The Viet Nam park placed where the reference knows its regional minimum (Hung Yen, Region II).
+    parks = workspace.registry_dir / "parks.csv"
+    parks.write_text(parks.read_text(encoding="utf-8").replace("Nam Dinh", "Hung Yen"), encoding="utf-8")
     (workspace.inbox_dir / "2024-03-01_first.csv").write_text(FIRST, encoding="utf-8")
     (workspace.inbox_dir / "2024-03-09_restatement.csv").write_text(RESTATEMENT, encoding="utf-8")
     ingest(workspace)
@@ -152,3 +158,52 @@ def test_methodology_says_facility_years_are_gate_to_gate_with_the_formulas_used
         assert f"| `{ratio.column}` | {ratio.text} (the year's sums) |" in text
     for counter, _ in PROGRAMME_GROUPS:
         assert f"`{counter}`" in text
+
+
+def test_entry_wage_against_the_legal_minimum_where_one_exists(tables):
+    annual = tables["facility_annual"].set_index("facility_id")
+    vn = annual.loc["VN-TST-F001"]
+    # Decree 38/2022/ND-CP, Region II, in force in January and February 2024: 4,160,000 VND.
+    assert vn["minimum_wage_status"] == "statutory" and vn["wage_currency"] == "VND"
+    assert vn["minimum_wage_local"] == 4_160_000 and vn["entry_wage_local"] == 4_000_000
+    assert _close(vn["entry_wage_to_minimum"], 4_000_000 / 4_160_000)
+    assert vn["months_below_minimum"] == 1
+    # Ethiopia has no statutory private-sector minimum: said so, with no ratio and no count.
+    haw = annual.loc["ET-HAW-F001"]
+    assert haw["minimum_wage_status"] == "no_statutory_minimum" and haw["entry_wage_local"] == 4000
+    assert pd.isna(haw["entry_wage_to_minimum"]) and pd.isna(haw["months_below_minimum"])
+
+
+def test_minimum_wage_reference_is_sourced_and_rejects_bad_entries():
+    from datetime import date
+
+    from instep import reference
+
+    entries = reference.minimum_wages()
+    assert {e.country for e in entries} >= {"ET", "KE", "VN"}
+    assert all(e.source for e in entries)
+    (ethiopia,) = [e for e in entries if e.country == "ET"]
+    assert ethiopia.status == "no_statutory_minimum" and ethiopia.monthly_minimum is None
+    row = {
+        "country": "VN",
+        "region": "Hung Yen",
+        "area": "Region II",
+        "sector": "all",
+        "valid_from": "2024-07-01",
+        "valid_to": "",
+        "status": "statutory",
+        "monthly_minimum": "",
+        "currency": "VND",
+        "source": "Decree",
+    }
+    with pytest.raises(ValueError, match="line 9: a statutory minimum needs a positive monthly_minimum"):
+        reference._minimum_wage(row, "line 9")
+    with pytest.raises(ValueError, match="takes no monthly_minimum"):
+        reference._minimum_wage(row | {"status": "no_statutory_minimum", "monthly_minimum": "5"}, "x")
+    with pytest.raises(ValueError, match="status 'none' is not one of"):
+        reference._minimum_wage(row | {"status": "none"}, "x")
+    first = reference._minimum_wage(row | {"monthly_minimum": "1", "valid_from": "2024-01-01"}, "x")
+    second = reference._minimum_wage(row | {"monthly_minimum": "2", "valid_from": "2024-06-01"}, "x")
+    assert first.valid_to is None and second.valid_from == date(2024, 6, 1)
+    with pytest.raises(ValueError, match="VN Hung Yen has two entries on 2024-06-01"):
+        reference.check_minimum_wages((first, second))

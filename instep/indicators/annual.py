@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import duckdb
 
+from instep import reference
 from instep.disclosure import rules as disclosure_rules
 from instep.indicators.formulas import GHG_INTENSITY_MARKET, RATIOS, Ratio, exact_sum
 from instep.metadata.resources import FACILITY_ANNUAL, PROGRAMME_ANNUAL, table_ddl
@@ -46,6 +47,9 @@ PROGRAMME_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
 )
+# Entry-level wage / legal minimum of a month (SPEC 3), over the month's statutory minimum.
+WAGE_RATIO = "entry_wage_local / nullif(monthly_minimum, 0)"
+MINIMUM_WAGE_TABLE = "ref_minimum_wages"
 PROGRAMME = "programme"
 COUNTRY = "country"
 
@@ -98,6 +102,31 @@ restated AS (
       AND regexp_full_match(period, '\\d{{4}}-(0[1-9]|1[0-2])')
     GROUP BY ALL
 ),
+month_wages AS (
+    SELECT m.facility_id, m.year, m.entry_wage_local, w.status, w.monthly_minimum, w.currency
+    FROM pub_facility_monthly AS m
+    JOIN pub_parks AS p ON p.park_id = m.park_id
+    LEFT JOIN {MINIMUM_WAGE_TABLE} AS w
+      ON w.country = p.country AND (w.region = p.region OR w.region = '')
+     AND w.valid_from <= CAST(m.period || '-01' AS DATE)
+     AND (w.valid_to IS NULL OR w.valid_to >= CAST(m.period || '-01' AS DATE))
+    -- An entry for the park's region wins over one for the whole country.
+    QUALIFY row_number() OVER (PARTITION BY m.facility_id, m.period ORDER BY w.region = '', w.region) = 1
+),
+wages AS (
+    SELECT facility_id, year,
+        min(entry_wage_local) AS entry_wage_local,
+        CASE WHEN bool_or(status = 'statutory') THEN 'statutory'
+             WHEN bool_and(coalesce(status = 'no_statutory_minimum', false)) THEN 'no_statutory_minimum'
+        END AS minimum_wage_status,
+        min({WAGE_RATIO}) FILTER (WHERE status = 'statutory') AS entry_wage_to_minimum,
+        arg_min(monthly_minimum, {WAGE_RATIO}) FILTER (WHERE status = 'statutory') AS minimum_wage_local,
+        CASE WHEN count({WAGE_RATIO}) FILTER (WHERE status = 'statutory') > 0
+             THEN count(*) FILTER (WHERE status = 'statutory' AND {WAGE_RATIO} < 1)
+        END AS months_below_minimum,
+        min(currency) AS wage_currency
+    FROM month_wages GROUP BY facility_id, year
+),
 sums AS (
     SELECT facility_id, park_id, year, count(*) AS months_covered,
     {sums},
@@ -109,6 +138,8 @@ sums AS (
     FROM pub_facility_monthly GROUP BY facility_id, park_id, year
 )
 SELECT s.*, f.name, f.os_id, p.country,
+    wg.entry_wage_local, wg.minimum_wage_status, wg.entry_wage_to_minimum, wg.minimum_wage_local,
+    wg.months_below_minimum, wg.wage_currency,
     e.months_expected,
     100.0 * s.months_covered / nullif(e.months_expected, 0) AS coverage_pct,
     coalesce(r.restated_months, 0) AS restated_months,
@@ -118,6 +149,7 @@ JOIN pub_facilities AS f USING (facility_id)
 JOIN pub_parks AS p ON p.park_id = s.park_id
 LEFT JOIN expected AS e ON e.facility_id = s.facility_id AND e.year = s.year
 LEFT JOIN restated AS r ON r.facility_id = s.facility_id AND r.year = s.year
+LEFT JOIN wages AS wg ON wg.facility_id = s.facility_id AND wg.year = s.year
 """
 
 
@@ -155,12 +187,27 @@ SELECT *, {ratios} FROM sums
 """
 
 
+def register_minimum_wages(con: duckdb.DuckDBPyConnection) -> None:
+    """The minimum-wage reference as a temporary table the facility-year SQL joins."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {MINIMUM_WAGE_TABLE} (country VARCHAR, region VARCHAR, "
+        "valid_from DATE, valid_to DATE, status VARCHAR, monthly_minimum DOUBLE, currency VARCHAR)"
+    )
+    rows = [
+        [e.country, e.region, e.valid_from, e.valid_to, e.status, e.monthly_minimum, e.currency]
+        for e in reference.minimum_wages()
+    ]
+    if rows:
+        con.executemany(f"INSERT INTO {MINIMUM_WAGE_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
 def build_annual_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """pub_facility_annual and pub_programme_annual from the published tables; rows per table."""
     counts: dict[str, int] = {}
+    register_minimum_wages(con)
     for spec, query in ((FACILITY_ANNUAL, facility_annual_sql()), (PROGRAMME_ANNUAL, programme_annual_sql())):
         table = f"pub_{spec.name}"
         con.execute(table_ddl(table, spec.fields, spec.primary_key))
         con.execute(f'INSERT INTO "{table}" BY NAME SELECT {", ".join(spec.field_names)} FROM ({query})')
-        counts[table] = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        counts[table] = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]
     return counts

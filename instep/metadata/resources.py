@@ -12,6 +12,7 @@ scorecards, data_quality) by the indicators.
 from __future__ import annotations
 
 from instep.metadata.model import Field, ForeignKey, Resource
+from instep.reference import MINIMUM_WAGE_STATUSES
 
 PARK_ID = r"^[A-Z]{2}-[A-Z0-9]{2,6}$"
 FACILITY_ID = r"^[A-Z]{2}-[A-Z0-9]{2,6}-[A-Z0-9]{2,8}$"
@@ -907,6 +908,42 @@ FACILITY_ANNUAL = Resource(
             "True when any month used the latest earlier year's grid factor because the year had none.",
         ),
         Field("gwp_set", "string", "IPCC assessment report of the GWPs used for CO2e.", enum=GWP_SETS),
+        _amount(
+            "entry_wage_local",
+            "local currency",
+            "Lowest entry-level monthly base wage reported in the year's published months.",
+        ),
+        Field(
+            "minimum_wage_status",
+            "string",
+            "'statutory' when a legal minimum applied in a month of the year at the park's place "
+            "(instep/reference/minimum_wages.csv), 'no_statutory_minimum' when the reference records, with "
+            "its source, that none applied in any month; empty when the reference has no entry (unknown).",
+            enum=MINIMUM_WAGE_STATUSES,
+        ),
+        Field(
+            "entry_wage_to_minimum",
+            "number",
+            "Entry-level wage / legal minimum (SPEC 3): the lowest monthly ratio of the year over the months "
+            "with a reported wage and a statutory minimum; below 1 means a month paid below the minimum. "
+            "Empty where no minimum exists or none is known.",
+            unit="ratio",
+            minimum=0,
+        ),
+        _amount(
+            "minimum_wage_local",
+            "local currency",
+            "The statutory monthly minimum of the month with the lowest ratio.",
+        ),
+        Field(
+            "months_below_minimum",
+            "integer",
+            "Months whose entry-level wage was below the statutory minimum; empty without a known minimum.",
+            unit="count",
+            minimum=0,
+            maximum=12,
+        ),
+        Field("wage_currency", "string", "ISO 4217 currency of the wage and the minimum."),
         Field(
             "incomplete_fields",
             "string",
