@@ -367,3 +367,20 @@ def test_csv_text_spells_every_cell_like_format_cell_and_quotes_like_the_csv_mod
         csv_text(["a", "b"], pa.table({"a": pa.array([], pa.string()), "b": pa.array([], pa.int64())}))
         == "a,b\n"
     )
+
+
+def test_homepage_is_the_configured_site_address_and_the_local_default_is_labelled(prepared: Settings):
+    demo = publish(prepared)
+    descriptor = json.loads((demo.path / "datapackage.json").read_text(encoding="utf-8"))
+    assert descriptor["homepage"] == prepared.site_url == "http://127.0.0.1:8000/"
+    assert descriptor["homepage_placeholder"] is True and "placeholder" in descriptor["description"]
+    assert 'url: "http://127.0.0.1:8000/"' in (demo.path / "CITATION.cff").read_text(encoding="utf-8")
+    public = prepared.with_(
+        site_url="https://open-data.example.net/", datapackages_dir=prepared.workspace / "dp"
+    )
+    published = publish(public)
+    descriptor = json.loads((published.path / "datapackage.json").read_text(encoding="utf-8"))
+    assert descriptor["homepage"] == "https://open-data.example.net/"
+    assert "homepage_placeholder" not in descriptor and "placeholder" not in descriptor["description"]
+    bib = (published.path / "CITATION.bib").read_text(encoding="utf-8")
+    assert "url = {https://open-data.example.net/}" in bib

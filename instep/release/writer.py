@@ -34,7 +34,7 @@ from filelock import FileLock, Timeout
 from instep.disclosure import audit as disclosure_audit
 from instep.metadata.model import Resource
 from instep.metadata.resources import CHANGES, RELEASE_RESOURCES, RESOURCES
-from instep.release import changelog, citation, index, privacy
+from instep.release import about, changelog, citation, index, privacy
 from instep.release.cells import csv_text
 from instep.release.changes import ReleaseChanges, changes_table, compare_releases
 from instep.release.checksums import SUMS_NAME, release_files, sha256_file, write_sums, write_zip
@@ -239,6 +239,8 @@ def build_release_files(
         files=files,
         database=database,
         provenance=provenance(settings, _submissions_record(con)),
+        homepage=about.homepage(settings),
+        homepage_placeholder=about.homepage_is_placeholder(settings),
     )
     (directory / DESCRIPTOR_NAME).write_text(
         json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n"
@@ -258,10 +260,14 @@ def build_release_files(
     )
     (directory / CHANGELOG_NAME).write_text(text, encoding="utf-8", newline="\n")
     (directory / "CITATION.cff").write_text(
-        citation.citation_cff(name, version, release_date, settings.synthetic), encoding="utf-8", newline="\n"
+        citation.citation_cff(name, version, release_date, settings.synthetic, about.homepage(settings)),
+        encoding="utf-8",
+        newline="\n",
     )
     (directory / "CITATION.bib").write_text(
-        citation.citation_bib(name, version, release_date, settings.synthetic), encoding="utf-8", newline="\n"
+        citation.citation_bib(name, version, release_date, settings.synthetic, about.homepage(settings)),
+        encoding="utf-8",
+        newline="\n",
     )
     # Before anything else is written about it: a release that reveals a hidden facility stops here.
     disclosure_audit.check_release(con, directory, directory.parent, version)
