@@ -324,6 +324,33 @@ def zdhc_limits_markdown() -> str:
     return "## ZDHC wastewater limits\n\n" + _table(header, rows)
 
 
+def minimum_wages_markdown() -> str:
+    """The minimum-wage reference and how the entry-level wage is compared with it."""
+    rows = [
+        (
+            w.country,
+            w.region or "(whole country)",
+            w.area,
+            w.sector,
+            w.valid_from.isoformat(),
+            w.valid_to.isoformat() if w.valid_to else "",
+            "no statutory minimum" if w.monthly_minimum is None else f"{w.monthly_minimum:,.2f} {w.currency}",
+            w.source,
+        )
+        for w in reference.minimum_wages()
+    ]
+    header = ["country", "region", "where", "who", "from", "to", "monthly minimum", "source"]
+    return (
+        "## Minimum wages\n\n"
+        "`facility_annual.entry_wage_to_minimum` = the facility's entry-level monthly base wage / the legal "
+        "minimum in force that month at the park's place, the lowest ratio over the year's months with both "
+        "(`months_below_minimum` counts those below 1). Where the law sets no minimum the status says so "
+        "and no ratio is computed; where the reference has no entry the status is empty (unknown), never a "
+        "ratio against zero. An entry for the park's region wins over one for the whole country.\n\n"
+        + _table(header, rows)
+    )
+
+
 def unit_conversions_markdown() -> str:
     rows = [
         (f"`{u.metric}`", u.unit, u.canonical_unit, f"{u.factor:.10g}", u.derivation)
@@ -384,6 +411,7 @@ def methodology_markdown(gwp_set: str = "ar5", rubric_version: int = 1) -> str:
         gwp_markdown(),
         grid_factors_markdown(),
         zdhc_limits_markdown(),
+        minimum_wages_markdown(),
         unit_conversions_markdown(),
     ]
     return "\n".join(parts)

@@ -158,6 +158,8 @@ def test_methodology_says_facility_years_are_gate_to_gate_with_the_formulas_used
         assert f"| `{ratio.column}` | {ratio.text} (the year's sums) |" in text
     for counter, _ in PROGRAMME_GROUPS:
         assert f"`{counter}`" in text
+    assert "## Minimum wages" in text and "| ET | (whole country) |" in text
+    assert "no statutory minimum" in text and "4,960,000.00 VND" in text
 
 
 def test_entry_wage_against_the_legal_minimum_where_one_exists(tables):
