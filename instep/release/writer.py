@@ -1,12 +1,14 @@
 """Write a release: `datapackages/<package>/<version>/`, complete, checked, immutable, or nothing at all.
 
-Steps: read the `pub_*` tables in the order of the metadata model; write CSV and Parquet per resource and
-one DuckDB database; the `datapackage.json`, CHANGELOG.md (against the previous release), CITATION.cff and
-CITATION.bib; scan everything for what must never be published; zip it; write SHA256SUMS. All of it goes
+Steps: read the `pub_*` tables in the order of the metadata model and compute the `changes` table against
+the previous release; write CSV and Parquet per resource and one DuckDB database; the `datapackage.json`,
+CHANGELOG.md, CITATION.cff, CITATION.bib and the provenance statement; scan everything for what must
+never be published; zip it; write SHA256SUMS and sign it with the workspace's key. All of it goes
 to a hidden sibling folder that is renamed into place only when complete, so a crash leaves no partial
 release and the previous state untouched. One publisher at a time holds the package's release lock.
 
-Same inputs, configuration and version give byte-identical files: rows in a fixed order, one spelling
+Same inputs, configuration and version give byte-identical files (all but SHA256SUMS.sig and
+signing-key.pub, which depend on the workspace's key): rows in a fixed order, one spelling
 per number, Parquet without wall-clock metadata, the DuckDB header identifier fixed (see `database`),
 zip entries sorted with fixed timestamps, and the release date taken from configuration or
 SOURCE_DATE_EPOCH, never from the clock.
