@@ -384,3 +384,63 @@ def test_homepage_is_the_configured_site_address_and_the_local_default_is_labell
     assert "homepage_placeholder" not in descriptor and "placeholder" not in descriptor["description"]
     bib = (published.path / "CITATION.bib").read_text(encoding="utf-8")
     assert "url = {https://open-data.example.net/}" in bib
+
+
+def test_rows_of_a_facility_that_withdrew_are_counted_never_named():
+    from datetime import date
+
+    from instep.release.changelog import render_changelog
+    from instep.release.changes import compare_releases
+    from instep.release.descriptor import schema_descriptor
+
+    resources = (FACILITIES, FACILITY_VALUES)
+    descriptor = {"resources": [{"name": r.name, "schema": schema_descriptor(r)} for r in resources]}
+    facility = {"park_id": "ET-HAW", "type": "factory", "sector": "garment", "os_id": None}
+    facility |= {"active_from": None, "active_to": None}
+    before = {
+        "facilities": [
+            {"facility_id": "ET-HAW-F001", "name": "Alpha", **facility},
+            {"facility_id": "ET-HAW-F002", "name": "Beta Dyeing", **facility},
+        ],
+        "facility_values": [
+            {
+                "facility_id": "ET-HAW-F001",
+                "park_id": "ET-HAW",
+                "period": "2024-01",
+                "electricity_grid_kwh": 1.1,
+            },
+            {
+                "facility_id": "ET-HAW-F002",
+                "park_id": "ET-HAW",
+                "period": "2024-01",
+                "electricity_grid_kwh": 5.0,
+            },
+        ],
+    }
+    after = {
+        "facilities": before["facilities"][:1],
+        "facility_values": [before["facility_values"][0] | {"electricity_grid_kwh": 0.1 + 0.2}],
+    }
+    changes = compare_releases(descriptor, before, descriptor, after)
+    assert all("ET-HAW-F002" not in c.row_key for c in changes.changes)
+    assert changes.summaries["facilities"].removed == 1 and changes.summaries["facilities"].unlisted_rows == 1
+    assert changes.summaries["facility_values"].unlisted_rows == 1
+    (restated,) = changes.of_kind("restated")
+    assert (restated.row_key, restated.old, restated.new) == (
+        "facility_id=ET-HAW-F001; period=2024-01",
+        "1.1",
+        "0.30000000000000004",
+    )
+    text = render_changelog(
+        package_name="instep-open-data",
+        version="1.1.0",
+        release_date=date(2026, 12, 1),
+        previous_version="1.0.0",
+        changes=changes,
+        row_counts={"facilities": 1, "facility_values": 1},
+        resources=resources,
+    )
+    assert "Beta Dyeing" not in text and "ET-HAW-F002" not in text
+    assert "Rows of facilities no longer published individually: 2" in text
+    # kWh to one decimal in the changelog; unrounded in the changes resource.
+    assert "| electricity_grid_kwh | 1.1 | 0.3 |" in text
