@@ -222,4 +222,52 @@ def doctor() -> None:
     sys.exit(1 if problems else 0)
 
 
+@main.command()
+@click.option("--rotate", is_flag=True, help="Replace the current key; it is kept under keys/retired/.")
+def keygen(rotate: bool) -> None:
+    """Make the workspace's Ed25519 release signing key (keys/ in the workspace).
+
+    The first release of a workspace without a key makes one; use this to make it beforehand, or
+    --rotate to replace it. The private key never leaves the workspace.
+    """
+    from instep.release.signing import SigningError, fingerprint, generate_key, public_key_path
+
+    settings = Settings.from_env()
+    try:
+        path = generate_key(settings, rotate=rotate)
+    except SigningError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    public = public_key_path(settings)
+    click.echo(f"signing key: {path} (keep it private, back it up)")
+    click.echo(f"public key:  {public} ({fingerprint(public.read_bytes())})")
+
+
+@main.command()
+@click.argument("release_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option(
+    "--key",
+    "key_file",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="PEM public key you trust (e.g. from the site); default: the release's own signing-key.pub.",
+)
+def verify(release_dir: Path, key_file: Path | None) -> None:
+    """Check a release folder: signature, every checksum, the descriptor's hashes and the zip.
+
+    Exit status: 0 intact, 1 a file differs (each is named).
+    """
+    from instep.release.verify import verify_release
+
+    result = verify_release(release_dir, key_file.read_bytes() if key_file else None)
+    for problem in result.problems:
+        click.echo(f"error: {problem}", err=True)
+    if not result.ok:
+        click.echo(f"{release_dir}: NOT verified ({len(result.problems)} problems)")
+        sys.exit(1)
+    click.echo(
+        f"{release_dir}: verified {result.files_checked} files; signature by {result.key_fingerprint} "
+        f"({result.key_source})"
+    )
+
+
 main.add_command(demo_data)

@@ -12,6 +12,12 @@ from collections.abc import Iterable, Sequence
 from instep import reference
 from instep.disclosure import SMALL_COUNT_BAND, SMALL_COUNT_LIMIT
 from instep.disclosure import rules as disclosure_rules
+from instep.indicators.annual import (
+    FACILITY_YEAR_RATIOS,
+    FACILITY_YEAR_SUMS,
+    PROGRAMME_GROUPS,
+    PROGRAMME_RATIOS,
+)
 from instep.indicators.formulas import (
     FUEL_METRICS,
     INDICATOR_INPUTS,
@@ -318,6 +324,33 @@ def zdhc_limits_markdown() -> str:
     return "## ZDHC wastewater limits\n\n" + _table(header, rows)
 
 
+def minimum_wages_markdown() -> str:
+    """The minimum-wage reference and how the entry-level wage is compared with it."""
+    rows = [
+        (
+            w.country,
+            w.region or "(whole country)",
+            w.area,
+            w.sector,
+            w.valid_from.isoformat(),
+            w.valid_to.isoformat() if w.valid_to else "",
+            "no statutory minimum" if w.monthly_minimum is None else f"{w.monthly_minimum:,.2f} {w.currency}",
+            w.source,
+        )
+        for w in reference.minimum_wages()
+    ]
+    header = ["country", "region", "where", "who", "from", "to", "monthly minimum", "source"]
+    return (
+        "## Minimum wages\n\n"
+        "`facility_annual.entry_wage_to_minimum` = the facility's entry-level monthly base wage / the legal "
+        "minimum in force that month at the park's place, the lowest ratio over the year's months with both "
+        "(`months_below_minimum` counts those below 1). Where the law sets no minimum the status says so "
+        "and no ratio is computed; where the reference has no entry the status is empty (unknown), never a "
+        "ratio against zero. An entry for the park's region wins over one for the whole country.\n\n"
+        + _table(header, rows)
+    )
+
+
 def unit_conversions_markdown() -> str:
     rows = [
         (f"`{u.metric}`", u.unit, u.canonical_unit, f"{u.factor:.10g}", u.derivation)
@@ -329,17 +362,56 @@ def unit_conversions_markdown() -> str:
     )
 
 
+def annual_tables_markdown() -> str:
+    """facility_annual and programme_annual: what they sum, from which published cells, with which ratios."""
+    sums = ", ".join(f"`{c}`" for c in FACILITY_YEAR_SUMS)
+    facility_ratios = [(f"`{r.column}`", r.text + " (the year's sums)") for r in FACILITY_YEAR_RATIOS]
+    groups = [(f"`{counter}`", ", ".join(f"`{c}`" for c in columns)) for counter, columns in PROGRAMME_GROUPS]
+    programme_ratios = [(f"`{r.column}`", r.text + " (the sums)") for r in PROGRAMME_RATIOS]
+    return (
+        "## Facility years and programme totals\n\n"
+        "### Facility years (`facility_annual`)\n\n"
+        "**Gate-to-gate facility emissions, not product footprints.** A facility year holds the facility's "
+        "own Scope 1 (fuels burned on site) and Scope 2 (electricity bought), with its output over the same "
+        "months: what a brand needs to allocate a supplier's emissions to its purchases in a Scope 3 "
+        "inventory (category 1). It does not include the emissions of fibres, yarns, chemicals, transport "
+        "or anything else upstream or downstream of the facility gate. The Scope 3 recipe on the Data pages "
+        "shows the join and an allocation by mass.\n\n"
+        f"- Sums of the facility's published months ({sums}); a column is left empty when some months "
+        "covered have no value for it while others do (named in `incomplete_fields`): a partial sum would "
+        "understate the year. Only public facilities are listed, and only their published months are read, "
+        "so a facility year reveals nothing the months do not.\n"
+        "- `months_covered` / `months_expected` = `coverage_pct`; expected months are those of the "
+        "reporting window in which the facility is active. `restated_months` counts months with a value a "
+        "later submission corrected.\n"
+        "- `grid_factor_year`: the grid factor's year (the latest when months differ); "
+        "`grid_factor_fallback` true when any month used an earlier year's factor.\n\n"
+        + _table(["column", "formula"], facility_ratios)
+        + "\n### Programme and country totals (`programme_annual`)\n\n"
+        "Per year, for the whole programme and for each country: sums of the published park totals "
+        "(`park_annual`), in groups. A park whose row withholds any column of a group (disclosure control) "
+        "is left out of the whole group and counted out of its `*_parks_included` column, so a total minus "
+        "the published park totals never gives a withheld cell. A column a park did not report adds "
+        "nothing; a sum that no included park reported is empty.\n\n"
+        + _table(["parks counted in", "columns summed"], groups)
+        + "\n"
+        + _table(["column", "formula"], programme_ratios)
+    )
+
+
 def methodology_markdown(gwp_set: str = "ar5", rubric_version: int = 1) -> str:
     """The whole methodology page."""
     parts = [
         "# Methodology\n",
         formulas_markdown(gwp_set),
+        annual_tables_markdown(),
         missing_inputs_markdown(),
         rubric_markdown(rubric_version),
         fuel_factors_markdown(),
         gwp_markdown(),
         grid_factors_markdown(),
         zdhc_limits_markdown(),
+        minimum_wages_markdown(),
         unit_conversions_markdown(),
     ]
     return "\n".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import filecmp
 import json
 import subprocess
@@ -13,7 +14,7 @@ import frictionless
 import pytest
 
 from instep.metadata.model import Field, ForeignKey, Resource
-from instep.metadata.resources import FACILITIES, PARKS
+from instep.metadata.resources import CHANGES, FACILITIES, PARKS
 from instep.release import (
     ReleaseConflict,
     default_version,
@@ -60,7 +61,7 @@ def test_package_validates_with_frictionless_and_loads_everywhere(prepared: Sett
     report = frictionless.validate(str(descriptor_path))
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])
     package = frictionless.Package(str(descriptor_path))
-    assert [r.name for r in package.resources] == [r.name for r in BASE_RESOURCES]
+    assert [r.name for r in package.resources] == [r.name for r in (*BASE_RESOURCES, CHANGES)]
     for resource in package.resources:
         assert resource.validate().valid, resource.name
     parks = package.get_resource("parks").read_rows()
@@ -113,7 +114,7 @@ def test_package_validates_with_frictionless_and_loads_everywhere(prepared: Sett
 def test_checksums_zip_index_and_latest(prepared: Settings):
     release = publish(prepared)
     sums = read_sums(release.path / "SHA256SUMS")
-    assert set(sums) == set(release_files(release.path)) - {"SHA256SUMS"}
+    assert set(sums) == set(release_files(release.path)) - {"SHA256SUMS", "SHA256SUMS.sig", "signing-key.pub"}
     for name, digest in sums.items():
         assert sha256_file(release.path / name) == digest
     with zipfile.ZipFile(release.zip_path) as archive:
@@ -128,6 +129,14 @@ def test_checksums_zip_index_and_latest(prepared: Settings):
     assert entry["zip_sha256"] == sha256_file(release.zip_path)
     assert entry["rows"]["parks"] == 2
     assert latest_version(package) == "1.0.0"
+    # latest.json: the stable address tools follow, every path relative to the package folder.
+    latest = json.loads((package / "latest.json").read_text(encoding="utf-8"))
+    assert latest == {"package": "instep-open-data", **entry}
+    assert sha256_file(package / latest["datapackage"]) == latest["datapackage_sha256"]
+    assert sha256_file(package / latest["path"] / latest["zip"]) == latest["zip_sha256"]
+    for pointer in ("checksums", "signature", "signing_key"):
+        assert (package / latest[pointer]).is_file(), pointer
+    assert (package / "signing-key.pub").read_bytes() == (package / latest["signing_key"]).read_bytes()
     assert (release.path / "CITATION.cff").read_text(encoding="utf-8").startswith("cff-version: 1.2.0")
     assert "@misc{instep_open_data_1_0_0," in (release.path / "CITATION.bib").read_text(encoding="utf-8")
 
@@ -206,6 +215,8 @@ def test_automatic_version_is_the_release_date_and_never_overwrites(prepared: Se
     second = publish_release(prepared, resources=BASE_RESOURCES)
     assert second.version == "2026.01.01.2" and second.published
     assert latest_version(second.path.parent) == "2026.01.01.2"
+    latest = json.loads((second.path.parent / "latest.json").read_text(encoding="utf-8"))
+    assert latest["version"] == "2026.01.01.2" and latest["datapackage"] == "2026.01.01.2/datapackage.json"
 
 
 # A facility-month resource as the indicators publish it, reduced to what the changelog needs.
@@ -243,8 +254,31 @@ def test_changelog_lists_restated_values_of_public_facilities(prepared: Settings
     second = publish(prepared, version="1.1.0", release_date="2026-12-01", resources=resources)
     changelog = (second.path / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "Changes since release 1.0.0." in changelog
-    assert "| facility_values | 4 | 1 | 0 | 1 |" in changelog
-    assert "| facility_values | ET-HAW-F001 | 2024-02 | electricity_grid_kwh | 1100 | 1250.5 |" in changelog
+    assert "| facility_values | 4 | 1 | 0 | 1 | 1 |" in changelog
+    assert (
+        "| facility_values | restated | facility_id=ET-HAW-F001; period=2024-02 | electricity_grid_kwh | "
+        "1100 | 1250.5 |" in changelog
+    )
+    assert "| facility_values | added | facility_id=ET-HAW-F001; period=2024-03 | * |  |  |" in changelog
+    changes = list(csv.DictReader((second.path / "data" / "changes.csv").open(encoding="utf-8")))
+    assert changes == [
+        {
+            "resource": "facility_values",
+            "kind": "added",
+            "row_key": "facility_id=ET-HAW-F001; period=2024-03",
+            "column": "*",
+            "old": "",
+            "new": "",
+        },
+        {
+            "resource": "facility_values",
+            "kind": "restated",
+            "row_key": "facility_id=ET-HAW-F001; period=2024-02",
+            "column": "electricity_grid_kwh",
+            "old": "1100",
+            "new": "1250.5",
+        },
+    ]
     assert "ET-HAW-F002" not in changelog and "Beta Dyeing" not in changelog
     assert "No schema changes." in changelog
     index = read_index(second.path.parent)
@@ -333,3 +367,80 @@ def test_csv_text_spells_every_cell_like_format_cell_and_quotes_like_the_csv_mod
         csv_text(["a", "b"], pa.table({"a": pa.array([], pa.string()), "b": pa.array([], pa.int64())}))
         == "a,b\n"
     )
+
+
+def test_homepage_is_the_configured_site_address_and_the_local_default_is_labelled(prepared: Settings):
+    demo = publish(prepared)
+    descriptor = json.loads((demo.path / "datapackage.json").read_text(encoding="utf-8"))
+    assert descriptor["homepage"] == prepared.site_url == "http://127.0.0.1:8000/"
+    assert descriptor["homepage_placeholder"] is True and "placeholder" in descriptor["description"]
+    assert 'url: "http://127.0.0.1:8000/"' in (demo.path / "CITATION.cff").read_text(encoding="utf-8")
+    public = prepared.with_(
+        site_url="https://open-data.example.net/", datapackages_dir=prepared.workspace / "dp"
+    )
+    published = publish(public)
+    descriptor = json.loads((published.path / "datapackage.json").read_text(encoding="utf-8"))
+    assert descriptor["homepage"] == "https://open-data.example.net/"
+    assert "homepage_placeholder" not in descriptor and "placeholder" not in descriptor["description"]
+    bib = (published.path / "CITATION.bib").read_text(encoding="utf-8")
+    assert "url = {https://open-data.example.net/}" in bib
+
+
+def test_rows_of_a_facility_that_withdrew_are_counted_never_named():
+    from datetime import date
+
+    from instep.release.changelog import render_changelog
+    from instep.release.changes import compare_releases
+    from instep.release.descriptor import schema_descriptor
+
+    resources = (FACILITIES, FACILITY_VALUES)
+    descriptor = {"resources": [{"name": r.name, "schema": schema_descriptor(r)} for r in resources]}
+    facility = {"park_id": "ET-HAW", "type": "factory", "sector": "garment", "os_id": None}
+    facility |= {"active_from": None, "active_to": None}
+    before = {
+        "facilities": [
+            {"facility_id": "ET-HAW-F001", "name": "Alpha", **facility},
+            {"facility_id": "ET-HAW-F002", "name": "Beta Dyeing", **facility},
+        ],
+        "facility_values": [
+            {
+                "facility_id": "ET-HAW-F001",
+                "park_id": "ET-HAW",
+                "period": "2024-01",
+                "electricity_grid_kwh": 1.1,
+            },
+            {
+                "facility_id": "ET-HAW-F002",
+                "park_id": "ET-HAW",
+                "period": "2024-01",
+                "electricity_grid_kwh": 5.0,
+            },
+        ],
+    }
+    after = {
+        "facilities": before["facilities"][:1],
+        "facility_values": [before["facility_values"][0] | {"electricity_grid_kwh": 0.1 + 0.2}],
+    }
+    changes = compare_releases(descriptor, before, descriptor, after)
+    assert all("ET-HAW-F002" not in c.row_key for c in changes.changes)
+    assert changes.summaries["facilities"].removed == 1 and changes.summaries["facilities"].unlisted_rows == 1
+    assert changes.summaries["facility_values"].unlisted_rows == 1
+    (restated,) = changes.of_kind("restated")
+    assert (restated.row_key, restated.old, restated.new) == (
+        "facility_id=ET-HAW-F001; period=2024-01",
+        "1.1",
+        "0.30000000000000004",
+    )
+    text = render_changelog(
+        package_name="instep-open-data",
+        version="1.1.0",
+        release_date=date(2026, 12, 1),
+        previous_version="1.0.0",
+        changes=changes,
+        row_counts={"facilities": 1, "facility_values": 1},
+        resources=resources,
+    )
+    assert "Beta Dyeing" not in text and "ET-HAW-F002" not in text
+    assert "Rows of facilities no longer published individually: 2" in text
+    # kWh to one decimal in the changelog; unrounded in the changes resource.
+    assert "| electricity_grid_kwh | 1.1 | 0.3 |" in text

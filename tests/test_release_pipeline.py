@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -11,7 +12,7 @@ import frictionless
 
 from assets import ASSETS
 from instep.demo import generate_demo
-from instep.metadata.resources import RESOURCES
+from instep.metadata.resources import RELEASE_RESOURCES, RESOURCES
 from instep.release import latest_version, read_index
 from instep.settings import Settings
 from pipelines.resources import InstepWorkspace
@@ -46,7 +47,7 @@ def test_demo_release_then_restatement(tmp_path: Path):
     cli = frictionless_validate(first)
     assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
     loaded = frictionless.Package(str(first / "datapackage.json"))
-    assert [r.name for r in loaded.resources] == [r.name for r in RESOURCES]
+    assert [r.name for r in loaded.resources] == [r.name for r in (*RESOURCES, *RELEASE_RESOURCES)]
     rows = read_index(package)[0]["rows"]
     assert rows["facility_monthly"] > 0 and rows["scorecards"] > 0 and rows["park_annual"] > 0
     con = duckdb.connect()
@@ -82,6 +83,17 @@ def test_demo_release_then_restatement(tmp_path: Path):
     assert latest_version(package) == "1.1.0"
     changelog = (package / "1.1.0" / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "Changes since release 1.0.0." in changelog
-    assert f"| facility_monthly | {public['facility_id']} | {period} | electricity_grid_kwh |" in changelog
+    row_key = f"facility_id={public['facility_id']}; period={period}"
+    assert f"| facility_monthly | restated | {row_key} | electricity_grid_kwh |" in changelog
     assert "123456 |" in changelog
+    # Numbers at their column's precision: no run of float noise digits.
+    assert not re.search(r"\d\.\d{5,}", changelog), changelog
+    with (package / "1.1.0" / "data" / "changes.csv").open(encoding="utf-8") as handle:
+        changes = list(csv.DictReader(handle))
+    restated = [c for c in changes if c["resource"] == "facility_monthly" and c["row_key"] == row_key]
+    assert {c["column"] for c in restated} >= {"electricity_grid_kwh", "renewable_electricity_share_pct"}
+    grid = next(c for c in restated if c["column"] == "electricity_grid_kwh")
+    assert grid["kind"] == "restated" and grid["new"] == "123456" and grid["old"] not in ("", "123456")
+    assert {c["kind"] for c in changes} <= {"added", "removed", "restated", "schema"}
+    assert not any(f["facility_id"] in c["row_key"] for f in hidden for c in changes)
     assert "corrected meter reading" not in changelog

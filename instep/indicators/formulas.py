@@ -263,6 +263,16 @@ RATIOS: tuple[Ratio, ...] = (
 )
 
 
+# Market-based intensity: published in facility_annual only (the monthly tables carry the location-based
+# one), by the same expression shape as ghg_intensity_kg_co2e_per_kg.
+GHG_INTENSITY_MARKET = Ratio(
+    "ghg_intensity_market_kg_co2e_per_kg",
+    "CASE WHEN coalesce(scope1_t_co2e, scope2_market_t_co2e) IS NOT NULL THEN 1000.0 * "
+    "(coalesce(scope1_t_co2e, 0) + coalesce(scope2_market_t_co2e, 0)) / nullif(output_kg, 0) END",
+    "(Scope 1 t CO2e + Scope 2 market-based t CO2e) x 1000 / output kg",
+)
+
+
 @dataclass(frozen=True)
 class Identity:
     """A column that is a weighted sum of other columns of the same row, at every level.
@@ -333,6 +343,7 @@ __all__ = [
     "CHANGE_OF",
     "COEFFICIENT_COLUMNS",
     "FUEL_METRICS",
+    "GHG_INTENSITY_MARKET",
     "IDENTITIES",
     "INDICATOR_INPUTS",
     "KWH_TO_GJ",

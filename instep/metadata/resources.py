@@ -12,6 +12,7 @@ scorecards, data_quality) by the indicators.
 from __future__ import annotations
 
 from instep.metadata.model import Field, ForeignKey, Resource
+from instep.reference import MINIMUM_WAGE_STATUSES
 
 PARK_ID = r"^[A-Z]{2}-[A-Z0-9]{2,6}$"
 FACILITY_ID = r"^[A-Z]{2}-[A-Z0-9]{2,6}-[A-Z0-9]{2,8}$"
@@ -816,6 +817,242 @@ COMPUTED_RESOURCES = (
     PARK_COVERAGE,
 )
 
+# --- annual tables computed from published cells only ----------------------------------------------------
+
+# Every figure of these tables is a sum or ratio of cells already published (facility_monthly,
+# park_annual), so they reveal nothing a reader could not compute from the release: no relation is added
+# to the disclosure plan.
+SUM_OF_MONTHS = (
+    " Sum of the facility's published months of the year (facility_monthly); empty when no month has "
+    "the value, or when some months covered lack it (then named in incomplete_fields)."
+)
+
+
+def _facility_year_sum(name: str, unit: str, what: str) -> Field:
+    return _amount(name, unit, what + SUM_OF_MONTHS)
+
+
+FACILITY_ANNUAL = Resource(
+    name="facility_annual",
+    title="Facility indicators by year (for Scope 3 reporting)",
+    description=(
+        "Per public facility and calendar year: gate-to-gate Scope 1 and 2 emissions of the facility, "
+        "output, and intensities per kg, computed from the facility's published months only. These are "
+        "facility emissions, not product footprints: a brand allocates them to its purchases (e.g. by its "
+        "share of the facility's output) in its own Scope 3 inventory. Facilities that disclose only in "
+        "aggregate are not listed."
+    ),
+    fields=(
+        FACILITY_ID_FIELD,
+        Field("name", "string", "Facility name as in the registry."),
+        Field("os_id", "string", "Open Supply Hub (OS) ID of the facility, when registered."),
+        PARK_ID_FIELD,
+        Field("country", "string", "ISO 3166-1 alpha-2 country of the park."),
+        YEAR,
+        Field(
+            "months_covered",
+            "integer",
+            "Months of the year with a published row in facility_monthly.",
+            unit="count",
+            minimum=0,
+            maximum=12,
+        ),
+        Field(
+            "months_expected",
+            "integer",
+            "Months of the year in the reporting window in which the facility was active (registry "
+            "active_from / active_to).",
+            unit="count",
+            minimum=0,
+            maximum=12,
+        ),
+        _pct("coverage_pct", "months_covered / months_expected x 100."),
+        Field(
+            "restated_months",
+            "integer",
+            "Months of the year with at least one value restated by a later submission.",
+            unit="count",
+            minimum=0,
+            maximum=12,
+        ),
+        _facility_year_sum(
+            "scope1_t_co2e", "t CO2e", "Scope 1 (fuels burned on site; biomass CO2 excluded, CH4 and N2O in)."
+        ),
+        _facility_year_sum("biogenic_co2_t", "t CO2", "Memo item: CO2 of burnt biomass, outside Scope 1."),
+        _facility_year_sum("scope2_location_t_co2e", "t CO2e", "Scope 2, location-based."),
+        _facility_year_sum("scope2_market_t_co2e", "t CO2e", "Scope 2, market-based."),
+        _facility_year_sum("output_kg", "kg", "Mass of finished product."),
+        _facility_year_sum("output_pieces", "pcs", "Finished garments or pieces."),
+        _facility_year_sum("energy_total_gj", "GJ", "Total energy."),
+        _facility_year_sum("water_withdrawal_m3", "m3", "Total water withdrawal."),
+        _amount(
+            "ghg_intensity_kg_co2e_per_kg",
+            "kg CO2e/kg",
+            "(Scope 1 + Scope 2 location-based) x 1000 / output_kg over the year's sums.",
+        ),
+        _amount(
+            "ghg_intensity_market_kg_co2e_per_kg",
+            "kg CO2e/kg",
+            "(Scope 1 + Scope 2 market-based) x 1000 / output_kg over the year's sums.",
+        ),
+        _amount("energy_intensity_mj_per_kg", "MJ/kg", "energy_total_gj x 1000 / output_kg over the year."),
+        _amount("water_intensity_l_per_kg", "L/kg", "water_withdrawal_m3 x 1000 / output_kg over the year."),
+        Field(
+            "grid_factor_year",
+            "year",
+            "Year of the grid emission factor used for Scope 2 (the latest when months differ).",
+        ),
+        Field(
+            "grid_factor_fallback",
+            "boolean",
+            "True when any month used the latest earlier year's grid factor because the year had none.",
+        ),
+        Field("gwp_set", "string", "IPCC assessment report of the GWPs used for CO2e.", enum=GWP_SETS),
+        _amount(
+            "entry_wage_local",
+            "local currency",
+            "Lowest entry-level monthly base wage reported in the year's published months.",
+        ),
+        Field(
+            "minimum_wage_status",
+            "string",
+            "'statutory' when a legal minimum applied in a month of the year at the park's place "
+            "(instep/reference/minimum_wages.csv), 'no_statutory_minimum' when the reference records, with "
+            "its source, that none applied in any month; empty when the reference has no entry (unknown).",
+            enum=MINIMUM_WAGE_STATUSES,
+        ),
+        Field(
+            "entry_wage_to_minimum",
+            "number",
+            "Entry-level wage / legal minimum (SPEC 3): the lowest monthly ratio of the year over the months "
+            "with a reported wage and a statutory minimum; below 1 means a month paid below the minimum. "
+            "Empty where no minimum exists or none is known.",
+            unit="ratio",
+            minimum=0,
+        ),
+        _amount(
+            "minimum_wage_local",
+            "local currency",
+            "The statutory monthly minimum of the month with the lowest ratio.",
+        ),
+        Field(
+            "months_below_minimum",
+            "integer",
+            "Months whose entry-level wage was below the statutory minimum; empty without a known minimum.",
+            unit="count",
+            minimum=0,
+            maximum=12,
+        ),
+        Field("wage_currency", "string", "ISO 4217 currency of the wage and the minimum."),
+        Field(
+            "incomplete_fields",
+            "string",
+            "Columns left empty because some months covered lack the value while others have it, "
+            "separated by ';' (a partial sum would understate the year). Empty when none.",
+        ),
+    ),
+    primary_key=("facility_id", "year"),
+    foreign_keys=(FACILITY_FK, PARK_FK),
+    caveats=(
+        "Gate-to-gate facility emissions (Scope 1 and 2 of the facility), not product carbon footprints.",
+        "A year with months_covered below months_expected is partial: compare coverage_pct before use.",
+    ),
+)
+
+PROGRAMME_AREAS = ("programme", "country")
+PARKS_INCLUDED = " Sum over the parks of the area whose figure is published in park_annual; see {}."
+
+
+def _area_sum(name: str, unit: str, what: str, parks_column: str) -> Field:
+    return _amount(name, unit, what + PARKS_INCLUDED.format(parks_column))
+
+
+def _parks_included(name: str, figures: str) -> Field:
+    return Field(
+        name,
+        "integer",
+        f"Parks whose park_annual row withholds none of {figures}; the others are left out of these "
+        "sums (a figure a park did not report adds nothing; a sum no included park reported is empty).",
+        unit="count",
+        minimum=0,
+    )
+
+
+PROGRAMME_ANNUAL = Resource(
+    name="programme_annual",
+    title="Programme and country totals by year",
+    description=(
+        "Per calendar year, the headline totals of the whole programme and of each country: sums of the "
+        "published park totals (park_annual) and ratios of those sums. A park whose figure is withheld "
+        "by disclosure control is left out of that figure (counted in its parks_included column), so "
+        "nothing withheld can be recovered by subtraction."
+    ),
+    fields=(
+        YEAR,
+        Field(
+            "area",
+            "string",
+            "'programme' for all parks, else the ISO 3166-1 alpha-2 country code.",
+            required=True,
+        ),
+        Field("area_type", "string", "'programme' or 'country'.", required=True, enum=PROGRAMME_AREAS),
+        Field("parks_reporting", "integer", "Parks with a park_annual row for the year.", unit="count"),
+        Field(
+            "parks_complete",
+            "integer",
+            "Of parks_reporting: those whose year is complete (park_annual.year_status).",
+            unit="count",
+        ),
+        _area_sum("scope1_t_co2e", "t CO2e", "Scope 1.", "ghg_parks_included"),
+        _area_sum("scope2_location_t_co2e", "t CO2e", "Scope 2, location-based.", "ghg_parks_included"),
+        _area_sum("scope2_market_t_co2e", "t CO2e", "Scope 2, market-based.", "ghg_parks_included"),
+        _parks_included("ghg_parks_included", "Scope 1 and both Scope 2 figures"),
+        _area_sum("electricity_grid_kwh", "kWh", "Grid electricity.", "electricity_parks_included"),
+        _area_sum("electricity_solar_kwh", "kWh", "Solar electricity.", "electricity_parks_included"),
+        _area_sum(
+            "electricity_renewable_contract_kwh",
+            "kWh",
+            "Renewable contract electricity.",
+            "electricity_parks_included",
+        ),
+        _pct(
+            "renewable_electricity_share_pct",
+            "(solar + renewable contract) / (grid + solar) x 100 over the sums above.",
+        ),
+        _parks_included("electricity_parks_included", "all three electricity figures"),
+        _area_sum("water_withdrawal_m3", "m3", "Water withdrawal.", "water_parks_included"),
+        _parks_included("water_parks_included", "water_withdrawal_m3"),
+        Field(
+            "wastewater_results_discharge",
+            "integer",
+            "Discharge results with a ZDHC limit." + PARKS_INCLUDED.format("wastewater_parks_included"),
+            unit="count",
+            minimum=0,
+        ),
+        Field(
+            "wastewater_results_meeting_foundational",
+            "integer",
+            "Results meeting the foundational limit." + PARKS_INCLUDED.format("wastewater_parks_included"),
+            unit="count",
+            minimum=0,
+        ),
+        Field(
+            "wastewater_results_inconclusive",
+            "integer",
+            "Results that cannot be judged." + PARKS_INCLUDED.format("wastewater_parks_included"),
+            unit="count",
+            minimum=0,
+        ),
+        _pct(
+            "zdhc_foundational_share_pct",
+            "Results meeting foundational / (results - inconclusive results) x 100 over the sums above.",
+        ),
+        _parks_included("wastewater_parks_included", "the three wastewater result counts"),
+    ),
+    primary_key=("year", "area"),
+)
+AGGREGATE_RESOURCES = (FACILITY_ANNUAL, PROGRAMME_ANNUAL)
+
 # Columns the warehouse keeps before disclosure and never publishes (disclosure drops them).
 WAREHOUSE_ONLY_FIELDS: dict[str, tuple[Field, ...]] = {
     "facility_monthly": (
@@ -841,7 +1078,13 @@ WAREHOUSE_ONLY_FIELDS: dict[str, tuple[Field, ...]] = {
 # --- the package ----------------------------------------------------------------------------------------
 
 # Order of the resources in the data package: registry, computed tables, reference tables.
-RESOURCES: tuple[Resource, ...] = (PARKS, FACILITIES, *COMPUTED_RESOURCES, *REFERENCE_RESOURCES)
+RESOURCES: tuple[Resource, ...] = (
+    PARKS,
+    FACILITIES,
+    *COMPUTED_RESOURCES,
+    *AGGREGATE_RESOURCES,
+    *REFERENCE_RESOURCES,
+)
 
 
 def resource(name: str) -> Resource:
@@ -855,3 +1098,49 @@ def resource(name: str) -> Resource:
 def warehouse_fields(name: str) -> tuple[Field, ...]:
     """Columns of `out_<name>`: the published fields plus the warehouse-only ones."""
     return resource(name).fields + WAREHOUSE_ONLY_FIELDS.get(name, ())
+
+
+# --- tables the release writer computes itself ----------------------------------------------------------
+
+CHANGE_KINDS = ("added", "removed", "restated", "schema")
+# The `column` of a change that concerns a whole row or a whole resource.
+WHOLE_ROW = "*"
+
+CHANGES = Resource(
+    name="changes",
+    title="Changes since the previous release",
+    description=(
+        "Every row added or removed, every published value restated and every schema change of this "
+        "release against the previous one (listed in releases.json). Empty in a first release. Values are "
+        "spelt as in the CSV files. Rows of facilities that are no longer published individually are not "
+        "listed (CHANGELOG.md counts them)."
+    ),
+    fields=(
+        Field("resource", "string", "Resource (table) of the change.", required=True),
+        Field(
+            "kind",
+            "string",
+            "'added' or 'removed' for a whole row, 'restated' for a value that changed, 'schema' for a "
+            "change of the resource's table schema.",
+            required=True,
+            enum=CHANGE_KINDS,
+        ),
+        Field(
+            "row_key",
+            "string",
+            "The changed row's primary key as 'field=value' separated by '; '; for a schema change the "
+            "part of the schema that changed: 'resource', 'field', 'type', 'unit' or 'primaryKey'.",
+            required=True,
+        ),
+        Field(
+            "column",
+            "string",
+            f"The column whose value or schema changed; '{WHOLE_ROW}' for a whole row or resource.",
+            required=True,
+        ),
+        Field("old", "string", "Value in the previous release (empty: null, or the row did not exist)."),
+        Field("new", "string", "Value in this release (empty: null, or the row was removed)."),
+    ),
+    primary_key=("resource", "kind", "row_key", "column"),
+)
+RELEASE_RESOURCES = (CHANGES,)

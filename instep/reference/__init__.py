@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import hashlib
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 
 REFERENCE_DIR = Path(__file__).resolve().parent
@@ -23,6 +25,7 @@ REFERENCE_FILES = (
     "units.csv",
     "metric_relations.csv",
     "history_plausibility.csv",
+    "minimum_wages.csv",
 )
 
 
@@ -235,3 +238,75 @@ def history_checks() -> dict[str, HistoryCheck]:
         if check is not None:
             out[code] = HistoryCheck(code, check.change_factor, check.min_history_months)
     return out
+
+
+MINIMUM_WAGE_STATUSES = ("statutory", "no_statutory_minimum")
+
+
+@dataclass(frozen=True)
+class MinimumWage:
+    """A legal minimum monthly wage where and while it applies, or the sourced fact that there is none."""
+
+    country: str
+    region: str  # as in the park registry; '' for the whole country
+    area: str
+    sector: str
+    valid_from: date
+    valid_to: date | None
+    status: str
+    monthly_minimum: float | None
+    currency: str
+    source: str
+
+
+def _minimum_wage(row: dict[str, str], where: str) -> MinimumWage:
+    status = row["status"]
+    if status not in MINIMUM_WAGE_STATUSES:
+        raise ValueError(f"{where}: status {status!r} is not one of {', '.join(MINIMUM_WAGE_STATUSES)}")
+    amount = _optional_float(row["monthly_minimum"])
+    if status == "statutory" and (amount is None or amount <= 0):
+        raise ValueError(f"{where}: a statutory minimum needs a positive monthly_minimum")
+    if status == "no_statutory_minimum" and amount is not None:
+        raise ValueError(f"{where}: 'no_statutory_minimum' takes no monthly_minimum (found {amount:g})")
+    if not row["source"].strip():
+        raise ValueError(f"{where}: every entry needs its source")
+    valid_from = date.fromisoformat(row["valid_from"])
+    valid_to = date.fromisoformat(row["valid_to"]) if row["valid_to"].strip() else None
+    if valid_to is not None and valid_to < valid_from:
+        raise ValueError(f"{where}: valid_to {valid_to} is before valid_from {valid_from}")
+    return MinimumWage(
+        country=row["country"],
+        region=row["region"],
+        area=row["area"],
+        sector=row["sector"],
+        valid_from=valid_from,
+        valid_to=valid_to,
+        status=status,
+        monthly_minimum=amount,
+        currency=row["currency"],
+        source=row["source"],
+    )
+
+
+def check_minimum_wages(entries: tuple[MinimumWage, ...]) -> tuple[MinimumWage, ...]:
+    """The entries, or a ValueError naming the first two that apply to the same place on the same day."""
+    by_place: dict[tuple[str, str], list[MinimumWage]] = {}
+    for entry in entries:
+        by_place.setdefault((entry.country, entry.region), []).append(entry)
+    for (country, region), place in by_place.items():
+        ordered = sorted(place, key=lambda e: e.valid_from)
+        for earlier, later in pairwise(ordered):
+            if earlier.valid_to is None or earlier.valid_to >= later.valid_from:
+                raise ValueError(
+                    f"minimum_wages.csv: {country} {region or '(whole country)'} has two entries on "
+                    f"{later.valid_from}: from {earlier.valid_from} and from {later.valid_from}"
+                )
+    return entries
+
+
+@cache
+def minimum_wages() -> tuple[MinimumWage, ...]:
+    """Every entry of minimum_wages.csv, checked (line numbers in errors count the header as line 1)."""
+    rows = read_rows("minimum_wages.csv")
+    entries = tuple(_minimum_wage(row, f"minimum_wages.csv line {n}") for n, row in enumerate(rows, start=2))
+    return check_minimum_wages(entries)

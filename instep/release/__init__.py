@@ -6,6 +6,9 @@ The API the pipeline, the command line and the site use:
 - `build_pub_tables(con, settings) -> dict[str, int]` (disclosure, then registry and reference tables)
 - `read_index(package_dir) -> list[dict]`, `latest_version(package_dir) -> str | None`
 - `package_dir(settings) -> Path`: `datapackages/<package-name>/`
+- `instep.release.verify.verify_release(release_dir, trusted_key=None) -> Verification`: signature,
+  checksums, descriptor hashes and zip members of a published release
+- `instep.release.signing.generate_key(settings, rotate=False)`: the workspace's signing key
 """
 
 from instep.release.index import latest_version, read_index

@@ -6,12 +6,18 @@ are built from it.
 
 from __future__ import annotations
 
-import os
+from urllib.parse import urlsplit
+
+from instep.settings import Settings
 
 TITLE = "INSTEP Open Data: sustainability of textile and apparel industrial parks"
 PUBLISHER = "INSTEP Open Data programme"
-# Where the published site lives; set INSTEP_HOMEPAGE when publishing under another address.
-DEFAULT_HOMEPAGE = "https://instep-open-data.example.org/"
+# Hosts of an address that is not a published site: the local preview and documentation placeholders.
+PLACEHOLDER_HOSTS = ("127.0.0.1", "localhost", "example.org", "example.com")
+PLACEHOLDER_NOTE = (
+    "The homepage is a placeholder (the local address of a demonstration build), not a published site: "
+    "set INSTEP_SITE_URL to the public address before publishing."
+)
 LICENSE = {
     "name": "CC-BY-4.0",
     "path": "https://creativecommons.org/licenses/by/4.0/",
@@ -52,5 +58,11 @@ DESCRIPTION = (
 )
 
 
-def homepage() -> str:
-    return os.environ.get("INSTEP_HOMEPAGE", DEFAULT_HOMEPAGE)
+def homepage(settings: Settings) -> str:
+    """The package homepage: the site's public address from the settings (INSTEP_SITE_URL)."""
+    return settings.site_url
+
+
+def homepage_is_placeholder(settings: Settings) -> bool:
+    host = urlsplit(settings.site_url).hostname or ""
+    return any(host == h or host.endswith("." + h) for h in PLACEHOLDER_HOSTS)

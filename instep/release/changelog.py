@@ -1,16 +1,15 @@
-"""What changed since the previous release: schemas, rows per resource (by primary key), restated values.
+"""CHANGELOG.md: what changed since the previous release, summarised from the `changes` resource.
 
-Restated values are listed by facility, key and column (old -> new) only for resources that carry a
-facility_id in their primary key, which hold public facilities only (disclosure has removed the others).
-Restatements by facilities published only in aggregates are counted, never named.
+Per resource the rows added, removed and restated, then the first changes themselves (the rest are in
+`data/changes.csv`), numbers rounded to their column's precision. Restatements by facilities published
+only in aggregates are counted, never named.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from instep.release.cells import format_cell
+from instep.metadata.model import Field, Resource
+from instep.release.cells import format_number
+from instep.release.changes import Change, ReleaseChanges
 
 Rows = list[dict[str, Any]]
 # A resource's rows: Arrow tables as the writer holds them, turned into Python rows only when compared.
@@ -34,102 +35,59 @@ class Snapshot:
     tables: Mapping[str, TableRows]
 
 
-@dataclass
-class ResourceChanges:
-    name: str
-    schema: list[str] = field(default_factory=list)
-    added: int = 0
-    removed: int = 0
-    changed: int = 0
-    compared: bool = True
-    restated: list[tuple[str, str, str, str, str]] = field(default_factory=list)
-
-
 def load_snapshot(release_dir: Path) -> Snapshot:
     descriptor = json.loads((release_dir / "datapackage.json").read_text(encoding="utf-8"))
     tables = {r["name"]: pq.read_table(release_dir / r["parquet"]["path"]) for r in descriptor["resources"]}
     return Snapshot(version=descriptor["version"], descriptor=descriptor, tables=tables)
 
 
-def _rows(table: TableRows) -> Rows:
-    return table.to_pylist() if isinstance(table, pa.Table) else table
-
-
-def _fields(resource: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {f["name"]: f for f in resource["schema"]["fields"]}
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
-
-
-def _schema_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
-    notes: list[str] = []
-    old_fields, new_fields = _fields(old), _fields(new)
-    for name in new_fields.keys() - old_fields.keys():
-        notes.append(f"field `{name}` added ({new_fields[name]['type']})")
-    for name in old_fields.keys() - new_fields.keys():
-        notes.append(f"field `{name}` removed")
-    for name in old_fields.keys() & new_fields.keys():
-        for prop in ("type", "unit"):
-            before, after = old_fields[name].get(prop), new_fields[name].get(prop)
-            if before != after:
-                notes.append(f"field `{name}`: {prop} {before or '(none)'} -> {after or '(none)'}")
-    if old["schema"].get("primaryKey") != new["schema"].get("primaryKey"):
-        notes.append(f"primary key {old['schema'].get('primaryKey')} -> {new['schema'].get('primaryKey')}")
-    return sorted(notes)
-
-
-def compare(previous: Snapshot, current: Snapshot) -> tuple[list[str], list[ResourceChanges]]:
-    """Resources added or removed, and the changes of every resource present in both releases."""
-    old_resources = {r["name"]: r for r in previous.descriptor["resources"]}
-    new_resources = {r["name"]: r for r in current.descriptor["resources"]}
-    package_notes = [f"resource `{n}` added" for n in new_resources if n not in old_resources]
-    package_notes += [f"resource `{n}` removed" for n in old_resources if n not in new_resources]
-    changes: list[ResourceChanges] = []
-    for name, new in new_resources.items():
-        if name not in old_resources:
-            continue
-        old = old_resources[name]
-        result = ResourceChanges(name=name, schema=_schema_changes(old, new))
-        key = list(new["schema"]["primaryKey"])
-        if key != list(old["schema"]["primaryKey"]):
-            result.compared = False
-            changes.append(result)
-            continue
-        common = [f for f in _fields(new) if f in _fields(old) and f not in key]
-        before = {tuple(row[k] for k in key): row for row in _rows(previous.tables[name])}
-        after = {tuple(row[k] for k in key): row for row in _rows(current.tables[name])}
-        result.added = len(after.keys() - before.keys())
-        result.removed = len(before.keys() - after.keys())
-        facility_level = "facility_id" in key
-        for k in sorted(after.keys() & before.keys(), key=lambda t: tuple(format_cell(v) for v in t)):
-            differing = [c for c in common if not _same(before[k][c], after[k][c])]
-            if not differing:
-                continue
-            result.changed += 1
-            if facility_level:
-                where = dict(zip(key, k, strict=True))
-                facility = str(where.pop("facility_id"))
-                label = ", ".join(format_cell(v) for v in where.values())
-                for column in differing:
-                    result.restated.append(
-                        (
-                            facility,
-                            label,
-                            column,
-                            format_cell(before[k][column]),
-                            format_cell(after[k][column]),
-                        )
-                    )
-        changes.append(result)
-    return package_notes, changes
+# Decimal places a changed number is shown with, by its column's unit; other units get DEFAULT_DECIMALS.
+UNIT_DECIMALS: dict[str, int] = {
+    "%": 1,
+    "count": 0,
+    "persons": 0,
+    "pcs": 0,
+    "days": 0,
+    "kWh": 1,
+    "kg": 0,
+    "m3": 1,
+    "h": 0,
+    "GJ": 2,
+    "t CO2e": 3,
+    "t CO2": 3,
+    "t CO2/MWh": 4,
+    "kg CO2e/kg": 3,
+    "MJ/kg": 2,
+    "L/kg": 1,
+    "ratio": 3,
+    "degree": 4,
+}
+DEFAULT_DECIMALS = 3
+# Changes listed in the changelog itself; all of them are in the `changes` resource.
+LISTED_CHANGES = 50
 
 
 def _md(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def shown_value(text: str, field: Field | None) -> str:
+    """A value of the `changes` resource as the changelog shows it: numbers at their column's precision."""
+    if field is None or field.type != "number" or text == "":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    decimals = UNIT_DECIMALS.get(field.unit or "", DEFAULT_DECIMALS)
+    return format_number(round(value, decimals))
+
+
+def _field(resources: Mapping[str, Resource], resource: str, column: str) -> Field | None:
+    spec = resources.get(resource)
+    if spec is None or column not in spec.field_names:
+        return None
+    return spec.field(column)
 
 
 def render_changelog(
@@ -137,54 +95,74 @@ def render_changelog(
     package_name: str,
     version: str,
     release_date: date,
-    previous: Snapshot | None,
-    current: Snapshot,
-    resource_order: Sequence[str],
+    previous_version: str | None,
+    changes: ReleaseChanges | None,
+    row_counts: Mapping[str, int],
+    resources: Sequence[Resource],
     aggregate_only_restatements: int | None = None,
+    listed: int = LISTED_CHANGES,
 ) -> str:
+    """The Markdown changelog; `changes` is None for a first release."""
+    order = [r.name for r in resources]
     lines = [f"# Changelog of {package_name} {version}", "", f"Released {release_date.isoformat()}.", ""]
-    if previous is None:
+    if previous_version is None or changes is None:
         lines += ["First release: every resource is new.", "", "| resource | rows |", "|---|---:|"]
-        lines += [f"| {n} | {len(current.tables[n])} |" for n in resource_order]
+        lines += [f"| {n} | {row_counts[n]} |" for n in order]
         return "\n".join(lines) + "\n"
-    package_notes, changes = compare(previous, current)
-    lines += [f"Changes since release {previous.version}.", "", "## Schema", ""]
-    schema_lines = [f"- {note}" for note in package_notes]
-    for change in changes:
-        schema_lines += [f"- `{change.name}`: {note}" for note in change.schema]
-    lines += schema_lines or ["No schema changes."]
+    by_name = {r.name: r for r in resources}
+    lines += [f"Changes since release {previous_version}.", "", "## Schema", ""]
+    schema = changes.of_kind("schema")
+    lines += [_schema_line(c) for c in schema] or ["No schema changes."]
     lines += [
         "",
         "## Rows",
         "",
-        "| resource | rows | added | removed | changed |",
-        "|---|---:|---:|---:|---:|",
+        "| resource | rows | added | removed | changed | values restated |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    by_name = {c.name: c for c in changes}
-    for name in resource_order:
-        change = by_name.get(name)
-        rows = len(current.tables[name])
-        if change is None:
-            lines.append(f"| {name} | {rows} | {rows} (new resource) | | |")
-        elif not change.compared:
-            lines.append(f"| {name} | {rows} | primary key changed: rows not compared | | |")
+    for name in order:
+        summary = changes.summaries.get(name)
+        rows = row_counts[name]
+        if summary is None:
+            lines.append(f"| {name} | {rows} | {rows} (new resource) | | | |")
+        elif not summary.compared:
+            lines.append(f"| {name} | {rows} | primary key changed: rows not compared | | | |")
         else:
-            lines.append(f"| {name} | {rows} | {change.added} | {change.removed} | {change.changed} |")
-    lines += ["", "## Restated values", ""]
-    restated = [(c.name, r) for c in changes for r in c.restated]
-    if restated:
+            lines.append(
+                f"| {name} | {rows} | {summary.added} | {summary.removed} | {summary.changed_rows} | "
+                f"{summary.restated_values} |"
+            )
+    unlisted = sum(s.unlisted_rows for s in changes.summaries.values())
+    if unlisted:
         lines += [
-            "Values of public facilities that changed since the previous release (old -> new).",
             "",
-            "| resource | facility | period / key | column | old | new |",
+            f"Rows of facilities no longer published individually: {unlisted} (counted in the table, not "
+            "listed).",
+        ]
+    lines += ["", "## Changed rows and values", ""]
+    rows_and_values = changes.of_kind("added", "removed", "restated")
+    if rows_and_values:
+        shown = rows_and_values[:listed]
+        lines += [
+            f"{len(rows_and_values)} changes (old -> new; numbers rounded to their column's precision)"
+            + (
+                f", the first {len(shown)} listed here; all of them, unrounded, in the resource `changes` "
+                "(data/changes.csv)."
+                if len(shown) < len(rows_and_values)
+                else "; unrounded in the resource `changes` (data/changes.csv)."
+            ),
+            "",
+            "| resource | change | row | column | old | new |",
             "|---|---|---|---|---:|---:|",
         ]
-        lines += [
-            f"| {name} | {_md(f)} | {_md(k)} | {_md(c)} | {_md(o)} | {_md(n)} |"
-            for name, (f, k, c, o, n) in restated
-        ]
+        for c in shown:
+            spec = _field(by_name, c.resource, c.column)
+            lines.append(
+                f"| {c.resource} | {c.kind} | {_md(c.row_key)} | {_md(c.column)} | "
+                f"{_md(shown_value(c.old, spec))} | {_md(shown_value(c.new, spec))} |"
+            )
     else:
-        lines.append("No values of public facilities were restated.")
+        lines.append("No rows were added or removed and no published values were restated.")
     if aggregate_only_restatements is not None:
         lines += [
             "",
@@ -192,3 +170,18 @@ def render_changelog(
             f"{aggregate_only_restatements} (counted, not listed; they change park totals only).",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _schema_line(change: Change) -> str:
+    if change.row_key == "resource":
+        return f"- resource `{change.resource}` {change.new or change.old}"
+    if change.row_key == "field":
+        if change.new:
+            return f"- `{change.resource}`: field `{change.column}` added ({change.new})"
+        return f"- `{change.resource}`: field `{change.column}` removed"
+    if change.row_key == "primaryKey":
+        return f"- `{change.resource}`: primary key [{change.old}] -> [{change.new}]"
+    return (
+        f"- `{change.resource}`: field `{change.column}`: {change.row_key} {change.old or '(none)'} -> "
+        f"{change.new or '(none)'}"
+    )

@@ -12,7 +12,7 @@ def _yaml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def citation_cff(name: str, version: str, release_date: date, synthetic: bool) -> str:
+def citation_cff(name: str, version: str, release_date: date, synthetic: bool, homepage: str) -> str:
     title = about.TITLE + (" (synthetic demonstration data)" if synthetic else "")
     lines = [
         "cff-version: 1.2.0",
@@ -22,7 +22,7 @@ def citation_cff(name: str, version: str, release_date: date, synthetic: bool) -
         f"version: {_yaml_string(version)}",
         f"date-released: {_yaml_string(release_date.isoformat())}",
         f"license: {about.LICENSE['name']}",
-        f"url: {_yaml_string(about.homepage())}",
+        f"url: {_yaml_string(homepage)}",
         "authors:",
         f"  - name: {_yaml_string(about.PUBLISHER)}",
         "identifiers:",
@@ -45,7 +45,7 @@ def _bibtex_escape(text: str) -> str:
     return re.sub(r"([&%$#_{}])", r"\\\1", text)
 
 
-def citation_bib(name: str, version: str, release_date: date, synthetic: bool) -> str:
+def citation_bib(name: str, version: str, release_date: date, synthetic: bool, homepage: str) -> str:
     title = about.TITLE + (" (synthetic demonstration data)" if synthetic else "")
     fields = [
         ("author", "{" + _bibtex_escape(about.PUBLISHER) + "}"),
@@ -55,7 +55,7 @@ def citation_bib(name: str, version: str, release_date: date, synthetic: bool) -
         ("version", _bibtex_escape(version)),
         ("publisher", "{" + _bibtex_escape(about.PUBLISHER) + "}"),
         ("howpublished", "Frictionless data package"),
-        ("url", about.homepage()),
+        ("url", homepage),
         ("note", f"Licence {about.LICENSE['name']}; release {_bibtex_escape(version)}"),
     ]
     body = ",\n".join(f"  {key} = {{{value}}}" for key, value in fields)

@@ -76,11 +76,15 @@ def package_descriptor(
     files: Mapping[str, Mapping[str, Any]],
     database: Mapping[str, Any],
     provenance: Mapping[str, Any],
+    homepage: str,
+    homepage_placeholder: bool = False,
 ) -> dict[str, Any]:
     """`files[resource]` holds csv_path, csv_sha256, csv_bytes, parquet_path, parquet_sha256,
     parquet_bytes and rows for every resource."""
     title = about.TITLE + (" (synthetic demonstration data)" if synthetic else "")
     description = (about.SYNTHETIC_NOTICE + "\n\n" if synthetic else "") + about.DESCRIPTION
+    if homepage_placeholder:
+        description += "\n\n" + about.PLACEHOLDER_NOTE
     keywords = [*about.KEYWORDS, *([about.SYNTHETIC_KEYWORD] if synthetic else [])]
     descriptor: dict[str, Any] = {
         "$schema": PROFILE_V2,
@@ -90,12 +94,13 @@ def package_descriptor(
         "created": f"{release_date.isoformat()}T00:00:00Z",
         "title": title,
         "description": description,
-        "homepage": about.homepage(),
+        "homepage": homepage,
         "licenses": [dict(about.LICENSE)],
         "sources": sources(),
         "contributors": [{"title": about.PUBLISHER, "roles": ["publisher"]}],
         "keywords": keywords,
         "synthetic": synthetic,
+        **({"homepage_placeholder": True} if homepage_placeholder else {}),
         "provenance": dict(provenance),
         "database": dict(database),
         "resources": [],

@@ -2,7 +2,8 @@
 
 Disclosure (`instep.disclosure`) produces the computed `pub_*` tables; the registry and reference tables
 are built here: parks, the public facilities, the metric catalogue, the emission factors and the ZDHC
-limits in long form. All are shaped exactly like their metadata resources.
+limits in long form. Last, the annual tables computed from published cells only (facility_annual,
+programme_annual; see `instep.indicators.annual`). All are shaped exactly like their metadata resources.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pyarrow as pa
 
 from instep import reference
 from instep.disclosure import build_publishable_tables
+from instep.indicators.annual import build_annual_tables
 from instep.metadata.resources import EMISSION_FACTORS, FACILITIES, METRICS, PARKS, ZDHC_LIMITS
 from instep.release.tables import arrow_schema
 from instep.settings import Settings
@@ -162,6 +164,7 @@ def build_pub_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict
     """Every `pub_*` table: disclosure's computed tables, then registry and reference."""
     build_publishable_tables(con, settings)
     build_reference_pub_tables(con)
+    build_annual_tables(con)
     return {
         name[len("pub_") :]: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
         for (name,) in con.execute(

@@ -1,12 +1,14 @@
 """Write a release: `datapackages/<package>/<version>/`, complete, checked, immutable, or nothing at all.
 
-Steps: read the `pub_*` tables in the order of the metadata model; write CSV and Parquet per resource and
-one DuckDB database; the `datapackage.json`, CHANGELOG.md (against the previous release), CITATION.cff and
-CITATION.bib; scan everything for what must never be published; zip it; write SHA256SUMS. All of it goes
+Steps: read the `pub_*` tables in the order of the metadata model and compute the `changes` table against
+the previous release; write CSV and Parquet per resource and one DuckDB database; the `datapackage.json`,
+CHANGELOG.md, CITATION.cff, CITATION.bib and the provenance statement; scan everything for what must
+never be published; zip it; write SHA256SUMS and sign it with the workspace's key. All of it goes
 to a hidden sibling folder that is renamed into place only when complete, so a crash leaves no partial
 release and the previous state untouched. One publisher at a time holds the package's release lock.
 
-Same inputs, configuration and version give byte-identical files: rows in a fixed order, one spelling
+Same inputs, configuration and version give byte-identical files (all but SHA256SUMS.sig and
+signing-key.pub, which depend on the workspace's key): rows in a fixed order, one spelling
 per number, Parquet without wall-clock metadata, the DuckDB header identifier fixed (see `database`),
 zip entries sorted with fixed timestamps, and the release date taken from configuration or
 SOURCE_DATE_EPOCH, never from the clock.
@@ -33,13 +35,21 @@ from filelock import FileLock, Timeout
 
 from instep.disclosure import audit as disclosure_audit
 from instep.metadata.model import Resource
-from instep.metadata.resources import RESOURCES
-from instep.release import changelog, citation, index, privacy
+from instep.metadata.resources import CHANGES, RELEASE_RESOURCES, RESOURCES
+from instep.release import about, changelog, citation, index, privacy
 from instep.release.cells import csv_text
+from instep.release.changes import ReleaseChanges, changes_table, compare_releases
 from instep.release.checksums import SUMS_NAME, release_files, sha256_file, write_sums, write_zip
 from instep.release.database import about_row, write_database
-from instep.release.descriptor import package_descriptor
-from instep.release.provenance import provenance
+from instep.release.descriptor import package_descriptor, schema_descriptor
+from instep.release.provenance import (
+    PROVENANCE_NAME,
+    provenance,
+    provenance_statement,
+    submission_files_used,
+    without_code_fields,
+)
+from instep.release.signing import PUBLIC_KEY_NAME, SIGNATURE_NAME, fingerprint, sign_release
 from instep.release.tables import pub_table_name, pub_tables_present, read_pub_table
 from instep.settings import Settings
 from instep.warehouse import connect
@@ -158,6 +168,16 @@ def _aggregate_only_restatements(con: duckdb.DuckDBPyConnection, since_file_seq:
     ).fetchone()[0]
 
 
+def _changes_since(
+    previous: changelog.Snapshot | None, resources: Sequence[Resource], tables: dict[str, pa.Table]
+) -> ReleaseChanges | None:
+    """The rows of the `changes` resource against the previous release (None for a first release)."""
+    if previous is None:
+        return None
+    current = {"resources": [{"name": r.name, "schema": schema_descriptor(r)} for r in resources]}
+    return compare_releases(previous.descriptor, previous.tables, current, tables)
+
+
 @dataclass(frozen=True)
 class BuiltFiles:
     rows: dict[str, int]
@@ -185,6 +205,9 @@ def build_release_files(
     data_dir = directory / "data"
     data_dir.mkdir(parents=True)
     tables = {r.name: read_pub_table(con, r) for r in resources}
+    release_changes = _changes_since(previous, resources, tables)
+    tables[CHANGES.name] = changes_table(release_changes.changes if release_changes else [])
+    resources = [*resources, *RELEASE_RESOURCES]
     files: dict[str, dict[str, Any]] = {}
     for resource in resources:
         csv_path, parquet_path = data_dir / f"{resource.name}.csv", data_dir / f"{resource.name}.parquet"
@@ -224,11 +247,12 @@ def build_release_files(
         files=files,
         database=database,
         provenance=provenance(settings, _submissions_record(con)),
+        homepage=about.homepage(settings),
+        homepage_placeholder=about.homepage_is_placeholder(settings),
     )
     (directory / DESCRIPTOR_NAME).write_text(
         json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n"
     )
-    current = changelog.Snapshot(version, descriptor, {r.name: tables[r.name] for r in resources})
     since = 0
     if previous is not None:
         since = (previous.descriptor.get("provenance", {}).get("submissions") or {}).get("last_file_seq", 0)
@@ -236,20 +260,35 @@ def build_release_files(
         package_name=name,
         version=version,
         release_date=release_date,
-        previous=previous,
-        current=current,
-        resource_order=[r.name for r in resources],
+        previous_version=previous.version if previous is not None else None,
+        changes=release_changes,
+        row_counts={r.name: tables[r.name].num_rows for r in resources},
+        resources=resources,
         aggregate_only_restatements=_aggregate_only_restatements(con, since),
     )
     (directory / CHANGELOG_NAME).write_text(text, encoding="utf-8", newline="\n")
     (directory / "CITATION.cff").write_text(
-        citation.citation_cff(name, version, release_date, settings.synthetic), encoding="utf-8", newline="\n"
+        citation.citation_cff(name, version, release_date, settings.synthetic, about.homepage(settings)),
+        encoding="utf-8",
+        newline="\n",
     )
     (directory / "CITATION.bib").write_text(
-        citation.citation_bib(name, version, release_date, settings.synthetic), encoding="utf-8", newline="\n"
+        citation.citation_bib(name, version, release_date, settings.synthetic, about.homepage(settings)),
+        encoding="utf-8",
+        newline="\n",
     )
     # Before anything else is written about it: a release that reveals a hidden facility stops here.
     disclosure_audit.check_release(con, directory, directory.parent, version)
+    statement = provenance_statement(
+        settings,
+        version=version,
+        release_date=release_date,
+        subjects=[(n, sha256_file(directory / n)) for n in release_files(directory)],
+        submission_files=submission_files_used(con),
+    )
+    (directory / PROVENANCE_NAME).write_text(
+        json.dumps(statement, indent=2, ensure_ascii=False) + "\n", encoding="utf-8", newline="\n"
+    )
     rules = privacy.rules_from_warehouse(con)
     contents = release_files(directory)
     archive = write_zip(
@@ -258,6 +297,7 @@ def build_release_files(
     # One scan of everything: the zip's members identical to files passed in it are not read twice.
     privacy.check_release(directory, rules, [*contents, archive.name])
     write_sums(directory, release_files(directory))
+    sign_release(settings, directory, SUMS_NAME)
     return BuiltFiles(
         rows={r.name: tables[r.name].num_rows for r in resources}, duckdb_reproducible=reproducible
     )
@@ -290,25 +330,39 @@ def _descriptor_without_commit(path: Path) -> dict[str, Any]:
     return descriptor
 
 
+def _statement_without_commit(path: Path) -> dict[str, Any]:
+    return without_code_fields(json.loads(path.read_text(encoding="utf-8")))
+
+
 def differing_files(new: Path, old: Path) -> list[str]:
     """Files that differ between two release folders (present in one only, or with other bytes).
 
     A release rebuilt from a later commit of the code with the same data differs only in the commit it
-    records; that is not a change of content, so datapackage.json is compared without it (and the zip
-    and SHA256SUMS, which contain it, are then not counted either).
+    records; that is not a change of content, so datapackage.json and the provenance statement are
+    compared without it (and the zip and SHA256SUMS, which contain them, are then not counted either).
+    The signature and the public key are not content: a release re-signed by a rotated key is the same
+    release.
     """
-    new_files, old_files = set(release_files(new)), set(release_files(old))
+    not_content = {SIGNATURE_NAME, PUBLIC_KEY_NAME}
+    new_files = set(release_files(new)) - not_content
+    old_files = set(release_files(old)) - not_content
     differing = sorted(new_files ^ old_files)
     for name in sorted(new_files & old_files):
         if not filecmp.cmp(new / name, old / name, shallow=False):
             differing.append(name)
-    derived = {DESCRIPTOR_NAME, SUMS_NAME} | {n for n in differing if n.endswith(".zip")}
+    records = {DESCRIPTOR_NAME, PROVENANCE_NAME}
+    derived = records | {SUMS_NAME} | {n for n in differing if n.endswith(".zip")}
     if (
         differing
         and set(differing) <= derived
-        and DESCRIPTOR_NAME in differing
+        and set(differing) & records
         and _descriptor_without_commit(new / DESCRIPTOR_NAME)
         == _descriptor_without_commit(old / DESCRIPTOR_NAME)
+        and (
+            PROVENANCE_NAME not in differing
+            or _statement_without_commit(new / PROVENANCE_NAME)
+            == _statement_without_commit(old / PROVENANCE_NAME)
+        )
     ):
         return []
     return sorted(differing)
@@ -331,9 +385,14 @@ def _release_record(
         "version": version,
         "date": release_date.isoformat(),
         "path": f"{version}/",
+        "datapackage": f"{version}/{DESCRIPTOR_NAME}",
         "datapackage_sha256": sha256_file(path / DESCRIPTOR_NAME),
         "zip": zip_name(name, version),
         "zip_sha256": sha256_file(path / zip_name(name, version)),
+        "checksums": f"{version}/{SUMS_NAME}",
+        "signature": f"{version}/{SIGNATURE_NAME}",
+        "signing_key": f"{version}/{PUBLIC_KEY_NAME}",
+        "signing_key_fingerprint": fingerprint((path / PUBLIC_KEY_NAME).read_bytes()),
         "rows": rows,
     }
 
@@ -395,6 +454,8 @@ def _placed(
     record = _release_record(final, version, release_date, built.rows, settings.package_name)
     if published:
         index.add_release(final.parent, settings.package_name, record)
+        # The key of the latest release beside latest.json, where tools and the site find it.
+        shutil.copyfile(final / PUBLIC_KEY_NAME, final.parent / PUBLIC_KEY_NAME)
     return Release(
         settings.package_name,
         version,

@@ -142,6 +142,9 @@ def _write_factories_pages(docs: Path) -> str:
     return "factories/rules.md"
 
 
+SCOPE3_RECIPE = "data/scope3-recipe.md"
+
+
 def _nav(ctx: SiteContext, handwritten: list[str]) -> list[Any]:
     parks = [
         {title: path}
@@ -160,6 +163,7 @@ def _nav(ctx: SiteContext, handwritten: list[str]) -> list[Any]:
                 {"Data dictionary": "data-dictionary/index.md"},
                 {"Data quality": "data-quality/index.md"},
                 {"Releases": ["releases/index.md", *releases]},
+                *([{"Scope 3 recipe": SCOPE3_RECIPE}] if SCOPE3_RECIPE in handwritten else []),
             ]
         },
     ]
@@ -220,8 +224,12 @@ def run_mkdocs(settings: Settings) -> Path:
     return built_site_dir(settings)
 
 
+PACKAGE_POINTERS = ("latest.json", "releases.json", "LATEST", "signing-key.pub")
+
+
 def copy_downloads(settings: Settings, packages: Path) -> None:
-    """Every release's files under site/downloads/<version>/ (hard links where the disk allows)."""
+    """Every release's files under site/downloads/<version>/ (hard links where the disk allows), and the
+    package's pointers to the latest release beside them."""
     for release in load_releases(packages)[1]:
         target = built_site_dir(settings) / "downloads" / release.version
         for relative, _, _ in release.files():
@@ -231,6 +239,11 @@ def copy_downloads(settings: Settings, packages: Path) -> None:
                 os.link(release.path / relative, destination)
             except OSError:
                 shutil.copy2(release.path / relative, destination)
+    # The stable addresses (latest.json, releases.json) and the current public key, as in the package folder.
+    for name in PACKAGE_POINTERS:
+        if (packages / name).is_file():
+            (built_site_dir(settings) / "downloads").mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(packages / name, built_site_dir(settings) / "downloads" / name)
 
 
 def build_site(settings: Settings, release_dir: Path | None = None) -> Path:
