@@ -6,9 +6,9 @@ Thin: the SQL lives in `instep.indicators`; the columns in `instep.metadata.reso
 import dagster as dg
 
 from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, progress
+from assets.resources import Workspace
 from instep.indicators import build_indicator_tables
 from instep.indicators.checks import park_sum_mismatches
-from pipelines.resources import InstepWorkspace
 
 GROUP = "indicators"
 OBSERVATIONS = dg.AssetKey("core_observations")
@@ -72,7 +72,7 @@ PARK_SUMS_MATCH = "park_sums_match_facility_sums"
         )
     ],
 )
-def indicator_tables(context: dg.AssetExecutionContext, instep: InstepWorkspace):
+def indicator_tables(context: dg.AssetExecutionContext, instep: Workspace):
     settings = instep.settings()
     with instep.warehouse() as con:
         progress(context, f"indicators: computing from observations (GWP set {settings.gwp_set})")

@@ -11,10 +11,10 @@ from assets.common import (
     markdown_table,
     progress,
 )
+from assets.resources import Workspace
 from instep.ingest import archive_problems, inbox_files, stage_new_files
 from instep.readers import display_name
 from instep.registry import load_registry, read_registry
-from pipelines.resources import InstepWorkspace
 
 GROUP = "ingest"
 
@@ -29,7 +29,7 @@ GROUP = "ingest"
         "the warehouse tables `parks` and `facilities`. Submissions are judged against it."
     ),
 )
-def raw_registry(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+def raw_registry(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     registry = read_registry(settings.registry_dir)
     with instep.warehouse() as con:
@@ -69,7 +69,7 @@ class InboxSelection(dg.Config):
     ),
 )
 def raw_submission_files(
-    context: dg.AssetExecutionContext, config: InboxSelection, instep: InstepWorkspace
+    context: dg.AssetExecutionContext, config: InboxSelection, instep: Workspace
 ) -> dg.MaterializeResult:
     settings = instep.settings()
     if config.files:
@@ -130,7 +130,7 @@ def raw_submission_files(
         "Not blocking: the ledger and what is published from it are not affected."
     ),
 )
-def archive_intact(context: dg.AssetCheckExecutionContext, instep: InstepWorkspace) -> dg.AssetCheckResult:
+def archive_intact(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
     settings = instep.settings()
     with instep.warehouse() as con:
         problems = archive_problems(con, settings.archive_dir, verify_hashes=False)

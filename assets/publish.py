@@ -8,9 +8,9 @@ import dagster as dg
 from pydantic import Field
 
 from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, markdown_table, progress
+from assets.resources import Workspace
 from instep.release import default_version, publish_release, resolve_release_date
 from instep.release.pub_tables import build_pub_tables
-from pipelines.resources import InstepWorkspace
 
 GROUP = "publish"
 
@@ -41,7 +41,7 @@ UPSTREAM = [
         "factors and ZDHC limits."
     ),
 )
-def pub_tables(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+def pub_tables(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     with instep.warehouse() as con:
         rows = build_pub_tables(con, instep.settings())
     progress(context, f"publish: {len(rows)} publishable tables ({sum(rows.values()):,} rows)")
@@ -77,7 +77,7 @@ class ReleaseConfig(dg.Config):
     ),
 )
 def release_package(
-    context: dg.AssetExecutionContext, config: ReleaseConfig, instep: InstepWorkspace
+    context: dg.AssetExecutionContext, config: ReleaseConfig, instep: Workspace
 ) -> dg.MaterializeResult:
     settings = instep.settings()
     when = resolve_release_date(config.release_date or None, settings)

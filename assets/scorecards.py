@@ -6,8 +6,8 @@ Thin: scoring is pure Python in `instep.scoring`; it reads park_annual as it wil
 import dagster as dg
 
 from assets.common import DATA_ENGINEERING, METHODOLOGY, WAREHOUSE_POOL, progress
+from assets.resources import Workspace
 from instep.scoring import build_scorecards
-from pipelines.resources import InstepWorkspace
 
 GROUP = "scorecards"
 
@@ -24,7 +24,7 @@ GROUP = "scorecards"
         "with the rubric version and GWP set on every row."
     ),
 )
-def out_scorecards(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+def out_scorecards(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     with instep.warehouse() as con:
         rows = build_scorecards(con, settings.rubric_version, settings.gwp_set, settings)
@@ -50,7 +50,7 @@ def out_scorecards(context: dg.AssetExecutionContext, instep: InstepWorkspace) -
     pool=WAREHOUSE_POOL,
     description="Every score is between 0 and 100; n/a rows have no score and a reason.",
 )
-def scores_within_bounds(instep: InstepWorkspace) -> dg.AssetCheckResult:
+def scores_within_bounds(instep: Workspace) -> dg.AssetCheckResult:
     with instep.warehouse() as con:
         bad = con.execute(
             "SELECT park_id, year, pillar, component FROM out_scorecards WHERE "

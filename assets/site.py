@@ -8,6 +8,7 @@ import shutil
 import dagster as dg
 
 from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, progress
+from assets.resources import Workspace
 from instep.release.writer import publish_release
 from instep.site.build import (
     build_site,
@@ -19,7 +20,6 @@ from instep.site.build import (
     run_mkdocs,
 )
 from instep.site.chartcache import ChartRenderer
-from pipelines.resources import InstepWorkspace
 
 GROUP = "site"
 PREVIEW_VERSION = "preview"
@@ -38,7 +38,7 @@ PREVIEW_VERSION = "preview"
         "rendered again."
     ),
 )
-def site_pages(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+def site_pages(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     renderer = ChartRenderer(chart_cache_dir(settings))
     docs = generate_pages(settings, renderer=renderer)
@@ -69,7 +69,7 @@ def site_pages(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg
         "release's files under downloads/<version>/. Browse it with `instep serve`."
     ),
 )
-def transparency_site(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+def transparency_site(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     site = run_mkdocs(settings)
     copy_downloads(settings, package_dir(settings))
@@ -94,7 +94,7 @@ def transparency_site(context: dg.AssetExecutionContext, instep: InstepWorkspace
         "never among the published releases. Built by the nightly schedule."
     ),
 )
-def preview_site(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+def preview_site(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     preview = instep.settings().preview()
     # A preview is not a release: it is rebuilt from scratch, so immutability does not apply to it.
     shutil.rmtree(preview.datapackages_dir, ignore_errors=True)

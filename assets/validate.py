@@ -16,11 +16,11 @@ from assets.common import (
     progress,
 )
 from assets.ingest import raw_submission_files
+from assets.resources import Workspace
 from expectations import rule as rule_definition
 from expectations.observation_suite import check_observations
 from instep.ingest import row_state_counts, settle_staged_rows
 from instep.report import verdicts_from_warehouse, write_reports
-from pipelines.resources import InstepWorkspace
 
 GROUP = "validate"
 VALIDATED_ROWS = dg.AssetKey("validated_submission_rows")
@@ -66,7 +66,7 @@ REJECTED_IN_BATCH = "rejected_rows_in_latest_batch"
         )
     ],
 )
-def settle_submission_rows(context: dg.AssetExecutionContext, instep: InstepWorkspace):
+def settle_submission_rows(context: dg.AssetExecutionContext, instep: Workspace):
     settings = instep.settings()
     with instep.warehouse() as con:
         batch = [row[0] for row in con.execute("SELECT DISTINCT submission_id FROM staged_rows").fetchall()]
@@ -160,7 +160,7 @@ def settle_submission_rows(context: dg.AssetExecutionContext, instep: InstepWork
         "met and every row to correct, in words the steward can send back to the factory."
     ),
 )
-def submission_reports(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+def submission_reports(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     with instep.warehouse() as con:
         verdicts = verdicts_from_warehouse(con)
@@ -228,7 +228,7 @@ LEDGER_ROW_PROBLEMS = {
         "restatement. Blocking: nothing is computed from an inconsistent ledger."
     ),
 )
-def row_states_add_up(context: dg.AssetCheckExecutionContext, instep: InstepWorkspace) -> dg.AssetCheckResult:
+def row_states_add_up(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
     with instep.warehouse() as con:
         per_file = row_state_counts(con).fetchall()
         problems: list[tuple[str, int, str]] = []
@@ -283,9 +283,7 @@ def row_states_add_up(context: dg.AssetCheckExecutionContext, instep: InstepWork
         "unit, between zero and the plausible monthly maximum, one value per key. Blocking."
     ),
 )
-def observations_pass_suite(
-    context: dg.AssetCheckExecutionContext, instep: InstepWorkspace
-) -> dg.AssetCheckResult:
+def observations_pass_suite(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
     with instep.warehouse() as con:
         progress(context, "check: accepted observations against the observation suite (Great Expectations)")
         checked, failures = check_observations(con)

@@ -17,7 +17,7 @@ from tests.release_helpers import frictionless_validate
 
 def instep(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "instep", *args], env=env, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "pipelines", *args], env=env, capture_output=True, text=True, timeout=900
     )
 
 
@@ -78,6 +78,7 @@ def test_release_of_the_same_version_and_data_changes_nothing(first_run, demo_en
 
 
 def test_run_refuses_an_empty_workspace_when_told_not_to_write_the_demo(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
     env = {**os.environ, "INSTEP_WORKSPACE": str(tmp_path / "empty")}
     result = instep(env, "run", "--no-demo")
     assert result.returncode == 2
@@ -87,7 +88,7 @@ def test_run_refuses_an_empty_workspace_when_told_not_to_write_the_demo(tmp_path
 def test_a_failed_run_ends_with_the_error_that_stopped_the_step():
     import dagster as dg
 
-    from instep.runs import _failure_message
+    from pipelines.runs import _failure_message
 
     class ReleaseConflict(RuntimeError):
         pass
@@ -133,7 +134,7 @@ def test_a_second_run_is_refused_before_it_touches_the_workspace(tmp_path: Path,
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=30)
-    assert result.returncode == 1
+    assert result.returncode == 5
     assert result.stderr.strip().splitlines()[-1].startswith("error: another run is working on the workspace")
     assert sorted(p.name for p in workspace.iterdir()) == ["run.lock"]  # no demo, warehouse or site
 
@@ -146,7 +147,7 @@ def test_two_runs_started_at_once_one_publishes_the_other_is_refused(tmp_path: P
         "INSTEP_DATAPACKAGES": str(tmp_path / "datapackages"),
         "INSTEP_AS_OF": "2026-11-25",
     }
-    args = [sys.executable, "-m", "instep", "run", "--version", "1.0.0", "--release-date", "2026-01-31"]
+    args = [sys.executable, "-m", "pipelines", "run", "--version", "1.0.0", "--release-date", "2026-01-31"]
     logs = [tmp_path / f"run-{name}.err" for name in "ab"]
     handles = [log.open("w", encoding="utf-8") for log in logs]
     runs = [subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=h, text=True) for h in handles]
@@ -155,7 +156,7 @@ def test_two_runs_started_at_once_one_publishes_the_other_is_refused(tmp_path: P
         handle.close()
     outcomes = sorted(zip(codes, (log.read_text(encoding="utf-8") for log in logs), strict=True))
     (ok, _), (refused, message) = outcomes
-    assert (ok, refused) == (0, 1), message[-3000:]
+    assert (ok, refused) == (0, 5), message[-3000:]
     assert message.strip().splitlines()[-1].startswith("error: another run is working on the workspace")
     release = tmp_path / "datapackages" / "instep-open-data" / "1.0.0"
     assert frictionless_validate(release).returncode == 0

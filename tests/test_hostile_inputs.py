@@ -326,7 +326,7 @@ def test_a_release_is_published_after_the_whole_corpus_beside_a_valid_file(tmp_p
     import dagster as dg
 
     from assets import ASSETS
-    from pipelines.resources import InstepWorkspace
+    from assets.resources import InstepWorkspace
 
     settings = Settings(workspace=tmp_path / "ws", datapackages_dir=tmp_path / "datapackages", as_of=AS_OF)
     write_registry(settings.registry_dir)

@@ -134,7 +134,7 @@ def test_a_missing_archive_copy_is_reported_by_every_run_and_doctor_finds_an_alt
         check.metadata["missing_files"].value
     )
     assert "the archived copy is missing" in CliRunner().invoke(main, ["doctor"], env=env).output
-    from instep.runs import summarise
+    from pipelines.runs import summarise
 
     summary = summarise("ingest_job", result, settings)
     assert summary.failed_checks == ["archive_intact"]

@@ -10,11 +10,11 @@ import duckdb
 import frictionless
 
 from assets import ASSETS
+from assets.resources import InstepWorkspace
 from instep.demo import generate_demo
 from instep.metadata.resources import RESOURCES
 from instep.release import latest_version, read_index
 from instep.settings import Settings
-from pipelines.resources import InstepWorkspace
 from tests.conftest import AS_OF
 from tests.release_helpers import all_published_bytes, frictionless_validate
 

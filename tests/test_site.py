@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 
 from assets import ASSETS
+from assets.resources import InstepWorkspace
 from instep.demo import generate_demo
 from instep.serve import serving
 from instep.settings import REPO_ROOT, Settings
@@ -32,7 +33,6 @@ from instep.site.build import built_site_dir, chart_cache_dir, docs_dir, generat
 from instep.site.chartcache import ChartRenderer, render_svg_png, stable_clip_ids, static_spec
 from instep.site.markup import format_number
 from instep.site.release import load_releases
-from pipelines.resources import InstepWorkspace
 from tests.conftest import AS_OF
 
 VERSION = "1.0.0"

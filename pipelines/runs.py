@@ -1,7 +1,9 @@
 """Running the Dagster jobs from the command line: the same definitions the steward's UI loads.
 
-`instep run` and `instep release` call `execute_job` with a job name and the workspace's `Settings`;
-progress lines from the assets go to the terminal, and `RunSummary` is what the command prints at the end.
+`instep run` and `instep release` call `execute_job` with a job name and the workspace's `Settings`; the
+run is recorded in the workspace's Dagster instance (`pipelines.instance`), so `instep ui` shows it.
+Progress lines from the assets go to the terminal, and `RunSummary` is what the command prints at the end.
+An expected error (see `assets.common.ExpectedError`) ends the run as `ExpectedRunError`: one line.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from typing import Any
 
 import dagster as dg
 
+from assets.common import ERROR_KIND
 from instep.settings import Settings
+from pipelines.definitions import build_defs
+from pipelines.instance import workspace_instance
 
 RELEASE_ASSET = "release_package"
 SITE_ASSET = "transparency_site"
@@ -22,6 +27,15 @@ SITE_ASSET = "transparency_site"
 
 class RunFailed(RuntimeError):
     """A job ended unsuccessfully; the message names the failed steps and checks."""
+
+
+class ExpectedRunError(RunFailed):
+    """A step ended with an expected error (its `kind`, see `assets.common.EXPECTED_ERRORS`): the message
+    is the one line that says what happened and what to do."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -78,6 +92,16 @@ def _quiet_dagster_logs(run_config: Mapping[str, Any]) -> dict[str, Any]:
     config = dict(run_config)
     config.setdefault("loggers", {"console": {"config": {"log_level": "WARNING"}}})
     return config
+
+
+def _expected_error(result: dg.ExecuteInProcessResult) -> ExpectedRunError | None:
+    for event in result.all_events:
+        failure = event.step_failure_data if event.is_step_failure else None
+        user_failure = failure.user_failure_data if failure else None
+        kind = user_failure.metadata.get(ERROR_KIND) if user_failure else None
+        if user_failure and kind is not None:
+            return ExpectedRunError(user_failure.description or "", str(getattr(kind, "value", kind)))
+    return None
 
 
 def _failure_message(job: str, result: dg.ExecuteInProcessResult) -> str:
@@ -154,16 +178,15 @@ def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -
 def execute_job(job: str, settings: Settings, run_config: Mapping[str, Any] | None = None) -> RunSummary:
     """Run one job of the code location in this process against `settings`' workspace."""
     from instep.warehouse import run_lock
-    from pipelines.definitions import build_defs
 
-    with run_lock(settings):
+    with run_lock(settings), workspace_instance(settings) as instance:
         definition = build_defs(settings).resolve_job_def(job)
         result = definition.execute_in_process(
-            run_config=_quiet_dagster_logs(run_config or {}), raise_on_error=False
+            run_config=_quiet_dagster_logs(run_config or {}), instance=instance, raise_on_error=False
         )
-    if not result.success:
-        raise RunFailed(_failure_message(job, result))
-    return summarise(job, result, settings)
+        if not result.success:
+            raise _expected_error(result) or RunFailed(_failure_message(job, result))
+        return summarise(job, result, settings)
 
 
 def release_run_config(version: str | None, release_date: str | None) -> dict[str, Any]:
