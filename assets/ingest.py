@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from assets import keys
 from assets.common import (
     DATA_ENGINEERING,
     DATA_STEWARDS,
@@ -10,6 +11,7 @@ from assets.common import (
     WAREHOUSE_POOL,
     markdown_table,
     progress,
+    readable_failures,
 )
 from assets.resources import Workspace
 from instep.ingest import archive_problems, inbox_files, stage_new_files
@@ -20,6 +22,7 @@ GROUP = "ingest"
 
 
 @dg.asset(
+    key=keys.REGISTRY,
     group_name=GROUP,
     kinds={"csv", "duckdb"},
     owners=[DATA_STEWARDS],
@@ -29,6 +32,7 @@ GROUP = "ingest"
         "the warehouse tables `parks` and `facilities`. Submissions are judged against it."
     ),
 )
+@readable_failures
 def raw_registry(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     registry = read_registry(settings.registry_dir)
@@ -57,8 +61,9 @@ class InboxSelection(dg.Config):
 
 
 @dg.asset(
+    key=keys.SUBMISSION_FILES,
     group_name=GROUP,
-    deps=[raw_registry],
+    deps=[keys.REGISTRY],
     kinds={"duckdb", "csv", "json"},
     owners=[DATA_ENGINEERING],
     pool=WAREHOUSE_POOL,
@@ -68,6 +73,7 @@ class InboxSelection(dg.Config):
         "A file seen before (same content) is skipped; a file that cannot be read is rejected as a whole."
     ),
 )
+@readable_failures
 def raw_submission_files(
     context: dg.AssetExecutionContext, config: InboxSelection, instep: Workspace
 ) -> dg.MaterializeResult:
@@ -130,6 +136,7 @@ def raw_submission_files(
         "Not blocking: the ledger and what is published from it are not affected."
     ),
 )
+@readable_failures
 def archive_intact(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
     settings = instep.settings()
     with instep.warehouse() as con:

@@ -5,7 +5,8 @@ Thin: scoring is pure Python in `instep.scoring`; it reads park_annual as it wil
 
 import dagster as dg
 
-from assets.common import DATA_ENGINEERING, METHODOLOGY, WAREHOUSE_POOL, progress
+from assets import keys
+from assets.common import DATA_ENGINEERING, METHODOLOGY, WAREHOUSE_POOL, progress, readable_failures
 from assets.resources import Workspace
 from instep.scoring import build_scorecards
 
@@ -13,8 +14,9 @@ GROUP = "scorecards"
 
 
 @dg.asset(
+    key=keys.SCORECARDS,
     group_name=GROUP,
-    deps=[dg.AssetKey("out_park_annual")],
+    deps=[keys.PARK_ANNUAL],
     kinds={"duckdb", "python"},
     owners=[METHODOLOGY, DATA_ENGINEERING],
     pool=WAREHOUSE_POOL,
@@ -24,6 +26,7 @@ GROUP = "scorecards"
         "with the rubric version and GWP set on every row."
     ),
 )
+@readable_failures
 def out_scorecards(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     with instep.warehouse() as con:
@@ -50,6 +53,7 @@ def out_scorecards(context: dg.AssetExecutionContext, instep: Workspace) -> dg.M
     pool=WAREHOUSE_POOL,
     description="Every score is between 0 and 100; n/a rows have no score and a reason.",
 )
+@readable_failures
 def scores_within_bounds(instep: Workspace) -> dg.AssetCheckResult:
     with instep.warehouse() as con:
         bad = con.execute(

@@ -7,7 +7,8 @@ import shutil
 
 import dagster as dg
 
-from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, progress
+from assets import keys
+from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, progress, readable_failures
 from assets.resources import Workspace
 from instep.release.writer import publish_release
 from instep.site.build import (
@@ -26,8 +27,9 @@ PREVIEW_VERSION = "preview"
 
 
 @dg.asset(
+    key=keys.SITE_PAGES,
     group_name=GROUP,
-    deps=[dg.AssetKey("release_package")],
+    deps=[keys.RELEASE_PACKAGE],
     kinds={"markdown"},
     owners=[DATA_ENGINEERING],
     description=(
@@ -38,6 +40,7 @@ PREVIEW_VERSION = "preview"
         "rendered again."
     ),
 )
+@readable_failures
 def site_pages(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     renderer = ChartRenderer(chart_cache_dir(settings))
@@ -60,8 +63,9 @@ def site_pages(context: dg.AssetExecutionContext, instep: Workspace) -> dg.Mater
 
 
 @dg.asset(
+    key=keys.TRANSPARENCY_SITE,
     group_name=GROUP,
-    deps=[site_pages],
+    deps=[keys.SITE_PAGES],
     kinds={"mkdocs"},
     owners=[DATA_ENGINEERING],
     description=(
@@ -69,6 +73,7 @@ def site_pages(context: dg.AssetExecutionContext, instep: Workspace) -> dg.Mater
         "release's files under downloads/<version>/. Browse it with `instep serve`."
     ),
 )
+@readable_failures
 def transparency_site(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     site = run_mkdocs(settings)
@@ -83,8 +88,9 @@ def transparency_site(context: dg.AssetExecutionContext, instep: Workspace) -> d
 
 
 @dg.asset(
+    key=keys.PREVIEW_SITE,
     group_name=GROUP,
-    deps=[dg.AssetKey("pub_tables")],
+    deps=[keys.PUB_TABLES],
     kinds={"frictionless", "mkdocs"},
     owners=[DATA_ENGINEERING],
     pool=WAREHOUSE_POOL,
@@ -94,6 +100,7 @@ def transparency_site(context: dg.AssetExecutionContext, instep: Workspace) -> d
         "never among the published releases. Built by the nightly schedule."
     ),
 )
+@readable_failures
 def preview_site(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     preview = instep.settings().preview()
     # A preview is not a release: it is rebuilt from scratch, so immutability does not apply to it.

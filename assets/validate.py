@@ -7,6 +7,7 @@ observation suite). When a blocking check fails, nothing downstream is computed 
 
 import dagster as dg
 
+from assets import keys
 from assets.common import (
     DATA_ENGINEERING,
     DATA_STEWARDS,
@@ -14,8 +15,8 @@ from assets.common import (
     WAREHOUSE_POOL,
     markdown_table,
     progress,
+    readable_failures,
 )
-from assets.ingest import raw_submission_files
 from assets.resources import Workspace
 from expectations import rule as rule_definition
 from expectations.observation_suite import check_observations
@@ -23,8 +24,8 @@ from instep.ingest import row_state_counts, settle_staged_rows
 from instep.report import verdicts_from_warehouse, write_reports
 
 GROUP = "validate"
-VALIDATED_ROWS = dg.AssetKey("validated_submission_rows")
-OBSERVATIONS = dg.AssetKey("core_observations")
+VALIDATED_ROWS = keys.SUBMISSION_ROWS
+OBSERVATIONS = keys.OBSERVATIONS
 REJECTED_IN_BATCH = "rejected_rows_in_latest_batch"
 
 
@@ -35,7 +36,7 @@ REJECTED_IN_BATCH = "rejected_rows_in_latest_batch"
     specs=[
         dg.AssetSpec(
             VALIDATED_ROWS,
-            deps=[raw_submission_files],
+            deps=[keys.SUBMISSION_FILES],
             kinds={"duckdb", "great_expectations"},
             owners=[DATA_ENGINEERING],
             description=(
@@ -66,6 +67,7 @@ REJECTED_IN_BATCH = "rejected_rows_in_latest_batch"
         )
     ],
 )
+@readable_failures
 def settle_submission_rows(context: dg.AssetExecutionContext, instep: Workspace):
     settings = instep.settings()
     with instep.warehouse() as con:
@@ -150,6 +152,7 @@ def settle_submission_rows(context: dg.AssetExecutionContext, instep: Workspace)
 
 
 @dg.asset(
+    key=keys.SUBMISSION_REPORTS,
     group_name=GROUP,
     deps=[VALIDATED_ROWS],
     kinds={"markdown"},
@@ -160,6 +163,7 @@ def settle_submission_rows(context: dg.AssetExecutionContext, instep: Workspace)
         "met and every row to correct, in words the steward can send back to the factory."
     ),
 )
+@readable_failures
 def submission_reports(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     with instep.warehouse() as con:
@@ -228,6 +232,7 @@ LEDGER_ROW_PROBLEMS = {
         "restatement. Blocking: nothing is computed from an inconsistent ledger."
     ),
 )
+@readable_failures
 def row_states_add_up(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
     with instep.warehouse() as con:
         per_file = row_state_counts(con).fetchall()
@@ -283,6 +288,7 @@ def row_states_add_up(context: dg.AssetCheckExecutionContext, instep: Workspace)
         "unit, between zero and the plausible monthly maximum, one value per key. Blocking."
     ),
 )
+@readable_failures
 def observations_pass_suite(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
     with instep.warehouse() as con:
         progress(context, "check: accepted observations against the observation suite (Great Expectations)")

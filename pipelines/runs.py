@@ -16,13 +16,12 @@ from typing import Any
 
 import dagster as dg
 
+from assets import keys
 from assets.common import ERROR_KIND
+from assets.publish import release_package
 from instep.settings import Settings
 from pipelines.definitions import build_defs
 from pipelines.instance import workspace_instance
-
-RELEASE_ASSET = "release_package"
-SITE_ASSET = "transparency_site"
 
 
 class RunFailed(RuntimeError):
@@ -150,12 +149,11 @@ def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -
     ]
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
-        name = materialization.asset_key.to_user_string()
-        summary.materialized.append(name)
-        if name == RELEASE_ASSET:
+        summary.materialized.append(materialization.asset_key.to_user_string())
+        if materialization.asset_key == keys.RELEASE_PACKAGE:
             summary.release_version = _metadata_value(materialization, "version")
             summary.release_path = _metadata_value(materialization, "release_path")
-        elif name == SITE_ASSET:
+        elif materialization.asset_key == keys.TRANSPARENCY_SITE:
             summary.site_path = _metadata_value(materialization, "site_path")
     if settings.warehouse_path.exists():
         from instep.warehouse import connect
@@ -196,4 +194,4 @@ def release_run_config(version: str | None, release_date: str | None) -> dict[st
         config["version"] = version
     if release_date:
         config["release_date"] = release_date
-    return {"ops": {RELEASE_ASSET: {"config": config}}} if config else {}
+    return {"ops": {release_package.op.name: {"config": config}}} if config else {}

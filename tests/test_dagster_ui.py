@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from assets import keys
 from instep.settings import REPO_ROOT, Settings
 from pipelines.jobs import STAGES
 
@@ -123,7 +124,8 @@ def test_dagster_dev_loads_every_stage_with_its_checks(dagster_dev: str):
     groups = {node["groupName"] for node in nodes}
     assert set(STAGES) <= groups, f"stages missing from the asset graph: {set(STAGES) - groups}"
     by_name = {"/".join(node["assetKey"]["path"]): node for node in nodes}
-    for name in ("raw_submission_files", "core_observations", "release_package", "transparency_site"):
+    for key in (keys.SUBMISSION_FILES, keys.OBSERVATIONS, keys.RELEASE_PACKAGE, keys.TRANSPARENCY_SITE):
+        name = key.to_user_string()
         assert name in by_name, f"{name} missing from the asset graph"
         assert by_name[name]["description"], f"{name} has no description"
 
@@ -133,6 +135,6 @@ def test_dagster_dev_loads_every_stage_with_its_checks(dagster_dev: str):
         if node["assetChecksOrError"]["__typename"] == "AssetChecks"
         for check in node["assetChecksOrError"]["checks"]
     }
-    assert checks[("core_observations", "observations_pass_suite")] is True
-    assert checks[("validated_submission_rows", "row_states_add_up")] is True
-    assert checks[("validated_submission_rows", "rejected_rows_in_latest_batch")] is False
+    assert checks[(keys.OBSERVATIONS.to_user_string(), "observations_pass_suite")] is True
+    assert checks[(keys.SUBMISSION_ROWS.to_user_string(), "row_states_add_up")] is True
+    assert checks[(keys.SUBMISSION_ROWS.to_user_string(), "rejected_rows_in_latest_batch")] is False
