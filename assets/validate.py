@@ -18,6 +18,7 @@ from assets.common import (
     readable_failures,
 )
 from assets.resources import Workspace
+from assets.review import flags_review
 from expectations import rule as rule_definition
 from expectations.observation_suite import check_observations
 from instep.ingest import row_state_counts, settle_staged_rows
@@ -68,6 +69,7 @@ REJECTED_IN_BATCH = "rejected_rows_in_latest_batch"
     ],
 )
 @readable_failures
+@flags_review
 def settle_submission_rows(context: dg.AssetExecutionContext, instep: Workspace):
     settings = instep.settings()
     with instep.warehouse() as con:

@@ -19,6 +19,8 @@ import dagster as dg
 from assets import keys
 from assets.common import ERROR_KIND
 from assets.publish import release_package
+from assets.review import REVIEW_SUBMISSIONS_TAG, REVIEW_TAG
+from instep.review import report_paths
 from instep.settings import Settings
 from pipelines.definitions import build_defs
 from pipelines.instance import workspace_instance
@@ -53,6 +55,8 @@ class RunSummary:
     site_path: str | None = None
     materialized: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)  # errors that did not stop the run
+    review: str | None = None  # "N rows rejected in M files: review", when the run rejected rows
+    review_reports: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"{self.job}: {len(self.materialized)} assets materialised"]
@@ -62,6 +66,9 @@ class RunSummary:
                 f"{self.rows_read:,} rows: {self.rows_accepted:,} accepted, {self.rows_rejected:,} rejected, "
                 f"{self.rows_superseded:,} superseded"
             )
+        if self.review:
+            out.append(f"  {self.review}:")
+            out += [f"    {report}" for report in self.review_reports]
         if self.release_path:
             out.append(f"  release:     {self.release_version} in {self.release_path}")
         if self.site_path:
@@ -140,8 +147,20 @@ def _metadata_value(event: dg.AssetMaterialization, key: str) -> Any:
     return None if entry is None else getattr(entry, "value", entry)
 
 
-def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -> RunSummary:
+def summarise(
+    job: str,
+    result: dg.ExecuteInProcessResult,
+    settings: Settings,
+    instance: dg.DagsterInstance | None = None,
+) -> RunSummary:
+    """What the run did; `instance` (the run's) for the tags its steps added, such as the review."""
     summary = RunSummary(job=job)
+    run = instance.get_run_by_id(result.run_id) if instance is not None else None
+    tags = run.tags if run is not None else result.dagster_run.tags
+    if REVIEW_TAG in tags:
+        summary.review = tags[REVIEW_TAG]
+        submissions = tags.get(REVIEW_SUBMISSIONS_TAG, "").split()
+        summary.review_reports = [str(path) for path in report_paths(settings.reports_dir, submissions)]
     summary.failed_checks = [
         evaluation.check_name
         for evaluation in result.get_asset_check_evaluations()
@@ -184,7 +203,7 @@ def execute_job(job: str, settings: Settings, run_config: Mapping[str, Any] | No
         )
         if not result.success:
             raise _expected_error(result) or RunFailed(_failure_message(job, result))
-        return summarise(job, result, settings)
+        return summarise(job, result, settings, instance)
 
 
 def release_run_config(version: str | None, release_date: str | None) -> dict[str, Any]:
