@@ -1,6 +1,7 @@
 """Runs that need review look like it: the run that settles rejected rows carries the `instep/review`
-tag ("N rows rejected in M files: review", shown in the UI's run list) and the ids of the submissions to
-review (`instep/review_submissions`, the first LISTED_SUBMISSIONS of them). The settling asset's
+tag ("N rows rejected in M files: review", shown in the UI's run list), the ids of the submissions to
+review (`instep/review_submissions`, the first LISTED_SUBMISSIONS of them) and how many there are
+(`instep/review_files`). The settling asset's
 warning check (`rejected_rows_in_latest_batch`) says the same per rule; a run without rejected rows
 gets neither and stays plain green.
 """
@@ -18,6 +19,7 @@ from instep.review import review_of, staged_submissions
 
 REVIEW_TAG = "instep/review"
 REVIEW_SUBMISSIONS_TAG = "instep/review_submissions"
+REVIEW_FILES_TAG = "instep/review_files"
 LISTED_SUBMISSIONS = 20
 
 
@@ -40,7 +42,11 @@ def flags_review(settle: Callable[..., Iterator[Any]]) -> Callable[..., Iterator
             listed = review.submissions[:LISTED_SUBMISSIONS]
             context.instance.add_run_tags(
                 context.run.run_id,
-                {REVIEW_TAG: review.headline(), REVIEW_SUBMISSIONS_TAG: " ".join(listed)},
+                {
+                    REVIEW_TAG: review.headline(),
+                    REVIEW_SUBMISSIONS_TAG: " ".join(listed),
+                    REVIEW_FILES_TAG: str(len(review.submissions)),
+                },
             )
             progress(context, f"{review.headline()} the reports of {', '.join(listed)}")
 

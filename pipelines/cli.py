@@ -20,7 +20,7 @@ from typing import NoReturn
 import click
 
 from instep.cli import main
-from instep.settings import Settings
+from instep.settings import REPO_ROOT, Settings
 from instep.warehouse import WarehouseBusy, run_lock
 from pipelines.runs import ExpectedRunError, RunFailed, execute_job, release_run_config, show_progress_on
 
@@ -138,9 +138,10 @@ def ui(port: int) -> None:
         "INSTEP_WORKSPACE": str(settings.workspace),
         "INSTEP_DATAPACKAGES": str(settings.datapackages_dir),
     }
-    command = [sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions"]
-    command += ["--host", "127.0.0.1", "--port", str(port)]
+    # From the repository, `dagster dev` loads the code location pyproject.toml names (module and name).
+    command = [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(port)]
     click.echo(f"Dagster UI on http://127.0.0.1:{port}/ (instance {home}; Ctrl+C to stop)", err=True)
     sys.stderr.flush()
     # This process becomes `dagster dev`: a signal to its PID stops its webserver, daemon and code server.
+    os.chdir(REPO_ROOT)
     os.execve(sys.executable, command, env)

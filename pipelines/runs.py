@@ -19,7 +19,7 @@ import dagster as dg
 from assets import keys
 from assets.common import ERROR_KIND
 from assets.publish import release_package
-from assets.review import REVIEW_SUBMISSIONS_TAG, REVIEW_TAG
+from assets.review import REVIEW_FILES_TAG, REVIEW_SUBMISSIONS_TAG, REVIEW_TAG
 from instep.review import report_paths
 from instep.settings import Settings
 from pipelines.definitions import build_defs
@@ -57,6 +57,7 @@ class RunSummary:
     failed_checks: list[str] = field(default_factory=list)  # errors that did not stop the run
     review: str | None = None  # "N rows rejected in M files: review", when the run rejected rows
     review_reports: list[str] = field(default_factory=list)
+    review_files: int = 0
 
     def lines(self) -> list[str]:
         out = [f"{self.job}: {len(self.materialized)} assets materialised"]
@@ -69,6 +70,10 @@ class RunSummary:
         if self.review:
             out.append(f"  {self.review}:")
             out += [f"    {report}" for report in self.review_reports]
+            if self.review_files > len(self.review_reports):
+                out.append(
+                    f"    ... and {self.review_files - len(self.review_reports):,} more in the reports folder"
+                )
         if self.release_path:
             out.append(f"  release:     {self.release_version} in {self.release_path}")
         if self.site_path:
@@ -161,6 +166,7 @@ def summarise(
         summary.review = tags[REVIEW_TAG]
         submissions = tags.get(REVIEW_SUBMISSIONS_TAG, "").split()
         summary.review_reports = [str(path) for path in report_paths(settings.reports_dir, submissions)]
+        summary.review_files = int(tags.get(REVIEW_FILES_TAG, len(submissions)))
     summary.failed_checks = [
         evaluation.check_name
         for evaluation in result.get_asset_check_evaluations()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from instep.demo.generate import generate_demo
+from instep.settings import REPO_ROOT, Settings
 from tests.release_helpers import frictionless_validate
 
 
@@ -67,6 +68,32 @@ def test_run_writes_the_release_and_the_site_it_names(first_run, demo_env):
     site = re.search(r"site:\s+(\S+) \(instep serve", first_run.stdout)
     assert site, first_run.stdout
     assert (Path(site.group(1)) / "index.html").is_file()
+
+
+def test_the_workspace_instance_holds_the_run_its_materialisations_and_check_results(first_run, demo_env):
+    import dagster as dg
+
+    from pipelines.definitions import build_defs
+
+    assert first_run.returncode == 0, first_run.stderr[-3000:]
+    settings = Settings(
+        workspace=Path(demo_env["INSTEP_WORKSPACE"]), datapackages_dir=Path(demo_env["INSTEP_DATAPACKAGES"])
+    )
+    job = build_defs(settings).resolve_job_def("main_job")
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        (run,) = instance.get_runs(filters=dg.RunsFilter(job_name="main_job"))
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        for key in job.asset_layer.selected_asset_keys:
+            event = instance.get_latest_materialization_event(key)
+            assert event is not None and event.run_id == run.run_id, key
+        checks = instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
+        evaluated = {record.event_log_entry.dagster_event.event_specific_data.check_name for record in checks}
+        assert {"row_states_add_up", "observations_pass_suite", "rejected_rows_in_latest_batch"} <= evaluated
+        # the demo rejects rows: the run says so where the UI lists runs
+        assert run.tags["instep/review"].endswith("files: review")
+    assert (settings.dagster_home / "dagster.yaml").read_bytes() == (REPO_ROOT / "dagster.yaml").read_bytes()
 
 
 def test_release_of_the_same_version_and_data_changes_nothing(first_run, demo_env):
