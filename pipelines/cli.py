@@ -21,8 +21,6 @@ import click
 
 from instep.cli import main
 from instep.settings import REPO_ROOT, Settings
-from instep.warehouse import WarehouseBusy, run_lock
-from pipelines.runs import ExpectedRunError, RunFailed, execute_job, release_run_config, show_progress_on
 
 EXIT_RUN_FAILED = 1
 EXIT_NO_WORKSPACE = 2
@@ -37,6 +35,10 @@ def fail(message: str, exit_code: int) -> NoReturn:
 
 
 def _run_and_report(job: str, settings: Settings, run_config: dict) -> None:
+    # Dagster and the asset graph are imported by the commands that run them: `instep check` stays quick.
+    from instep.warehouse import WarehouseBusy
+    from pipelines.runs import ExpectedRunError, RunFailed, execute_job, show_progress_on
+
     show_progress_on()
     try:
         summary = execute_job(job, settings, run_config)
@@ -71,8 +73,10 @@ def run(version: str | None, release_date: str | None, no_demo: bool) -> None:
     """Run the whole chain on the workspace: ingest, validate, indicators, scorecards, release, site.
 
     In a workspace without a registry, the bundled synthetic demo data is written first (unless
-    --no-demo), so that one command shows the whole pipeline. Exit status: see `instep --help`.
+    --no-demo), so that one command shows the whole pipeline. Exit status: see the README.
     """
+    from instep.warehouse import WarehouseBusy, run_lock
+
     settings = Settings.from_env()
     if no_demo and not settings.workspace.is_dir():
         _no_workspace(settings)
@@ -85,6 +89,8 @@ def run(version: str | None, release_date: str | None, no_demo: bool) -> None:
 
 def _run(settings: Settings, version: str | None, release_date: str | None, no_demo: bool) -> None:
     """`instep run` under the run lock: the demo data is written only if no other run is working."""
+    from pipelines.runs import release_run_config
+
     if not (settings.registry_dir / "facilities.csv").exists():
         if no_demo:
             fail(f"no registry in {settings.registry_dir} (facilities.csv missing)", EXIT_NO_WORKSPACE)
@@ -106,6 +112,9 @@ def release(version: str, release_date: str | None) -> None:
 
     A published version is immutable: publishing it again with different content fails (exit status 4).
     """
+    from instep.warehouse import WarehouseBusy, run_lock
+    from pipelines.runs import release_run_config
+
     settings = Settings.from_env()
     if not settings.workspace.is_dir():
         _no_workspace(settings)

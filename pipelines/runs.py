@@ -3,7 +3,7 @@
 `instep run` and `instep release` call `execute_job` with a job name and the workspace's `Settings`; the
 run is recorded in the workspace's Dagster instance (`pipelines.instance`), so `instep ui` shows it.
 Progress lines from the assets go to the terminal, and `RunSummary` is what the command prints at the end.
-An expected error (see `assets.common.ExpectedError`) ends the run as `ExpectedRunError`: one line.
+An expected error (see `assets.common.EXPECTED_ERRORS`) ends the run as `ExpectedRunError`: one line.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from assets.publish import release_package
 from assets.review import REVIEW_FILES_TAG, REVIEW_SUBMISSIONS_TAG, REVIEW_TAG
 from instep.review import report_paths
 from instep.settings import Settings
+from instep.warehouse import connect, run_lock
 from pipelines.definitions import build_defs
 from pipelines.instance import workspace_instance
 
@@ -181,8 +182,6 @@ def summarise(
         elif materialization.asset_key == keys.TRANSPARENCY_SITE:
             summary.site_path = _metadata_value(materialization, "site_path")
     if settings.warehouse_path.exists():
-        from instep.warehouse import connect
-
         with connect(settings, read_only=True) as con:
             files = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE status = 'unreadable'), coalesce(sum(rows_read), 0) "
@@ -200,8 +199,6 @@ def summarise(
 
 def execute_job(job: str, settings: Settings, run_config: Mapping[str, Any] | None = None) -> RunSummary:
     """Run one job of the code location in this process against `settings`' workspace."""
-    from instep.warehouse import run_lock
-
     with run_lock(settings), workspace_instance(settings) as instance:
         definition = build_defs(settings).resolve_job_def(job)
         result = definition.execute_in_process(
