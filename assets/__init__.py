@@ -1,7 +1,7 @@
 """The asset graph, one module per stage: ingest -> validate -> indicators -> scorecards -> publish -> site.
 
-Asset names say their layer: `raw_*` what was received, `validated_*`/`core_*` what was accepted,
-`out_*` what is computed from it, then the release package and the site.
+Asset keys say their layer and match their tables (`raw/submission_files`, `warehouse/observations`,
+`indicators/out_park_annual`, `published/pub_tables`, ...): all of them are defined in `assets.keys`.
 """
 
 from assets import constraints, indicators, ingest, publish, scorecards, site, validate

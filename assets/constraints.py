@@ -10,33 +10,51 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from assets import keys
 from assets.common import WAREHOUSE_POOL, markdown_table, progress
+from assets.resources import Workspace
+from instep.disclosure import FROM_PUBLISHED
 from instep.metadata.catalog import warehouse_table
 from instep.metadata.checks import run_constraint_checks
 from instep.metadata.model import Resource
 from instep.metadata.resources import COMPUTED_RESOURCES, RESOURCES
-from pipelines.resources import InstepWorkspace
 
-# The warehouse tables each asset writes.
-TABLES_BY_ASSET: dict[str, tuple[str, ...]] = {
-    "raw_registry": ("parks", "facilities", "confirmations"),
-    "raw_submission_files": ("submission_files", "staged_rows"),
-    "validated_submission_rows": ("submission_rows", "row_issues"),
-    "core_observations": ("observations",),
-    **{f"out_{r.name}": (f"out_{r.name}",) for r in COMPUTED_RESOURCES},
-    "pub_tables": ("disclosure_withheld", *(f"pub_{r.name}" for r in RESOURCES)),
+_INDICATOR_KEYS = {
+    keys.table_of(key): key
+    for key in (
+        keys.WASTEWATER_RESULTS,
+        keys.FACILITY_MONTHLY,
+        keys.DATA_QUALITY,
+        keys.PARK_MONTHLY,
+        keys.PARK_COVERAGE,
+        keys.PARK_ANNUAL,
+        keys.SCORECARDS,
+    )
 }
+
+# The warehouse tables each asset writes (the scorecards asset also publishes pub_scorecards).
+TABLES_BY_ASSET: dict[dg.AssetKey, tuple[str, ...]] = {
+    keys.REGISTRY: ("parks", "facilities", "confirmations"),
+    keys.SUBMISSION_FILES: ("submission_files", "staged_rows"),
+    keys.SUBMISSION_ROWS: ("submission_rows", "row_issues"),
+    keys.OBSERVATIONS: ("observations",),
+    **{_INDICATOR_KEYS[f"out_{r.name}"]: (f"out_{r.name}",) for r in COMPUTED_RESOURCES},
+    keys.PUB_TABLES: (
+        "disclosure_withheld",
+        *(f"pub_{r.name}" for r in RESOURCES if r.name not in FROM_PUBLISHED),
+    ),
+}
+TABLES_BY_ASSET[keys.SCORECARDS] += tuple(f"pub_{name}" for name in sorted(FROM_PUBLISHED))
 
 
 def check_name(table: Resource) -> str:
     return f"{table.name}_constraints"
 
 
-def _constraint_checks(asset: str, tables: tuple[Resource, ...]) -> dg.AssetChecksDefinition:
-    key = dg.AssetKey(asset)
+def _constraint_checks(key: dg.AssetKey, tables: tuple[Resource, ...]) -> dg.AssetChecksDefinition:
 
     @dg.multi_asset_check(
-        name=f"{asset}_constraints",
+        name=f"{key.to_python_identifier()}_constraints",
         specs=[
             dg.AssetCheckSpec(
                 check_name(table),
@@ -51,9 +69,7 @@ def _constraint_checks(asset: str, tables: tuple[Resource, ...]) -> dg.AssetChec
         can_subset=True,
         pool=WAREHOUSE_POOL,
     )
-    def _check(
-        context: dg.AssetCheckExecutionContext, instep: InstepWorkspace
-    ) -> Iterator[dg.AssetCheckResult]:
+    def _check(context: dg.AssetCheckExecutionContext, instep: Workspace) -> Iterator[dg.AssetCheckResult]:
         selected = {k.name for k in context.selected_asset_check_keys}
         with instep.warehouse() as con:
             for table in tables:
@@ -85,6 +101,6 @@ def _constraint_checks(asset: str, tables: tuple[Resource, ...]) -> dg.AssetChec
 
 
 CONSTRAINT_CHECKS = tuple(
-    _constraint_checks(asset, tuple(warehouse_table(name) for name in names))
-    for asset, names in TABLES_BY_ASSET.items()
+    _constraint_checks(key, tuple(warehouse_table(name) for name in names))
+    for key, names in TABLES_BY_ASSET.items()
 )

@@ -5,38 +5,37 @@ Thin: the SQL lives in `instep.indicators`; the columns in `instep.metadata.reso
 
 import dagster as dg
 
-from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, progress
+from assets import keys
+from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, progress, readable_failures
+from assets.resources import Workspace
 from instep.indicators import build_indicator_tables
 from instep.indicators.checks import park_sum_mismatches
-from pipelines.resources import InstepWorkspace
 
 GROUP = "indicators"
-OBSERVATIONS = dg.AssetKey("core_observations")
 # Data quality reads the row states, so the ledger's blocking check guards the indicators too.
-VALIDATED_ROWS = dg.AssetKey("validated_submission_rows")
-REGISTRY = dg.AssetKey("raw_registry")
+UPSTREAM = [keys.OBSERVATIONS, keys.SUBMISSION_ROWS, keys.REGISTRY]
 
 DESCRIPTIONS = {
-    "out_wastewater_results": (
+    keys.WASTEWATER_RESULTS: (
         "Each discharge sample result with the ZDHC limits and the strictest level demonstrably met "
         "(all facilities, before disclosure)."
     ),
-    "out_facility_monthly": (
+    keys.FACILITY_MONTHLY: (
         "Energy, GHG (Scope 1, biogenic memo, Scope 2 location- and market-based), water, wastewater, "
         "chemicals, waste, workforce, safety and grievance indicators per facility and month."
     ),
-    "out_data_quality": (
+    keys.DATA_QUALITY: (
         "Expected and reported facility-months, first-time acceptance and row fates per park and year."
     ),
-    "out_park_monthly": (
+    keys.PARK_MONTHLY: (
         "Park sums per month over all facilities (shared plants once; central-boiler steam not added "
         "again), ratios of sums, reporting coverage."
     ),
-    "out_park_coverage": (
+    keys.PARK_COVERAGE: (
         "Expected and included facility-months per park, year and topic: how much of each park total is "
         "there; totals below the coverage threshold are flagged and not scored."
     ),
-    "out_park_annual": (
+    keys.PARK_ANNUAL: (
         "Park sums per year, ratios of sums, like-for-like change of intensities against the previous "
         "year, data completeness, first-time acceptance and whether the year is complete: the input of "
         "the scorecards."
@@ -52,7 +51,7 @@ PARK_SUMS_MATCH = "park_sums_match_facility_sums"
     specs=[
         dg.AssetSpec(
             key,
-            deps=[OBSERVATIONS, VALIDATED_ROWS, REGISTRY],
+            deps=UPSTREAM,
             kinds={"duckdb"},
             owners=[DATA_ENGINEERING],
             description=description,
@@ -62,7 +61,7 @@ PARK_SUMS_MATCH = "park_sums_match_facility_sums"
     check_specs=[
         dg.AssetCheckSpec(
             PARK_SUMS_MATCH,
-            asset="out_park_monthly",
+            asset=keys.PARK_MONTHLY,
             blocking=True,
             description=(
                 "Park-month totals (energy, Scope 1 and 2, water, output, hours) equal the sums of their "
@@ -72,7 +71,8 @@ PARK_SUMS_MATCH = "park_sums_match_facility_sums"
         )
     ],
 )
-def indicator_tables(context: dg.AssetExecutionContext, instep: InstepWorkspace):
+@readable_failures
+def indicator_tables(context: dg.AssetExecutionContext, instep: Workspace):
     settings = instep.settings()
     with instep.warehouse() as con:
         progress(context, f"indicators: computing from observations (GWP set {settings.gwp_set})")
@@ -84,8 +84,11 @@ def indicator_tables(context: dg.AssetExecutionContext, instep: InstepWorkspace)
         mismatches = park_sum_mismatches(con)
     progress(context, "indicators: " + ", ".join(f"{table} {count}" for table, count in rows.items()))
     for key in DESCRIPTIONS:
-        metadata: dict[str, object] = {"dagster/row_count": rows[key], "gwp_set": settings.gwp_set}
-        if key == "out_park_monthly":
+        metadata: dict[str, object] = {
+            "dagster/row_count": rows[keys.table_of(key)],
+            "gwp_set": settings.gwp_set,
+        }
+        if key == keys.PARK_MONTHLY:
             metadata |= {
                 "parks": coverage[0],
                 "first_period": coverage[1] or "",
@@ -95,7 +98,7 @@ def indicator_tables(context: dg.AssetExecutionContext, instep: InstepWorkspace)
         yield dg.MaterializeResult(asset_key=key, metadata=metadata)
     yield dg.AssetCheckResult(
         check_name=PARK_SUMS_MATCH,
-        asset_key="out_park_monthly",
+        asset_key=keys.PARK_MONTHLY,
         passed=not mismatches,
         metadata={"mismatches": len(mismatches), "first_mismatches": [str(m) for m in mismatches[:20]]},
     )

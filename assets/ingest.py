@@ -3,6 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
+from assets import keys
 from assets.common import (
     DATA_ENGINEERING,
     DATA_STEWARDS,
@@ -10,16 +11,18 @@ from assets.common import (
     WAREHOUSE_POOL,
     markdown_table,
     progress,
+    readable_failures,
 )
+from assets.resources import Workspace
 from instep.ingest import archive_problems, inbox_files, recorded_file_totals, stage_new_files
 from instep.readers import display_name
 from instep.registry import load_registry, read_registry
-from pipelines.resources import InstepWorkspace
 
 GROUP = "ingest"
 
 
 @dg.asset(
+    key=keys.REGISTRY,
     group_name=GROUP,
     kinds={"csv", "duckdb"},
     owners=[DATA_STEWARDS],
@@ -29,7 +32,8 @@ GROUP = "ingest"
         "the warehouse tables `parks` and `facilities`. Submissions are judged against it."
     ),
 )
-def raw_registry(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+@readable_failures
+def raw_registry(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     registry = read_registry(settings.registry_dir)
     with instep.warehouse() as con:
@@ -57,8 +61,9 @@ class InboxSelection(dg.Config):
 
 
 @dg.asset(
+    key=keys.SUBMISSION_FILES,
     group_name=GROUP,
-    deps=[raw_registry],
+    deps=[keys.REGISTRY],
     kinds={"duckdb", "csv", "json"},
     owners=[DATA_ENGINEERING],
     pool=WAREHOUSE_POOL,
@@ -68,8 +73,9 @@ class InboxSelection(dg.Config):
         "A file seen before (same content) is skipped; a file that cannot be read is rejected as a whole."
     ),
 )
+@readable_failures
 def raw_submission_files(
-    context: dg.AssetExecutionContext, config: InboxSelection, instep: InstepWorkspace
+    context: dg.AssetExecutionContext, config: InboxSelection, instep: Workspace
 ) -> dg.MaterializeResult:
     settings = instep.settings()
     if config.files:
@@ -130,7 +136,8 @@ def raw_submission_files(
         "Not blocking: the ledger and what is published from it are not affected."
     ),
 )
-def archive_intact(context: dg.AssetCheckExecutionContext, instep: InstepWorkspace) -> dg.AssetCheckResult:
+@readable_failures
+def archive_intact(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
     settings = instep.settings()
     with instep.warehouse() as con:
         problems = archive_problems(con, settings.archive_dir, verify_hashes=False)

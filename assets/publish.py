@@ -7,27 +7,29 @@ Both are thin: disclosure lives in `instep.disclosure` and the registry/referenc
 import dagster as dg
 from pydantic import Field
 
-from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, markdown_table, progress
+from assets import keys
+from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, markdown_table, progress, readable_failures
+from assets.resources import Workspace
 from instep.release import default_version, publish_release, resolve_release_date
 from instep.release.pub_tables import build_pub_tables
-from pipelines.resources import InstepWorkspace
 
 GROUP = "publish"
 
 # The computed tables disclosure reads (defined by the indicators stage); the scorecards read its
 # pub_park_annual and publish pub_scorecards themselves.
 UPSTREAM = [
-    dg.AssetKey("raw_registry"),
-    dg.AssetKey("out_facility_monthly"),
-    dg.AssetKey("out_park_monthly"),
-    dg.AssetKey("out_park_annual"),
-    dg.AssetKey("out_wastewater_results"),
-    dg.AssetKey("out_data_quality"),
-    dg.AssetKey("out_park_coverage"),
+    keys.REGISTRY,
+    keys.FACILITY_MONTHLY,
+    keys.PARK_MONTHLY,
+    keys.PARK_ANNUAL,
+    keys.WASTEWATER_RESULTS,
+    keys.DATA_QUALITY,
+    keys.PARK_COVERAGE,
 ]
 
 
 @dg.asset(
+    key=keys.PUB_TABLES,
     group_name=GROUP,
     deps=UPSTREAM,
     kinds={"duckdb"},
@@ -41,7 +43,8 @@ UPSTREAM = [
         "factors and ZDHC limits."
     ),
 )
-def pub_tables(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+@readable_failures
+def pub_tables(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     with instep.warehouse() as con:
         rows = build_pub_tables(con, instep.settings())
     progress(context, f"publish: {len(rows)} publishable tables ({sum(rows.values()):,} rows)")
@@ -65,8 +68,9 @@ class ReleaseConfig(dg.Config):
 
 
 @dg.asset(
+    key=keys.RELEASE_PACKAGE,
     group_name=GROUP,
-    deps=[pub_tables, dg.AssetKey("out_scorecards")],
+    deps=[keys.PUB_TABLES, keys.SCORECARDS],
     kinds={"frictionless", "parquet", "duckdb"},
     owners=[DATA_ENGINEERING],
     pool=WAREHOUSE_POOL,
@@ -76,8 +80,9 @@ class ReleaseConfig(dg.Config):
         "Immutable and byte-reproducible; privacy-scanned before it is published."
     ),
 )
+@readable_failures
 def release_package(
-    context: dg.AssetExecutionContext, config: ReleaseConfig, instep: InstepWorkspace
+    context: dg.AssetExecutionContext, config: ReleaseConfig, instep: Workspace
 ) -> dg.MaterializeResult:
     settings = instep.settings()
     when = resolve_release_date(config.release_date or None, settings)

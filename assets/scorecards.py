@@ -6,17 +6,19 @@ disclosure applied once, by `pub_tables`), and the scorecards are published as s
 
 import dagster as dg
 
-from assets.common import DATA_ENGINEERING, METHODOLOGY, WAREHOUSE_POOL, progress
+from assets import keys
+from assets.common import DATA_ENGINEERING, METHODOLOGY, WAREHOUSE_POOL, progress, readable_failures
+from assets.resources import Workspace
 from instep.disclosure import publish_resource
 from instep.scoring import build_scorecards
-from pipelines.resources import InstepWorkspace
 
 GROUP = "scorecards"
 
 
 @dg.asset(
+    key=keys.SCORECARDS,
     group_name=GROUP,
-    deps=[dg.AssetKey("pub_tables")],
+    deps=[keys.PUB_TABLES],
     kinds={"duckdb", "python"},
     owners=[METHODOLOGY, DATA_ENGINEERING],
     pool=WAREHOUSE_POOL,
@@ -27,7 +29,8 @@ GROUP = "scorecards"
         "published as `pub_scorecards`."
     ),
 )
-def out_scorecards(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+@readable_failures
+def out_scorecards(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     with instep.warehouse() as con:
         rows = build_scorecards(con, settings.rubric_version, settings.gwp_set)
@@ -54,7 +57,8 @@ def out_scorecards(context: dg.AssetExecutionContext, instep: InstepWorkspace) -
     pool=WAREHOUSE_POOL,
     description="Every score is between 0 and 100; n/a rows have no score and a reason.",
 )
-def scores_within_bounds(instep: InstepWorkspace) -> dg.AssetCheckResult:
+@readable_failures
+def scores_within_bounds(instep: Workspace) -> dg.AssetCheckResult:
     with instep.warehouse() as con:
         bad = con.execute(
             "SELECT park_id, year, pillar, component FROM out_scorecards WHERE "

@@ -7,7 +7,9 @@ import shutil
 
 import dagster as dg
 
-from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, progress
+from assets import keys
+from assets.common import DATA_ENGINEERING, WAREHOUSE_POOL, progress, readable_failures
+from assets.resources import Workspace
 from instep.release.writer import publish_release
 from instep.site.build import (
     build_site,
@@ -19,15 +21,15 @@ from instep.site.build import (
     run_mkdocs,
 )
 from instep.site.chartcache import ChartRenderer
-from pipelines.resources import InstepWorkspace
 
 GROUP = "site"
 PREVIEW_VERSION = "preview"
 
 
 @dg.asset(
+    key=keys.SITE_PAGES,
     group_name=GROUP,
-    deps=[dg.AssetKey("release_package")],
+    deps=[keys.RELEASE_PACKAGE],
     kinds={"markdown"},
     owners=[DATA_ENGINEERING],
     description=(
@@ -38,7 +40,8 @@ PREVIEW_VERSION = "preview"
         "rendered again."
     ),
 )
-def site_pages(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+@readable_failures
+def site_pages(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     renderer = ChartRenderer(chart_cache_dir(settings))
     docs = generate_pages(settings, renderer=renderer)
@@ -60,8 +63,9 @@ def site_pages(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg
 
 
 @dg.asset(
+    key=keys.TRANSPARENCY_SITE,
     group_name=GROUP,
-    deps=[site_pages],
+    deps=[keys.SITE_PAGES],
     kinds={"mkdocs"},
     owners=[DATA_ENGINEERING],
     description=(
@@ -69,7 +73,8 @@ def site_pages(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg
         "release's files under downloads/<version>/. Browse it with `instep serve`."
     ),
 )
-def transparency_site(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+@readable_failures
+def transparency_site(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     site = run_mkdocs(settings)
     copy_downloads(settings, package_dir(settings))
@@ -83,8 +88,9 @@ def transparency_site(context: dg.AssetExecutionContext, instep: InstepWorkspace
 
 
 @dg.asset(
+    key=keys.PREVIEW_SITE,
     group_name=GROUP,
-    deps=[dg.AssetKey("pub_tables"), dg.AssetKey("out_scorecards")],
+    deps=[keys.PUB_TABLES, keys.SCORECARDS],
     kinds={"frictionless", "mkdocs"},
     owners=[DATA_ENGINEERING],
     pool=WAREHOUSE_POOL,
@@ -94,7 +100,8 @@ def transparency_site(context: dg.AssetExecutionContext, instep: InstepWorkspace
         "never among the published releases. Built by the nightly schedule."
     ),
 )
-def preview_site(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+@readable_failures
+def preview_site(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     preview = instep.settings().preview()
     # A preview is not a release: it is rebuilt from scratch, so immutability does not apply to it.
     shutil.rmtree(preview.datapackages_dir, ignore_errors=True)

@@ -7,6 +7,7 @@ observation suite). When a blocking check fails, nothing downstream is computed 
 
 import dagster as dg
 
+from assets import keys
 from assets.common import (
     DATA_ENGINEERING,
     DATA_STEWARDS,
@@ -14,19 +15,20 @@ from assets.common import (
     WAREHOUSE_POOL,
     markdown_table,
     progress,
+    readable_failures,
 )
-from assets.ingest import raw_submission_files
+from assets.resources import Workspace
+from assets.review import flags_review
 from expectations import rule as rule_definition
 from expectations.observation_suite import check_observations
 from instep.report import report_file_name, verdicts_from_warehouse, write_reports
 from instep.review_queue import write_review_queue
 from instep.validate import row_state_counts, settle_staged_rows
 from instep.validate.ledger import batch_outcome, file_names, ledger_row_problems, staged_submissions
-from pipelines.resources import InstepWorkspace
 
 GROUP = "validate"
-VALIDATED_ROWS = dg.AssetKey("validated_submission_rows")
-OBSERVATIONS = dg.AssetKey("core_observations")
+VALIDATED_ROWS = keys.SUBMISSION_ROWS
+OBSERVATIONS = keys.OBSERVATIONS
 REJECTED_IN_BATCH = "rejected_rows_in_latest_batch"
 
 
@@ -37,7 +39,7 @@ REJECTED_IN_BATCH = "rejected_rows_in_latest_batch"
     specs=[
         dg.AssetSpec(
             VALIDATED_ROWS,
-            deps=[raw_submission_files],
+            deps=[keys.SUBMISSION_FILES],
             kinds={"duckdb", "great_expectations"},
             owners=[DATA_ENGINEERING],
             description=(
@@ -68,7 +70,9 @@ REJECTED_IN_BATCH = "rejected_rows_in_latest_batch"
         )
     ],
 )
-def settle_submission_rows(context: dg.AssetExecutionContext, instep: InstepWorkspace):
+@readable_failures
+@flags_review
+def settle_submission_rows(context: dg.AssetExecutionContext, instep: Workspace):
     settings = instep.settings()
     with instep.warehouse() as con:
         batch = staged_submissions(con)
@@ -124,6 +128,7 @@ def settle_submission_rows(context: dg.AssetExecutionContext, instep: InstepWork
 
 
 @dg.asset(
+    key=keys.SUBMISSION_REPORTS,
     group_name=GROUP,
     deps=[VALIDATED_ROWS],
     kinds={"markdown"},
@@ -136,7 +141,8 @@ def settle_submission_rows(context: dg.AssetExecutionContext, instep: InstepWork
         "first, those with rejected rows or unreadable first, each with a link to its report."
     ),
 )
-def submission_reports(context: dg.AssetExecutionContext, instep: InstepWorkspace) -> dg.MaterializeResult:
+@readable_failures
+def submission_reports(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     with instep.warehouse() as con:
         verdicts = verdicts_from_warehouse(con)
@@ -176,7 +182,8 @@ def _verdict_word(exit_code: int) -> str:
         "restatement. Blocking: nothing is computed from an inconsistent ledger."
     ),
 )
-def row_states_add_up(context: dg.AssetCheckExecutionContext, instep: InstepWorkspace) -> dg.AssetCheckResult:
+@readable_failures
+def row_states_add_up(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
     with instep.warehouse() as con:
         per_file = row_state_counts(con).fetchall()
         problems = ledger_row_problems(con)
@@ -228,9 +235,8 @@ def row_states_add_up(context: dg.AssetCheckExecutionContext, instep: InstepWork
         "unit, between zero and the plausible monthly maximum, one value per key. Blocking."
     ),
 )
-def observations_pass_suite(
-    context: dg.AssetCheckExecutionContext, instep: InstepWorkspace
-) -> dg.AssetCheckResult:
+@readable_failures
+def observations_pass_suite(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
     with instep.warehouse() as con:
         progress(context, "check: accepted observations against the observation suite (Great Expectations)")
         checked, failures = check_observations(con)

@@ -1,4 +1,8 @@
-"""The `instep` command line: the same code the Dagster assets call, for people without the UI."""
+"""The `instep` commands that need no Dagster: check, serve, doctor, demo-data.
+
+The `instep` console script is `pipelines.cli:main`, which adds the commands that run the Dagster jobs
+(run, release, ui) to this group; `python -m instep` offers these alone (what a factory's checker needs).
+"""
 
 from __future__ import annotations
 
@@ -92,76 +96,6 @@ def check(files: tuple[Path, ...], registry_path: Path | None, output_format: st
         for verdict in verdicts:
             click.echo(render(verdict))
     sys.exit(max((v.exit_code for v in verdicts), default=0))
-
-
-def _run_and_report(job: str, settings: Settings, run_config: dict) -> None:
-    from instep.runs import RunFailed, execute_job, show_progress_on
-    from instep.warehouse import WarehouseBusy
-
-    show_progress_on()
-    try:
-        summary = execute_job(job, settings, run_config)
-    except (RunFailed, WarehouseBusy) as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
-    for line in summary.lines():
-        click.echo(line)
-
-
-@main.command()
-@click.option("--version", "version", help="Release version to publish (default: see the release asset).")
-@click.option("--release-date", help="Release date YYYY-MM-DD (default: SOURCE_DATE_EPOCH or today).")
-@click.option(
-    "--no-demo",
-    is_flag=True,
-    help="Do not write the synthetic demo registry and inbox into an empty workspace.",
-)
-def run(version: str | None, release_date: str | None, no_demo: bool) -> None:
-    """Run the whole chain on the workspace: ingest, validate, indicators, scorecards, release, site.
-
-    In a workspace without a registry, the bundled synthetic demo data is written first (unless
-    --no-demo), so that one command shows the whole pipeline.
-    """
-    from instep.warehouse import WarehouseBusy, run_lock
-
-    settings = Settings.from_env()
-    try:
-        with run_lock(settings):
-            _run(settings, version, release_date, no_demo)
-    except WarehouseBusy as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
-
-
-def _run(settings: Settings, version: str | None, release_date: str | None, no_demo: bool) -> None:
-    """`instep run` under the run lock: the demo data is written only if no other run is working."""
-    from instep.runs import release_run_config
-
-    if not (settings.registry_dir / "facilities.csv").exists():
-        if no_demo:
-            click.echo(f"error: no registry in {settings.registry_dir} (facilities.csv missing)", err=True)
-            sys.exit(2)
-        from instep.demo.generate import generate_demo
-
-        manifest = generate_demo(settings.workspace)
-        click.echo(
-            f"Workspace {settings.workspace} was empty: wrote the SYNTHETIC demo registry and inbox "
-            f"({manifest.files:,} files, {manifest.rows:,} rows)"
-        )
-    _run_and_report("main_job", settings, release_run_config(version, release_date))
-
-
-@main.command()
-@click.option("--version", "version", required=True, help="Version of the release, e.g. 2026.1.")
-@click.option("--release-date", help="Release date YYYY-MM-DD (default: SOURCE_DATE_EPOCH or today).")
-def release(version: str, release_date: str | None) -> None:
-    """Cut release VERSION from the warehouse as it is (indicators, scorecards, package, site).
-
-    A published version is immutable: publishing it again with different content fails.
-    """
-    from instep.runs import release_run_config
-
-    _run_and_report("release_job", Settings.from_env(), release_run_config(version, release_date))
 
 
 @main.command()

@@ -74,6 +74,12 @@ class Settings:
         return self.workspace / "run.lock"
 
     @property
+    def dagster_home(self) -> Path:
+        """The Dagster instance of the workspace: run history, materialisations and check results of
+        `instep run`, `instep release` and `instep ui` (see pipelines/instance.py)."""
+        return self.workspace / "dagster"
+
+    @property
     def site_build_dir(self) -> Path:
         return self.workspace / self.site_build_folder
 

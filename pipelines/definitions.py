@@ -8,9 +8,9 @@ variables (default: `var/` and `datapackages/` in the repository). Tests and the
 import dagster as dg
 
 from assets import ASSET_CHECKS, ASSETS
+from assets.resources import InstepWorkspace
 from instep.settings import Settings
 from pipelines.jobs import JOBS, ingest_job, nightly_preview_schedule
-from pipelines.resources import InstepWorkspace
 from pipelines.sensors import build_inbox_sensor
 
 

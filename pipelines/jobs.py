@@ -1,6 +1,8 @@
 """Jobs, selected by asset group, and the nightly schedule.
 
-- `ingest_job`: inbox to validated rows, observations and reports (what the inbox sensor launches).
+- `ingest_job`: what the inbox sensor launches for a new file: ingest and validate only (ledger,
+  observations, reports). Indicators, scorecards, the release and the site are computed by `main_job`
+  (`instep run`), `release_job` (`instep release`) and, as a preview, the nightly schedule.
 - `main_job`: the whole chain, ingest to site (what `instep run` executes).
 - `release_job`: indicators to release and site; the version and date are run configuration.
 - `nightly_preview_job`: indicators, scorecards and a preview release and site in the workspace.
@@ -11,7 +13,7 @@ the run before anything is computed from an inconsistent warehouse.
 
 import dagster as dg
 
-from assets import PREVIEW_ASSETS
+from assets import PREVIEW_ASSETS, keys
 from assets.validate import observations_pass_suite, row_states_add_up
 
 # Runs that write the warehouse carry this tag; dagster.yaml lets one of them run at a time.
@@ -25,7 +27,11 @@ ingest_job = dg.define_asset_job(
     "ingest_job",
     selection=dg.AssetSelection.groups("ingest", "validate"),
     tags=WAREHOUSE_TAGS,
-    description="Ingest and validate inbox files: ledger, observations, one report per submission.",
+    description=(
+        "What the inbox sensor launches for each new file: ingest and validate it (ledger, observations, "
+        "one report per submission) and nothing further; indicators, scorecards, the release and the "
+        "site come with `instep run`, `instep release` or the nightly preview."
+    ),
 )
 
 main_job = dg.define_asset_job(
@@ -34,7 +40,7 @@ main_job = dg.define_asset_job(
     tags=WAREHOUSE_TAGS,
     description=(
         "The whole chain on the workspace: ingest -> validate -> indicators -> scorecards -> release -> "
-        "site. Without a configured version the release is automatic (see the release_package asset)."
+        "site. Without a configured version the release is automatic (see published/release_package)."
     ),
 )
 
@@ -44,14 +50,15 @@ release_job = dg.define_asset_job(
     tags=WAREHOUSE_TAGS,
     description=(
         "Cut a release from the warehouse as it is: indicators, scorecards, disclosure, the versioned data "
-        "package and the site. Set ops.release_package.config.version (and release_date, YYYY-MM-DD)."
+        "package and the site. Set the config version of published/release_package (and release_date, "
+        "YYYY-MM-DD)."
     ),
 )
 
 nightly_preview_job = dg.define_asset_job(
     "nightly_preview_job",
     selection=dg.AssetSelection.groups("indicators", "scorecards")
-    | dg.AssetSelection.assets("pub_tables")
+    | dg.AssetSelection.assets(keys.PUB_TABLES)
     | PREVIEW
     | GUARDS,
     tags=WAREHOUSE_TAGS,

@@ -12,10 +12,10 @@ import dagster as dg
 import duckdb
 
 from assets.ingest import InboxSelection, raw_submission_files
+from assets.resources import Workspace
 from instep.ingest import file_sha256, inbox_files
 from instep.settings import Settings
 from instep.warehouse import WarehouseBusy, connect, writer_lock
-from pipelines.resources import InstepWorkspace
 
 TICK_SECONDS = 30
 LEDGER_WAIT_SECONDS = 2.0
@@ -60,7 +60,7 @@ def build_inbox_sensor(job_name: str) -> dg.SensorDefinition:
             "sha256). Files whose content is already in the warehouse are not ingested again."
         ),
     )
-    def inbox_sensor(context: dg.SensorEvaluationContext, instep: InstepWorkspace) -> dg.SensorResult:
+    def inbox_sensor(context: dg.SensorEvaluationContext, instep: Workspace) -> dg.SensorResult:
         settings = instep.settings()
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         current = inbox_fingerprints(settings.inbox_dir)

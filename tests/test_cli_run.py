@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from instep.demo.generate import generate_demo
+from instep.settings import REPO_ROOT, Settings
 from tests.release_helpers import frictionless_validate
 
 
 def instep(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "instep", *args], env=env, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "pipelines", *args], env=env, capture_output=True, text=True, timeout=900
     )
 
 
@@ -69,6 +70,32 @@ def test_run_writes_the_release_and_the_site_it_names(first_run, demo_env):
     assert (Path(site.group(1)) / "index.html").is_file()
 
 
+def test_the_workspace_instance_holds_the_run_its_materialisations_and_check_results(first_run, demo_env):
+    import dagster as dg
+
+    from pipelines.definitions import build_defs
+
+    assert first_run.returncode == 0, first_run.stderr[-3000:]
+    settings = Settings(
+        workspace=Path(demo_env["INSTEP_WORKSPACE"]), datapackages_dir=Path(demo_env["INSTEP_DATAPACKAGES"])
+    )
+    job = build_defs(settings).resolve_job_def("main_job")
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        (run,) = instance.get_runs(filters=dg.RunsFilter(job_name="main_job"))
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        for key in job.asset_layer.selected_asset_keys:
+            event = instance.get_latest_materialization_event(key)
+            assert event is not None and event.run_id == run.run_id, key
+        checks = instance.get_records_for_run(
+            run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        ).records
+        evaluated = {record.event_log_entry.dagster_event.event_specific_data.check_name for record in checks}
+        assert {"row_states_add_up", "observations_pass_suite", "rejected_rows_in_latest_batch"} <= evaluated
+        # the demo rejects rows: the run says so where the UI lists runs
+        assert run.tags["instep/review"].endswith("files: review")
+    assert (settings.dagster_home / "dagster.yaml").read_bytes() == (REPO_ROOT / "dagster.yaml").read_bytes()
+
+
 def test_release_of_the_same_version_and_data_changes_nothing(first_run, demo_env):
     release = Path(demo_env["INSTEP_DATAPACKAGES"]) / "instep-open-data" / "1.0.0"
     before = {p.name: p.read_bytes() for p in release.iterdir() if p.is_file()}
@@ -78,6 +105,7 @@ def test_release_of_the_same_version_and_data_changes_nothing(first_run, demo_en
 
 
 def test_run_refuses_an_empty_workspace_when_told_not_to_write_the_demo(tmp_path: Path):
+    (tmp_path / "empty").mkdir()
     env = {**os.environ, "INSTEP_WORKSPACE": str(tmp_path / "empty")}
     result = instep(env, "run", "--no-demo")
     assert result.returncode == 2
@@ -87,7 +115,7 @@ def test_run_refuses_an_empty_workspace_when_told_not_to_write_the_demo(tmp_path
 def test_a_failed_run_ends_with_the_error_that_stopped_the_step():
     import dagster as dg
 
-    from instep.runs import _failure_message
+    from pipelines.runs import _failure_message
 
     class ReleaseConflict(RuntimeError):
         pass
@@ -133,7 +161,7 @@ def test_a_second_run_is_refused_before_it_touches_the_workspace(tmp_path: Path,
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=30)
-    assert result.returncode == 1
+    assert result.returncode == 5
     assert result.stderr.strip().splitlines()[-1].startswith("error: another run is working on the workspace")
     assert sorted(p.name for p in workspace.iterdir()) == ["run.lock"]  # no demo, warehouse or site
 
@@ -146,7 +174,7 @@ def test_two_runs_started_at_once_one_publishes_the_other_is_refused(tmp_path: P
         "INSTEP_DATAPACKAGES": str(tmp_path / "datapackages"),
         "INSTEP_AS_OF": "2026-11-25",
     }
-    args = [sys.executable, "-m", "instep", "run", "--version", "1.0.0", "--release-date", "2026-01-31"]
+    args = [sys.executable, "-m", "pipelines", "run", "--version", "1.0.0", "--release-date", "2026-01-31"]
     logs = [tmp_path / f"run-{name}.err" for name in "ab"]
     handles = [log.open("w", encoding="utf-8") for log in logs]
     runs = [subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=h, text=True) for h in handles]
@@ -155,7 +183,7 @@ def test_two_runs_started_at_once_one_publishes_the_other_is_refused(tmp_path: P
         handle.close()
     outcomes = sorted(zip(codes, (log.read_text(encoding="utf-8") for log in logs), strict=True))
     (ok, _), (refused, message) = outcomes
-    assert (ok, refused) == (0, 1), message[-3000:]
+    assert (ok, refused) == (0, 5), message[-3000:]
     assert message.strip().splitlines()[-1].startswith("error: another run is working on the workspace")
     release = tmp_path / "datapackages" / "instep-open-data" / "1.0.0"
     assert frictionless_validate(release).returncode == 0

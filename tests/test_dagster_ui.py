@@ -1,10 +1,10 @@
-"""`dagster dev` on 127.0.0.1 loads the code location; its GraphQL API shows every stage and the checks."""
+"""`instep ui` starts `dagster dev` on 127.0.0.1 with the workspace's instance; the code location loads and
+its GraphQL API shows every stage and the checks."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from assets import keys
 from instep.settings import REPO_ROOT, Settings
 from pipelines.jobs import STAGES
 
@@ -78,21 +79,17 @@ def wait_until_loaded(base: str, process: subprocess.Popen, log: Path) -> dict:
 
 @pytest.fixture
 def dagster_dev(workspace: Settings, tmp_path: Path) -> Iterator[str]:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
     port = free_port()
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
+    env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"} | {
         "INSTEP_WORKSPACE": str(workspace.workspace),
         "INSTEP_DATAPACKAGES": str(workspace.datapackages_dir),
     }
     log = tmp_path / "dagster-dev.log"
     with log.open("w") as out:
+        # `instep ui` becomes `dagster dev` (same PID), so the signal below reaches it.
         process = subprocess.Popen(
-            [sys.executable, "-m", "dagster", "dev", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT,
+            [sys.executable, "-m", "pipelines", "ui", "--port", str(port)],
+            cwd=tmp_path,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -112,6 +109,15 @@ def dagster_dev(workspace: Settings, tmp_path: Path) -> Iterator[str]:
             process.wait(timeout=30)
 
 
+def test_instep_ui_serves_on_loopback_with_the_workspace_instance(dagster_dev: str, workspace: Settings):
+    assert dagster_dev.startswith("http://127.0.0.1:")
+    with urllib.request.urlopen(dagster_dev + "server_info", timeout=30) as response:
+        assert response.status == 200
+    instance = graphql(dagster_dev, "{ instance { info } }")["instance"]["info"]
+    assert str(workspace.dagster_home) in instance
+    assert (workspace.dagster_home / "dagster.yaml").read_bytes() == (REPO_ROOT / "dagster.yaml").read_bytes()
+
+
 def test_dagster_dev_loads_every_stage_with_its_checks(dagster_dev: str):
     workspace = graphql(dagster_dev, WORKSPACE_QUERY)["workspaceOrError"]
     assert workspace["__typename"] == "Workspace"
@@ -123,7 +129,8 @@ def test_dagster_dev_loads_every_stage_with_its_checks(dagster_dev: str):
     groups = {node["groupName"] for node in nodes}
     assert set(STAGES) <= groups, f"stages missing from the asset graph: {set(STAGES) - groups}"
     by_name = {"/".join(node["assetKey"]["path"]): node for node in nodes}
-    for name in ("raw_submission_files", "core_observations", "release_package", "transparency_site"):
+    for key in (keys.SUBMISSION_FILES, keys.OBSERVATIONS, keys.RELEASE_PACKAGE, keys.TRANSPARENCY_SITE):
+        name = key.to_user_string()
         assert name in by_name, f"{name} missing from the asset graph"
         assert by_name[name]["description"], f"{name} has no description"
 
@@ -133,6 +140,6 @@ def test_dagster_dev_loads_every_stage_with_its_checks(dagster_dev: str):
         if node["assetChecksOrError"]["__typename"] == "AssetChecks"
         for check in node["assetChecksOrError"]["checks"]
     }
-    assert checks[("core_observations", "observations_pass_suite")] is True
-    assert checks[("validated_submission_rows", "row_states_add_up")] is True
-    assert checks[("validated_submission_rows", "rejected_rows_in_latest_batch")] is False
+    assert checks[(keys.OBSERVATIONS.to_user_string(), "observations_pass_suite")] is True
+    assert checks[(keys.SUBMISSION_ROWS.to_user_string(), "row_states_add_up")] is True
+    assert checks[(keys.SUBMISSION_ROWS.to_user_string(), "rejected_rows_in_latest_batch")] is False

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from assets import ASSETS
+from assets.resources import InstepWorkspace
 from instep.demo import generate_demo
 from instep.disclosure import rules
 from instep.disclosure.audit import DisclosureLeak, audit_release
@@ -29,7 +30,7 @@ from instep.release import publish_release
 from instep.release.pub_tables import build_pub_tables
 from instep.settings import Settings
 from instep.warehouse import connect
-from pipelines.resources import InstepWorkspace
+from pipelines.runs import release_run_config
 from tests.conftest import AS_OF
 from tests.release_helpers import frictionless_validate
 
@@ -55,9 +56,7 @@ def _release(settings: Settings, version: str, release_date: str) -> None:
     result = dg.materialize(
         chain,
         resources={"instep": InstepWorkspace.from_settings(settings)},
-        run_config={
-            "ops": {"release_package": {"config": {"version": version, "release_date": release_date}}}
-        },
+        run_config=release_run_config(version, release_date),
     )
     assert result.success
 

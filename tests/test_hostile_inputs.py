@@ -329,7 +329,8 @@ def test_a_release_is_published_after_the_whole_corpus_beside_a_valid_file(tmp_p
     import dagster as dg
 
     from assets import ASSETS
-    from pipelines.resources import InstepWorkspace
+    from assets.resources import InstepWorkspace
+    from pipelines.runs import release_run_config
 
     settings = Settings(workspace=tmp_path / "ws", datapackages_dir=tmp_path / "datapackages", as_of=AS_OF)
     write_registry(settings.registry_dir)
@@ -340,9 +341,7 @@ def test_a_release_is_published_after_the_whole_corpus_beside_a_valid_file(tmp_p
     result = dg.materialize(
         chain,
         resources={"instep": InstepWorkspace.from_settings(settings)},
-        run_config={
-            "ops": {"release_package": {"config": {"version": "1.0.0", "release_date": "2026-11-25"}}}
-        },
+        run_config=release_run_config("1.0.0", "2026-11-25"),
         raise_on_error=False,
     )
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]

@@ -9,12 +9,12 @@ import dagster as dg
 import pytest
 
 from assets import ASSETS
+from assets.resources import InstepWorkspace
 from instep.demo.generate import generate_demo
 from instep.disclosure import build_publishable_tables
 from instep.scoring import load_rubric, scorecard_rows
 from instep.settings import Settings
 from instep.warehouse import connect
-from pipelines.resources import InstepWorkspace
 
 STAGES = {"ingest", "validate", "indicators", "scorecards"}
 

@@ -53,7 +53,8 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, 
     """One run of the chain up to the release, with every asset check: the workspace, the release
     folder and the outcome of each check."""
     from assets import ASSET_CHECKS, ASSETS
-    from pipelines.resources import InstepWorkspace
+    from assets.resources import InstepWorkspace
+    from pipelines.runs import release_run_config
 
     root = tmp_path_factory.mktemp("model")
     settings = Settings(workspace=root / "ws", datapackages_dir=root / "datapackages", as_of=AS_OF)
@@ -66,9 +67,7 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path, 
     result = dg.materialize(
         [*chain, *ASSET_CHECKS],
         resources={"instep": InstepWorkspace.from_settings(settings)},
-        run_config={
-            "ops": {"release_package": {"config": {"version": VERSION, "release_date": "2026-11-25"}}}
-        },
+        run_config=release_run_config(VERSION, "2026-11-25"),
         raise_on_error=False,
     )
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}

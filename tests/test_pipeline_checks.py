@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from assets import keys
 from instep.settings import Settings
 from instep.warehouse import connect
 from pipelines.definitions import build_defs
@@ -16,16 +17,11 @@ FILE_A = (
     "ET-HAW-F001,2024-01,water.recycled,10,m3\n"
     "ET-HAW-F009,2024-01,water.recycled,10,m3\n"
 )
-UPSTREAM_OF_CHECKS = {
-    "raw_registry",
-    "raw_submission_files",
-    "validated_submission_rows",
-    "core_observations",
-}
+UPSTREAM_OF_CHECKS = {keys.REGISTRY, keys.SUBMISSION_FILES, keys.SUBMISSION_ROWS, keys.OBSERVATIONS}
 
 
-def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
-    return {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
+def materialized(result: dg.ExecuteInProcessResult) -> set[dg.AssetKey]:
+    return {event.asset_key for event in result.get_asset_materialization_events()}
 
 
 def evaluation(result: dg.ExecuteInProcessResult, check_name: str) -> dg.AssetCheckEvaluation:
@@ -57,7 +53,7 @@ def test_rejected_rows_of_the_batch_are_reported_by_rule_without_blocking(worksp
     assert "| alpha.csv | 4 | unknown_facility |" in check.metadata["rejected_rows"].value
     assert evaluation(result, "row_states_add_up").passed
     assert evaluation(result, "observations_pass_suite").passed
-    assert "submission_reports" in materialized(result)
+    assert keys.SUBMISSION_REPORTS in materialized(result)
 
 
 def test_counts_not_adding_up_block_downstream_and_name_the_row(ingested):
@@ -98,7 +94,7 @@ def test_observation_outside_the_suite_blocks_downstream_and_names_the_row(inges
     ]
     assert "| alpha.csv | 2 | unit_not_canonical |" in check.metadata["failing_rows"].value
     assert evaluation(result, "row_states_add_up").passed
-    assert not materialized(result) - UPSTREAM_OF_CHECKS - {"submission_reports"}
+    assert not materialized(result) - UPSTREAM_OF_CHECKS - {keys.SUBMISSION_REPORTS}
 
 
 def test_an_observation_that_is_not_a_finite_number_fails_the_suite(workspace: Settings):
@@ -153,7 +149,7 @@ def test_a_missing_archive_copy_is_reported_by_every_run_and_doctor_finds_an_alt
         check.metadata["missing_files"].value
     )
     assert "the archived copy is missing" in CliRunner().invoke(main, ["doctor"], env=env).output
-    from instep.runs import summarise
+    from pipelines.runs import summarise
 
     summary = summarise("ingest_job", result, settings)
     assert summary.failed_checks == ["archive_intact"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assets import keys
 from instep.demo.generate import generate_demo
 from instep.settings import Settings
 from pipelines.definitions import build_defs
@@ -34,9 +35,9 @@ def test_preview_builds_a_release_and_site_in_the_workspace_and_publishes_nothin
     result = defs.resolve_job_def("nightly_preview_job").execute_in_process()
 
     assert result.success
-    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert {"out_park_annual", "out_scorecards", "pub_tables", "preview_site"} <= materialized
-    assert "release_package" not in materialized
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert {keys.PARK_ANNUAL, keys.SCORECARDS, keys.PUB_TABLES, keys.PREVIEW_SITE} <= materialized
+    assert keys.RELEASE_PACKAGE not in materialized
     preview = demo_workspace.preview()
     descriptor = json.loads(
         (preview.datapackages_dir / "instep-open-data" / "preview" / "datapackage.json").read_text()

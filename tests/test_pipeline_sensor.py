@@ -9,6 +9,8 @@ import os
 import dagster as dg
 import pytest
 
+from assets import keys
+from assets.ingest import raw_submission_files
 from instep.settings import Settings
 from pipelines.definitions import build_defs
 
@@ -49,7 +51,7 @@ def test_new_file_gives_one_run_request_and_a_second_evaluation_none(
     assert len(second.run_requests) == 1
     request = second.run_requests[0]
     assert request.run_key == hashlib.sha256(FILE_A.encode()).hexdigest()
-    assert request.run_config["ops"]["raw_submission_files"]["config"]["files"] == ["alpha-2024-01.csv"]
+    assert request.run_config["ops"][raw_submission_files.op.name]["config"]["files"] == ["alpha-2024-01.csv"]
     assert request.tags["instep/file"] == "alpha-2024-01.csv"
 
     third = evaluate(defs, instance, second.cursor)
@@ -88,10 +90,10 @@ def test_run_requested_by_the_sensor_ingests_only_its_file(workspace: Settings, 
     result = defs.resolve_job_def("ingest_job").execute_in_process(
         run_config=requests[0].run_config, instance=instance
     )
-    staged = result.asset_materializations_for_node("raw_submission_files")[0].metadata
+    staged = result.asset_materializations_for_node(raw_submission_files.op.name)[0].metadata
     assert staged["files_new"].value == 1
     assert staged["rows_read"].value == 2
     settled = result.asset_materializations_for_node("settle_submission_rows")
-    rows = {m.asset_key.path[-1]: m.metadata for m in settled}
-    assert rows["validated_submission_rows"]["rows_accepted"].value == 2
-    assert rows["core_observations"]["observations"].value == 2
+    rows = {m.asset_key: m.metadata for m in settled}
+    assert rows[keys.SUBMISSION_ROWS]["rows_accepted"].value == 2
+    assert rows[keys.OBSERVATIONS]["observations"].value == 2

@@ -11,11 +11,13 @@ import duckdb
 import frictionless
 
 from assets import ASSETS
+from assets.publish import release_package
+from assets.resources import InstepWorkspace
 from instep.demo import generate_demo
 from instep.metadata.resources import RELEASE_RESOURCES, RESOURCES
 from instep.release import latest_version, read_index
 from instep.settings import Settings
-from pipelines.resources import InstepWorkspace
+from pipelines.runs import release_run_config
 from tests.conftest import AS_OF
 from tests.release_helpers import all_published_bytes, frictionless_validate
 
@@ -26,9 +28,7 @@ def release(settings: Settings, version: str, release_date: str) -> dg.ExecuteIn
     return dg.materialize(
         chain,
         resources={"instep": InstepWorkspace.from_settings(settings)},
-        run_config={
-            "ops": {"release_package": {"config": {"version": version, "release_date": release_date}}}
-        },
+        run_config=release_run_config(version, release_date),
     )
 
 
@@ -38,7 +38,7 @@ def test_demo_release_then_restatement(tmp_path: Path):
     settings = Settings(workspace=root, datapackages_dir=tmp_path / "datapackages", as_of=AS_OF)
     result = release(settings, "1.0.0", "2026-11-25")
     assert result.success
-    metadata = result.asset_materializations_for_node("release_package")[0].metadata
+    metadata = result.asset_materializations_for_node(release_package.op.name)[0].metadata
     assert metadata["version"].value == "1.0.0"
     package = settings.datapackages_dir / settings.package_name
     first = package / "1.0.0"

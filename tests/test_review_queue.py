@@ -10,10 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.resources import InstepWorkspace
 from assets.validate import submission_reports
 from instep.report import REPORT_DIGESTS, SubmissionVerdict, report_file_name, write_reports
 from instep.settings import Settings
-from pipelines.resources import InstepWorkspace
 from tests.test_ingest import FAULTY_ROWS, GOOD_ROWS, HEADER, ingest
 
 MARKDOWN_LINK = re.compile(r"\[report\]\(([^)]+)\)")
@@ -44,7 +44,7 @@ def test_a_file_with_rejected_rows_tops_the_queue_with_a_working_link(workspace:
     result = dg.materialize(
         [submission_reports], resources={"instep": InstepWorkspace.from_settings(workspace)}
     )
-    metadata = result.asset_materializations_for_node("submission_reports")[0].metadata
+    metadata = result.asset_materializations_for_node(submission_reports.op.name)[0].metadata
     index = Path(metadata["review_queue"].value)
     assert index == workspace.reports_dir / "index.md"
     assert Path(metadata["review_queue_html"].value) == workspace.reports_dir / "index.html"

@@ -25,6 +25,8 @@ import pandas as pd
 import pytest
 
 from assets import ASSETS
+from assets.resources import InstepWorkspace
+from assets.site import transparency_site
 from instep.demo import generate_demo
 from instep.serve import serving
 from instep.settings import REPO_ROOT, Settings
@@ -32,7 +34,7 @@ from instep.site.build import built_site_dir, chart_cache_dir, docs_dir, generat
 from instep.site.chartcache import ChartRenderer, render_svg_png, stable_clip_ids, static_spec
 from instep.site.markup import format_number
 from instep.site.release import load_releases
-from pipelines.resources import InstepWorkspace
+from pipelines.runs import release_run_config
 from tests.conftest import AS_OF
 
 VERSION = "1.0.0"
@@ -55,13 +57,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     result = dg.materialize(
         list(ASSETS),
         resources={"instep": InstepWorkspace.from_settings(settings)},
-        run_config={
-            "ops": {"release_package": {"config": {"version": VERSION, "release_date": "2026-11-25"}}}
-        },
+        run_config=release_run_config(VERSION, "2026-11-25"),
     )
     assert result.success
     site = built_site_dir(settings)
-    metadata = result.asset_materializations_for_node("transparency_site")[0].metadata
+    metadata = result.asset_materializations_for_node(transparency_site.op.name)[0].metadata
     assert metadata["site_path"].value == str(site)
     return BuiltSite(settings, site, settings.datapackages_dir / settings.package_name / VERSION)
 

@@ -8,6 +8,7 @@
 """
 
 from instep.disclosure.publish import (
+    FROM_PUBLISHED,
     SMALL_COUNT_BAND,
     SMALL_COUNT_LIMIT,
     build_publishable_tables,
@@ -17,6 +18,7 @@ from instep.disclosure.publish import (
 )
 
 __all__ = [
+    "FROM_PUBLISHED",
     "SMALL_COUNT_BAND",
     "SMALL_COUNT_LIMIT",
     "build_publishable_tables",

@@ -6,12 +6,12 @@ uses); the dictionary from the package schema; downloads and history from the re
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pandas as pd
 import yaml
 
+from instep import methodology as methodology_text
 from instep.metadata.resources import COVERAGE_THRESHOLD_PCT
 from instep.site import charts, jsonld
 from instep.site.context import SiteContext
@@ -24,13 +24,9 @@ def _anchor(component: str) -> str:
     return "indicator-" + component.replace("_", "-").replace(".", "-")
 
 
-def methodology_markdown(gwp_set: str, rubric_version: int) -> str | None:
-    """The methodology text from `instep.methodology`, or None when that module is not available."""
-    try:
-        module = importlib.import_module("instep.methodology")
-    except ImportError:
-        return None
-    return str(module.methodology_markdown(gwp_set=gwp_set, rubric_version=rubric_version))
+def methodology_markdown(gwp_set: str, rubric_version: int) -> str:
+    """The methodology text from `instep.methodology`: the files the code computes with."""
+    return methodology_text.methodology_markdown(gwp_set=gwp_set, rubric_version=rubric_version)
 
 
 def methodology(ctx: SiteContext, settings: Any) -> None:
@@ -61,13 +57,9 @@ def methodology(ctx: SiteContext, settings: Any) -> None:
     if not cards.empty:
         gwp_set = str(cards["gwp_set"].iloc[0] or gwp_set).lower()
         rubric_version = int(cards["rubric_version"].iloc[0] or rubric_version)
-    text = methodology_markdown(gwp_set, rubric_version)
-    if text is None:
-        text = _reference_tables(ctx)
-    else:
-        # This page has its own title; the methodology's sections follow the scorecard indicators.
-        lines = text.strip().splitlines()
-        text = "\n".join(lines[1:] if lines and lines[0].startswith("# ") else lines)
+    # This page has its own title; the methodology's sections follow the scorecard indicators.
+    lines = methodology_markdown(gwp_set, rubric_version).strip().splitlines()
+    text = "\n".join(lines[1:] if lines and lines[0].startswith("# ") else lines)
     body = f"""
 # Methodology
 
@@ -86,19 +78,6 @@ data.
 {text}
 """
     ctx.write("methodology/index.md", "Methodology", body)
-
-
-def _reference_tables(ctx: SiteContext) -> str:
-    parts = []
-    for name in ("emission_factors", "zdhc_limits", "metrics"):
-        frame = ctx.table(name)
-        if frame.empty:
-            continue
-        resource = ctx.release.resource(name)
-        parts.append(f"## {esc(resource.get('title', name))}\n\n{esc(resource.get('description', ''))}\n")
-        rows = [[esc(v) for v in row] for row in frame.itertuples(index=False)]
-        parts.append(table_html(list(frame.columns), rows))
-    return "\n\n".join(parts)
 
 
 def data_dictionary(ctx: SiteContext) -> None:

@@ -1,7 +1,9 @@
 """Running the Dagster jobs from the command line: the same definitions the steward's UI loads.
 
-`instep run` and `instep release` call `execute_job` with a job name and the workspace's `Settings`;
-progress lines from the assets go to the terminal, and `RunSummary` is what the command prints at the end.
+`instep run` and `instep release` call `execute_job` with a job name and the workspace's `Settings`; the
+run is recorded in the workspace's Dagster instance (`pipelines.instance`), so `instep ui` shows it.
+Progress lines from the assets go to the terminal, and `RunSummary` is what the command prints at the end.
+An expected error (see `assets.common.EXPECTED_ERRORS`) ends the run as `ExpectedRunError`: one line.
 """
 
 from __future__ import annotations
@@ -14,14 +16,28 @@ from typing import Any
 
 import dagster as dg
 
+from assets import keys
+from assets.common import ERROR_KIND
+from assets.publish import release_package
+from assets.review import REVIEW_FILES_TAG, REVIEW_SUBMISSIONS_TAG, REVIEW_TAG
+from instep.review import report_paths
 from instep.settings import Settings
-
-RELEASE_ASSET = "release_package"
-SITE_ASSET = "transparency_site"
+from instep.warehouse import connect, run_lock
+from pipelines.definitions import build_defs
+from pipelines.instance import workspace_instance
 
 
 class RunFailed(RuntimeError):
     """A job ended unsuccessfully; the message names the failed steps and checks."""
+
+
+class ExpectedRunError(RunFailed):
+    """A step ended with an expected error (its `kind`, see `assets.common.EXPECTED_ERRORS`): the message
+    is the one line that says what happened and what to do."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass
@@ -40,6 +56,9 @@ class RunSummary:
     site_path: str | None = None
     materialized: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)  # errors that did not stop the run
+    review: str | None = None  # "N rows rejected in M files: review", when the run rejected rows
+    review_reports: list[str] = field(default_factory=list)
+    review_files: int = 0
 
     def lines(self) -> list[str]:
         out = [f"{self.job}: {len(self.materialized)} assets materialised"]
@@ -49,6 +68,13 @@ class RunSummary:
                 f"{self.rows_read:,} rows: {self.rows_accepted:,} accepted, {self.rows_rejected:,} rejected, "
                 f"{self.rows_superseded:,} superseded"
             )
+        if self.review:
+            out.append(f"  {self.review}:")
+            out += [f"    {report}" for report in self.review_reports]
+            if self.review_files > len(self.review_reports):
+                out.append(
+                    f"    ... and {self.review_files - len(self.review_reports):,} more in the reports folder"
+                )
         if self.release_path:
             out.append(f"  release:     {self.release_version} in {self.release_path}")
         if self.site_path:
@@ -78,6 +104,16 @@ def _quiet_dagster_logs(run_config: Mapping[str, Any]) -> dict[str, Any]:
     config = dict(run_config)
     config.setdefault("loggers", {"console": {"config": {"log_level": "WARNING"}}})
     return config
+
+
+def _expected_error(result: dg.ExecuteInProcessResult) -> ExpectedRunError | None:
+    for event in result.all_events:
+        failure = event.step_failure_data if event.is_step_failure else None
+        user_failure = failure.user_failure_data if failure else None
+        kind = user_failure.metadata.get(ERROR_KIND) if user_failure else None
+        if user_failure and kind is not None:
+            return ExpectedRunError(user_failure.description or "", str(getattr(kind, "value", kind)))
+    return None
 
 
 def _failure_message(job: str, result: dg.ExecuteInProcessResult) -> str:
@@ -117,8 +153,21 @@ def _metadata_value(event: dg.AssetMaterialization, key: str) -> Any:
     return None if entry is None else getattr(entry, "value", entry)
 
 
-def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -> RunSummary:
+def summarise(
+    job: str,
+    result: dg.ExecuteInProcessResult,
+    settings: Settings,
+    instance: dg.DagsterInstance | None = None,
+) -> RunSummary:
+    """What the run did; `instance` (the run's) for the tags its steps added, such as the review."""
     summary = RunSummary(job=job)
+    run = instance.get_run_by_id(result.run_id) if instance is not None else None
+    tags = run.tags if run is not None else result.dagster_run.tags
+    if REVIEW_TAG in tags:
+        summary.review = tags[REVIEW_TAG]
+        submissions = tags.get(REVIEW_SUBMISSIONS_TAG, "").split()
+        summary.review_reports = [str(path) for path in report_paths(settings.reports_dir, submissions)]
+        summary.review_files = int(tags.get(REVIEW_FILES_TAG, len(submissions)))
     summary.failed_checks = [
         evaluation.check_name
         for evaluation in result.get_asset_check_evaluations()
@@ -126,16 +175,13 @@ def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -
     ]
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
-        name = materialization.asset_key.to_user_string()
-        summary.materialized.append(name)
-        if name == RELEASE_ASSET:
+        summary.materialized.append(materialization.asset_key.to_user_string())
+        if materialization.asset_key == keys.RELEASE_PACKAGE:
             summary.release_version = _metadata_value(materialization, "version")
             summary.release_path = _metadata_value(materialization, "release_path")
-        elif name == SITE_ASSET:
+        elif materialization.asset_key == keys.TRANSPARENCY_SITE:
             summary.site_path = _metadata_value(materialization, "site_path")
     if settings.warehouse_path.exists():
-        from instep.warehouse import connect
-
         with connect(settings, read_only=True) as con:
             files = con.execute(
                 "SELECT count(*), count(*) FILTER (WHERE status = 'unreadable'), coalesce(sum(rows_read), 0) "
@@ -153,17 +199,14 @@ def summarise(job: str, result: dg.ExecuteInProcessResult, settings: Settings) -
 
 def execute_job(job: str, settings: Settings, run_config: Mapping[str, Any] | None = None) -> RunSummary:
     """Run one job of the code location in this process against `settings`' workspace."""
-    from instep.warehouse import run_lock
-    from pipelines.definitions import build_defs
-
-    with run_lock(settings):
+    with run_lock(settings), workspace_instance(settings) as instance:
         definition = build_defs(settings).resolve_job_def(job)
         result = definition.execute_in_process(
-            run_config=_quiet_dagster_logs(run_config or {}), raise_on_error=False
+            run_config=_quiet_dagster_logs(run_config or {}), instance=instance, raise_on_error=False
         )
-    if not result.success:
-        raise RunFailed(_failure_message(job, result))
-    return summarise(job, result, settings)
+        if not result.success:
+            raise _expected_error(result) or RunFailed(_failure_message(job, result))
+        return summarise(job, result, settings, instance)
 
 
 def release_run_config(version: str | None, release_date: str | None) -> dict[str, Any]:
@@ -173,4 +216,4 @@ def release_run_config(version: str | None, release_date: str | None) -> dict[st
         config["version"] = version
     if release_date:
         config["release_date"] = release_date
-    return {"ops": {RELEASE_ASSET: {"config": config}}} if config else {}
+    return {"ops": {release_package.op.name: {"config": config}}} if config else {}

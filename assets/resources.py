@@ -1,0 +1,76 @@
+"""The one resource every asset uses: the workspace's `Settings` and its warehouse.
+
+The resource holds a `Settings` as it is, so there is one list of what a workspace is (`instep.settings`).
+`dagster dev` builds it from the `INSTEP_*` environment variables; tests and the command line from their
+own `Settings`. Assets and checks take it as `instep: Workspace` (a `ResourceParam`, since it is a plain
+object rather than Dagster config).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+import dagster as dg
+import duckdb
+
+from instep.settings import Settings
+from instep.warehouse import WarehouseBusy, connect
+
+# Progress lines for people watching a run from the command line; assets also log them to Dagster.
+progress_log = logging.getLogger("instep.pipeline")
+
+# How long a step waits for another run to finish writing the warehouse.
+LOCK_WAIT_SECONDS = 900.0
+
+
+@dataclass(frozen=True)
+class InstepWorkspace:
+    """The steward's workspace: registry, inbox, archive, reports, warehouse, site build, and releases.
+
+    `as_of_fixed` False: the reporting date is the day of each run, not the day the code location was
+    loaded (what `dagster dev` wants when INSTEP_AS_OF is not set).
+    """
+
+    workspace_settings: Settings
+    as_of_fixed: bool = True
+    lock_wait_seconds: float = LOCK_WAIT_SECONDS
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, as_of_fixed: bool = True) -> InstepWorkspace:
+        return cls(settings, as_of_fixed=as_of_fixed)
+
+    @classmethod
+    def from_env(cls) -> InstepWorkspace:
+        """Defaults that work out of the box: `var/` and `datapackages/` in the repository."""
+        return cls(Settings.from_env(), as_of_fixed=bool(os.environ.get("INSTEP_AS_OF")))
+
+    def settings(self) -> Settings:
+        if self.as_of_fixed:
+            return self.workspace_settings
+        return self.workspace_settings.with_(as_of=date.today())
+
+    @contextmanager
+    def warehouse(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The warehouse, holding the single-writer lock; waits while another run is writing."""
+        settings = self.settings()
+        deadline = time.monotonic() + self.lock_wait_seconds
+        with ExitStack() as stack:
+            while True:
+                try:
+                    con = stack.enter_context(connect(settings))
+                    break
+                except WarehouseBusy:
+                    if time.monotonic() >= deadline:
+                        raise
+                    progress_log.info("waiting for another run to finish writing the warehouse")
+            yield con
+
+
+# What an asset, check or sensor names as its `instep` parameter.
+Workspace = dg.ResourceParam[InstepWorkspace]
