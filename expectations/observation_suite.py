@@ -19,6 +19,7 @@ import great_expectations.expectations as gxe
 import pandas as pd
 
 from expectations import ROW_RESULT_FORMAT, flagged_rows
+from expectations.frames import arrow_to_frame
 from instep import reference
 
 # Usage statistics would be a request leaving the machine; the pipeline runs offline.
@@ -113,8 +114,6 @@ def observation_frame(
     con: duckdb.DuckDBPyConnection, partition: int = 0, partitions: int = 1
 ) -> pd.DataFrame:
     """The observations of one partition of the facilities (all of them by default), for the suite."""
-    from instep.validate.suite import arrow_to_frame
-
     metrics = pd.DataFrame(
         [
             {"metric": code, "plausible_max": m.plausible_max_per_month}

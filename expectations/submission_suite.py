@@ -14,10 +14,10 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.row_conditions import Column
 
 from expectations.history import history_expectations
+from expectations.limits import MAX_CELL_CHARS
 from expectations.relations import relation_expectations
 from instep import reference
 from instep.metadata.ledger import SUBMISSION
-from instep.readers import MAX_CELL_CHARS
 
 SUITE_NAME = "submission_rows"
 WASTEWATER = Column("topic") == "wastewater"

@@ -12,12 +12,6 @@ from collections.abc import Iterable, Sequence
 from instep import reference
 from instep.disclosure import SMALL_COUNT_BAND, SMALL_COUNT_LIMIT
 from instep.disclosure import rules as disclosure_rules
-from instep.indicators.annual import (
-    FACILITY_YEAR_RATIOS,
-    FACILITY_YEAR_SUMS,
-    PROGRAMME_GROUPS,
-    PROGRAMME_RATIOS,
-)
 from instep.indicators.formulas import (
     FUEL_METRICS,
     INDICATOR_INPUTS,
@@ -28,6 +22,12 @@ from instep.indicators.formulas import (
 )
 from instep.indicators.reference_tables import gj_per_canonical_unit
 from instep.metadata.resources import COVERAGE_THRESHOLD_PCT, MIN_PERSONS
+from instep.release.annual import (
+    FACILITY_YEAR_RATIOS,
+    FACILITY_YEAR_SUMS,
+    PROGRAMME_GROUPS,
+    PROGRAMME_RATIOS,
+)
 from instep.scoring import load_rubric, pillars
 from instep.units import unit_factors
 

@@ -10,8 +10,8 @@ import pytest
 
 from instep.disclosure import rules as disclosure_rules
 from instep.indicators import build_indicator_tables
-from instep.indicators.annual import FACILITY_YEAR_SUMS
 from instep.registry import load_registry, read_registry
+from instep.release.annual import FACILITY_YEAR_SUMS
 from instep.release.pub_tables import build_pub_tables
 from instep.scoring import build_scorecards
 from instep.settings import Settings
@@ -149,8 +149,8 @@ def test_programme_annual_sums_published_park_totals_only_and_reopens_no_withhel
 
 
 def test_methodology_says_facility_years_are_gate_to_gate_with_the_formulas_used():
-    from instep.indicators.annual import FACILITY_YEAR_RATIOS, PROGRAMME_GROUPS
     from instep.methodology import methodology_markdown
+    from instep.release.annual import FACILITY_YEAR_RATIOS, PROGRAMME_GROUPS
 
     text = methodology_markdown()
     assert "Gate-to-gate facility emissions, not product footprints" in text

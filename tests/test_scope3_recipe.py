@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from instep.demo import generate_demo
-from instep.indicators.annual import FACILITY_YEAR_SUMS
+from instep.release.annual import FACILITY_YEAR_SUMS
 from instep.release.verify import verify_release
 from instep.settings import REPO_ROOT, Settings
 from tests.conftest import AS_OF

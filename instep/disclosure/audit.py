@@ -27,7 +27,7 @@ from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell, hidden_c
 from instep.disclosure.history import KEYS, EarlierRelease, earlier_releases
 from instep.disclosure.plan import CHANGES, DISPLAYS, primary_plan, protection_levels, ratio_input_columns
 from instep.disclosure.relations import relations
-from instep.scoring import load_rubric
+from instep.rubric import load_rubric
 
 SHOWN_LIMIT = 20
 

@@ -69,7 +69,7 @@ def earlier_releases(package_dir: Path | None) -> list[EarlierRelease]:
     if package_dir is None or not package_dir.exists():
         return []
     # Imported here: the release package imports disclosure control, not the other way round.
-    from instep.release import index
+    from instep import package_index as index
 
     out: list[EarlierRelease] = []
     for record in index.read_index(package_dir):

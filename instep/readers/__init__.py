@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path, PurePath
 
+from expectations.limits import MAX_CELL_CHARS
 from instep.readers.core import (
-    MAX_CELL_CHARS,
     MAX_FILE_BYTES,
     REQUIRED_COLUMNS,
     SUBMISSION_COLUMNS,

@@ -25,8 +25,6 @@ REQUIRED_COLUMNS = SUBMISSION.required_names
 MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_XLSX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024
 MAX_XLSX_COMPRESSION_RATIO = 200
-# Excel's own limit for the text of one cell; a longer cell is rejected with its row (cell_too_long).
-MAX_CELL_CHARS = 32_767
 # Deeper JSON is not a submission; refusing it early keeps the parser far from the recursion limit.
 MAX_JSON_DEPTH = 64
 # Lines one quoted CSV cell may span: a comment of a few paragraphs, not a quote left open.

@@ -11,7 +11,7 @@ The API the pipeline, the command line and the site use:
 - `instep.release.signing.generate_key(settings, rotate=False)`: the workspace's signing key
 """
 
-from instep.release.index import latest_version, read_index
+from instep.package_index import latest_version, read_index
 from instep.release.privacy import PrivacyLeak
 from instep.release.pub_tables import build_pub_tables
 from instep.release.writer import (

@@ -78,7 +78,7 @@ def table_comment(resource: Resource) -> str:
     return f"{resource.title}. {resource.description}"
 
 
-def about_row(name: str, version: str, release_date: date, synthetic: bool) -> dict[str, Any]:
+def about_row(name: str, version: str, release_date: date, synthetic: bool, homepage: str) -> dict[str, Any]:
     """The one row of the `about` table."""
     title = about.TITLE + (" (synthetic demonstration data)" if synthetic else "")
     return {
@@ -87,14 +87,13 @@ def about_row(name: str, version: str, release_date: date, synthetic: bool) -> d
         "release_date": release_date,
         "title": title,
         "publisher": about.PUBLISHER,
-        "homepage": about.homepage(),
+        "homepage": homepage,
         "licence": about.LICENSE["name"],
         "licence_url": about.LICENSE["path"],
         "citation": (
-            f"{about.PUBLISHER} ({release_date.year}). {title}, version {version} [data set]. "
-            + about.homepage()
+            f"{about.PUBLISHER} ({release_date.year}). {title}, version {version} [data set]. " + homepage
         ),
-        "citation_bibtex": citation.citation_bib(name, version, release_date, synthetic),
+        "citation_bibtex": citation.citation_bib(name, version, release_date, synthetic, homepage),
         "synthetic": synthetic,
     }
 

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from instep.reference import REFERENCE_FILES, file_sha256
-from instep.scoring import rubric_path
+from instep.rubric import rubric_path
 from instep.settings import REPO_ROOT, Settings
 
 PROVENANCE_NAME = "provenance.intoto.json"

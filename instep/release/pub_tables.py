@@ -3,7 +3,7 @@
 Disclosure (`instep.disclosure`) produces the computed `pub_*` tables; the registry and reference tables
 are built here: parks, the public facilities, the metric catalogue, the emission factors and the ZDHC
 limits in long form. Last, the annual tables computed from published cells only (facility_annual,
-programme_annual; see `instep.indicators.annual`). All are shaped exactly like their metadata resources.
+programme_annual; see `instep.release.annual`). All are shaped exactly like their metadata resources.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pyarrow as pa
 
 from instep import reference
 from instep.disclosure import build_publishable_tables
-from instep.indicators.annual import build_annual_tables
 from instep.metadata.resources import EMISSION_FACTORS, FACILITIES, METRICS, PARKS, ZDHC_LIMITS
+from instep.release.annual import build_annual_tables
 from instep.release.tables import arrow_schema
 from instep.settings import Settings
 

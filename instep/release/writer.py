@@ -33,10 +33,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
+from instep import package_index as index
 from instep.disclosure import audit as disclosure_audit
 from instep.metadata.model import Resource
 from instep.metadata.resources import CHANGES, RELEASE_RESOURCES, RESOURCES
-from instep.release import about, changelog, citation, index, privacy
+from instep.release import about, changelog, citation, privacy
 from instep.release.cells import csv_text
 from instep.release.changes import ReleaseChanges, changes_table, compare_releases
 from instep.release.checksums import SUMS_NAME, release_files, sha256_file, write_sums, write_zip
@@ -228,7 +229,7 @@ def build_release_files(
         resources,
         tables,
         seed=f"{name}:{version}",
-        release_about=about_row(name, version, release_date, settings.synthetic),
+        release_about=about_row(name, version, release_date, settings.synthetic, about.homepage(settings)),
     )
     database = {
         "path": db_path.name,

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from expectations import ROW_RESULT_FORMAT, flagged_rows
+from expectations.frames import arrow_to_frame
 from expectations.history import add_history_columns
 from expectations.relations import add_relation_columns
 from instep.metadata.ledger import ROW_ISSUES
@@ -168,22 +169,6 @@ def without_generic_value_issues(issues: pd.DataFrame) -> pd.DataFrame:
     marked = issues[keys].merge(explained.assign(_explained=True), how="left", on=keys)["_explained"]
     keep = ~(generic.to_numpy() & marked.fillna(False).astype(bool).to_numpy())
     return issues[keep].reset_index(drop=True)
-
-
-# Nullable pandas types for integer and boolean columns with nulls, as DuckDB's own `.df()` gives them.
-_NULLABLE = {pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int32Dtype(), pa.bool_(): pd.BooleanDtype()}
-
-
-def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
-    """The frame `.df()` would give, through Arrow: about five times faster on the prepared rows."""
-    frame = table.to_pandas()
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        if column.null_count and column.type in _NULLABLE:
-            frame[name] = column.to_pandas(types_mapper={column.type: _NULLABLE[column.type]}.get)
-        elif column.null_count and column.null_count == len(column) and pa.types.is_string(column.type):
-            # A text column with no value at all is an object column of None there.
-            frame[name] = pd.Series([None] * len(column), dtype=object, index=frame.index)
-    return frame
 
 
 def validate_staged(
