@@ -8,20 +8,20 @@ from __future__ import annotations
 import pandas as pd
 
 from instep.disclosure import rules as disclosure_rules
-from instep.scoring import NOT_SCORED_YET
+from instep.scoring import NOT_SCORED_YET, load_rubric
 from instep.site import charts, geo, trends
 from instep.site.context import FACILITY_TYPES, SHARED_TYPES, SiteContext
 from instep.site.markup import esc, format_number, link, table_html, traced_number
 from instep.site.release import number
 
-PILLARS = {
-    "energy_climate": "Energy & climate",
-    "water_wastewater": "Water & wastewater",
-    "chemicals": "Chemicals",
-    "social_ohs": "Social & OHS",
-    "transparency": "Transparency",
-    "overall": "Overall",
-}
+
+def _pillar_labels() -> dict[str, str]:
+    """Pillar code -> label, from the rubric file the scores were computed with (one definition)."""
+    labels = {item.pillar: item.pillar_label for item in load_rubric(1)}
+    return {**labels, "overall": "Overall"}
+
+
+PILLARS = _pillar_labels()
 SCORE_UNIT = "/ 100"
 
 
@@ -218,7 +218,9 @@ def _overall_scores(ctx: SiteContext, year: str | None) -> str:
         table="scorecards",
         unit="points",
     )
-    return f"## Park scores {esc(year)}\n\n" + charts.render(figure, ctx.docs_dir, ctx.citation, ctx.renderer)
+    return f"## Park scores {esc(year)}\n\n" + charts.render(
+        figure, ctx.docs_dir, ctx.citation, ctx.renderer, subject="all-parks"
+    )
 
 
 def _changelog_excerpt(text: str, limit: int = 30) -> str:
@@ -465,7 +467,9 @@ def park_page(ctx: SiteContext, park: pd.Series) -> None:
     monthly = ctx.table("park_monthly")
     monthly = monthly[monthly["park_id"] == park_id] if not monthly.empty else monthly
     figures = trends.trend_figures(monthly, park["name"], "park_monthly") if not monthly.empty else []
-    trend_html = "\n\n".join(charts.render(f, directory, ctx.citation, ctx.renderer) for f in figures)
+    trend_html = "\n\n".join(
+        charts.render(f, directory, ctx.citation, ctx.renderer, subject=park_id) for f in figures
+    )
     annual = ctx.table("park_annual")
     annual = annual[annual["park_id"] == park_id] if not annual.empty else annual
     withheld = withheld_html(monthly, annual)
@@ -616,7 +620,9 @@ def facility_page(ctx: SiteContext, facility: pd.Series, park_names: dict[str, s
     monthly = ctx.rows_of("facility_monthly", "facility_id", facility_id)
     overview = trends.facility_overview(monthly, facility["name"], "facility_monthly")
     figures = [overview] if overview is not None else []
-    trend_html = "\n\n".join(charts.render(f, directory, ctx.citation, ctx.renderer) for f in figures)
+    trend_html = "\n\n".join(
+        charts.render(f, directory, ctx.citation, ctx.renderer, subject=facility_id) for f in figures
+    )
     latest_html = "<p>No monthly figures published for this facility in this release.</p>"
     if not monthly.empty:
         last = monthly.sort_values("period").iloc[-1]

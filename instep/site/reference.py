@@ -329,7 +329,7 @@ How complete and how clean the submissions behind each park's figures are. Compl
 expected facility-months (active facilities) with accepted data; first-time acceptance is the share of
 submissions accepted without a correction.
 
-{charts.render(figure, ctx.docs_dir / "data-quality", ctx.citation, ctx.renderer)}
+{charts.render(figure, ctx.docs_dir / "data-quality", ctx.citation, ctx.renderer, subject="all-parks")}
 
 {table}
 

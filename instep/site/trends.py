@@ -163,7 +163,7 @@ OVERVIEW = (
     ("Energy use", ("energy_total_gj",), "GJ"),
     ("Renewable share of electricity", ("renewable_electricity_share_pct",), "%"),
     ("Water withdrawal", ("water_withdrawal_m3",), "m3"),
-    ("Wastewater results meeting ZDHC foundational limits", ("zdhc_foundational_share_pct",), "%"),
+    ("Wastewater meeting ZDHC foundational limits", ("zdhc_foundational_share_pct",), "%"),
 )
 
 
@@ -204,6 +204,7 @@ def facility_overview(monthly: pd.DataFrame, name: str, table: str) -> Figure | 
         data=data.drop(columns="order"),
         table=table,
         png=False,
+        mobile=False,
     )
 
 
