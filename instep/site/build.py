@@ -132,12 +132,14 @@ def _nav(ctx: SiteContext, handwritten: list[str]) -> list[Any]:
     releases = [{f"Release {r.version}": f"releases/{r.version}/index.md"} for r in reversed(ctx.releases)]
     nav: list[Any] = [
         {"Home": "index.md"},
-        {"Parks": ["parks/index.md", *parks]},
+        {"Parks": ["parks/index.md", {"Compare parks": "compare/index.md"}, *parks]},
         {"Facilities": "facilities/index.md"},
         {"Methodology": "methodology/index.md"},
+        {"Glossary": "glossary/index.md"},
         {
             "Data": [
                 {"Downloads": "downloads/index.md"},
+                {"Table explorer": "explorer/index.md"},
                 {"Data dictionary": "data-dictionary/index.md"},
                 {"Data quality": "data-quality/index.md"},
                 {"Releases": ["releases/index.md", *releases]},

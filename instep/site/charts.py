@@ -116,8 +116,9 @@ def stacked_monthly(frame: pd.DataFrame, unit: str, mark: str = "bar") -> alt.Ch
     ).properties(width=WIDTH, height=HEIGHT)
 
 
-def share_line(frame: pd.DataFrame, unit: str = "%") -> alt.Chart:
-    """A monthly percentage as a line with points; `frame` has month, series, value."""
+def share_line(frame: pd.DataFrame, unit: str = "%", percent: bool = True) -> alt.Chart:
+    """A monthly percentage (or, not `percent`, any rate from zero) as lines with points; `frame` has
+    month, series, value."""
     label = unit_label(unit)
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     return (
@@ -125,7 +126,11 @@ def share_line(frame: pd.DataFrame, unit: str = "%") -> alt.Chart:
         .mark_line(point=True)
         .encode(
             x=month_axis(),
-            y=alt.Y("value:Q", title=label, scale=alt.Scale(domain=[0, 100])),
+            y=alt.Y(
+                "value:Q",
+                title=label,
+                scale=alt.Scale(domain=[0, 100]) if percent else alt.Scale(zero=True),
+            ),
             color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
             tooltip=[
                 alt.Tooltip("month:T", timeUnit="utcyearmonth", title="Month", format="%b %Y"),
