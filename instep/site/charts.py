@@ -229,7 +229,7 @@ def bars(
         encoding["color"] = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom"))
         encoding["yOffset"] = alt.YOffset(f"{color}:N")
         encoding["tooltip"].append(alt.Tooltip(f"{color}:N"))
-    return alt.Chart(frame).mark_bar().encode(**encoding).properties(width=WIDTH - 200)
+    return alt.Chart(frame).mark_bar().encode(**encoding).properties(width=WIDTH - 240)
 
 
 @dataclass(frozen=True)

@@ -98,15 +98,17 @@ def table_html(
     rows: Iterable[Sequence[str]],
     numeric: Sequence[bool] | None = None,
     caption: str | None = None,
-    cards: bool = True,
+    cards: bool | None = None,
     attrs: str = "",
 ) -> str:
     """A plain HTML table (cells are already HTML); numeric columns are right-aligned.
 
-    With `cards` (the default) each cell carries its column's header as `data-label`, and on a phone
-    the stylesheet shows every row as a card of label-value lines instead of columns off the screen.
+    With `cards` (by default for tables of three columns or more; two fit a phone as they are) each cell
+    carries its column's header as `data-label`, and on a phone the stylesheet shows every row as a card
+    of label-value lines instead of columns off the screen.
     `attrs` are added to the <table> tag (e.g. `data-filterable`)."""
     numeric = list(numeric or [False] * len(headers))
+    cards = len(headers) > 2 if cards is None else cards
     right = ' class="instep-num"'
     head = "".join(
         f'<th scope="col"{right if numeric[i] else ""}>{esc(h)}</th>' for i, h in enumerate(headers)

@@ -494,8 +494,8 @@ Download filtered CSV</button></span>
 
 <p id="explorer-status" role="status" aria-live="polite"></p>
 
-<div class="instep-explorer__rows" data-search-exclude>
-<table id="explorer-rows" aria-label="Rows of the chosen table"></table>
+<div class="instep-explorer__rows" data-search-exclude tabindex="0" role="region" aria-label="Rows">
+<table class="instep-explorer__table" id="explorer-rows"></table>
 </div>
 
 ## The tables

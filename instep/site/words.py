@@ -59,6 +59,7 @@ def mark_abbreviations(body: str) -> str:
 
     Only text is touched: not tags or their attributes, headings, code, links or fenced blocks."""
     seen: set[str] = set()
+    depth: dict[str, int] = {}  # open skipped elements, across lines (a <script> block spans several)
     out_lines = []
     fenced = False
     for line in body.split("\n"):
@@ -67,13 +68,12 @@ def mark_abbreviations(body: str) -> str:
         if fenced or line.startswith(("#", "    ", "!!!", "|")):
             out_lines.append(line)
             continue
-        out_lines.append(_mark_line(line, seen))
+        out_lines.append(_mark_line(line, seen, depth))
     return "\n".join(out_lines)
 
 
-def _mark_line(line: str, seen: set[str]) -> str:
+def _mark_line(line: str, seen: set[str], depth: dict[str, int]) -> str:
     parts = _TAG.split(line)
-    depth: dict[str, int] = {}
     for index, part in enumerate(parts):
         if index % 2:  # a tag
             match = re.match(r"<(/?)([a-zA-Z0-9]+)", part)
