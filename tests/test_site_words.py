@@ -120,3 +120,18 @@ def test_the_phone_drawing_stacks_side_by_side_views_and_narrows_them():
     assert "hconcat" not in phone and phone["vconcat"][0]["width"] < 300
     assert phone["vconcat"][0]["data"] == {"values": [{"width": 999}]}  # data is never rewritten
     assert isinstance(phone["title"]["text"], list)
+
+
+def test_a_park_page_says_which_years_use_an_earlier_grid_factor():
+    from instep.site.pages import grid_factor_caveat
+
+    rows = pd.DataFrame(
+        {
+            "year": ["2023", "2024", "2025"],
+            "grid_factor_year": ["2023", "2023", "2023"],
+            "grid_factor_fallback": ["false", "true", "true"],
+        }
+    )
+    note = grid_factor_caveat(rows, "KE")
+    assert "Kenya" in note and "2024 to 2025 use the factor of 2023" in note
+    assert grid_factor_caveat(rows.assign(grid_factor_fallback="false"), "KE") == ""

@@ -93,6 +93,9 @@ def traced_number(
     return f'<span class="instep-value" {attrs}>{esc(shown)}</span>'
 
 
+WIDE_COLUMNS = 7
+
+
 def table_html(
     headers: Sequence[str],
     rows: Iterable[Sequence[str]],
@@ -121,7 +124,9 @@ def table_html(
         )
         body.append(f"<tr>{cells}</tr>")
     caption_html = f"<caption>{esc(caption)}</caption>" if caption else ""
-    table_attrs = (" data-cards" if cards else "") + (f" {attrs}" if attrs else "")
+    # Tables of many columns share the column's width equally on a desktop (see site.css).
+    wide = " data-wide" if len(headers) >= WIDE_COLUMNS else ""
+    table_attrs = (" data-cards" if cards else "") + wide + (f" {attrs}" if attrs else "")
     return (
         f"<table{table_attrs}>{caption_html}<thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table>"

@@ -145,7 +145,7 @@ def home(ctx: SiteContext) -> None:
     r = ctx.release
     year = latest_year(ctx)
     headlines = (
-        _figure_list(headline_figures(ctx, year))
+        _figure_list(headline_figures(ctx, year)) + _headline_grid_note(ctx, year)
         if year
         else "<p>No year is complete yet: figures are headlined once a year has ended and its reports "
         "are in.</p>"
@@ -187,6 +187,27 @@ This site shows release **{esc(r.version)}** of {esc(r.date)}.
 [Parks and map](parks/index.md)
 """
     ctx.write("index.md", "Home", body, charts=bool(scores))
+
+
+def _headline_grid_note(ctx: SiteContext, year: str) -> str:
+    """Which parks' Scope 2 in the headline year uses an earlier year's grid factor, or ''."""
+    annual = ctx.table("park_annual")
+    if annual.empty or "grid_factor_fallback" not in annual.columns:
+        return ""
+    rows = annual[(annual["year"] == year) & (annual["grid_factor_fallback"].str.lower() == "true")]
+    if rows.empty:
+        return ""
+    names = dict(zip(ctx.parks["park_id"], ctx.parks["name"], strict=True))
+    parks = "; ".join(
+        f"{esc(names.get(r.park_id, r.park_id))} (factor of {esc(r.grid_factor_year)})"
+        for r in rows.itertuples()
+    )
+    return (
+        '\n\n<p class="instep-caveat" role="note"><strong>Note:</strong> no grid emission factor is '
+        f"published yet for {esc(year)} in every country, so the Scope 2 emissions of these parks use the "
+        f"latest earlier one: {parks} "
+        '(see <a href="methodology/#grid-emission-factors">the methodology</a>).</p>'
+    )
 
 
 def _overall_scores(ctx: SiteContext, year: str | None) -> str:

@@ -112,7 +112,7 @@ def data_dictionary(ctx: SiteContext) -> None:
             unit = field.get("unit", "") or ""
             rows.append(
                 [
-                    f"<code>{esc(field['name'])}</code>",
+                    f'<code class="instep-column">{esc(field["name"]).replace("_", "_<wbr>")}</code>',
                     esc(words.TYPE_WORDS.get(field.get("type", ""), field.get("type", ""))),
                     esc(unit_label(words.unit_words(unit, field["name"])) if unit else ""),
                     esc(field.get("description", "")),
