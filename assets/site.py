@@ -15,9 +15,8 @@ from instep.site.build import (
     build_site,
     built_site_dir,
     chart_cache_dir,
-    copy_downloads,
+    complete_site,
     generate_pages,
-    package_dir,
     run_mkdocs,
 )
 from instep.site.chartcache import ChartRenderer
@@ -70,19 +69,21 @@ def site_pages(context: dg.AssetExecutionContext, instep: Workspace) -> dg.Mater
     owners=[DATA_ENGINEERING],
     description=(
         "The static transparency site: `mkdocs build --strict` of the generated pages, plus every "
-        "release's files under downloads/<version>/. Browse it with `instep serve`."
+        "release's files under downloads/<version>/, and one short search entry per public facility. "
+        "Browse it with `instep serve`."
     ),
 )
 @readable_failures
 def transparency_site(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     site = run_mkdocs(settings)
-    copy_downloads(settings, package_dir(settings))
-    progress(context, f"site: built {site}")
+    search_bytes = complete_site(settings)
+    progress(context, f"site: built {site} (search index {search_bytes:,} bytes)")
     return dg.MaterializeResult(
         metadata={
             "site_path": dg.MetadataValue.path(str(built_site_dir(settings))),
             "html_pages": len(list(site.rglob("*.html"))),
+            "search_index_bytes": search_bytes,
         }
     )
 

@@ -425,9 +425,11 @@ def site_pages(workspace: Path) -> dict[str, Any] | None:
     built = workspace / "site-build" / "site"
     if not built.exists():
         return None
+    index = built / "search" / "search_index.json"
     return {
         "pages": sum(1 for _ in built.rglob("*.html")),
         "charts": sum(1 for _ in built.rglob("*.vl.json")),
+        "search_index_bytes": index.stat().st_size if index.is_file() else None,
     }
 
 
@@ -579,7 +581,8 @@ def print_table(result: dict[str, Any]) -> None:
         site = result["site"]
         print(
             f"site: {site['pages']:,} pages and {site['charts']:,} charts built in {site['build_seconds']} s "
-            f"({site['seconds_per_page'] * 1000:.0f} ms a page)"
+            f"({site['seconds_per_page'] * 1000:.0f} ms a page); search index "
+            f"{(site['search_index_bytes'] or 0) / 1024:,.0f} KiB"
         )
 
 

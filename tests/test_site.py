@@ -263,7 +263,7 @@ def test_chart_bundles_are_complete(built: BuiltSite):
         specs = [link for link in links if link.endswith(".vl.json")]
         for spec in specs:
             stem = page.parent / spec[: -len(".vl.json")]
-            for suffix in (".svg", ".csv", ".vl.json"):
+            for suffix in (".svg", ".csv", ".vl.json", ".zip"):
                 assert Path(str(stem) + suffix).is_file(), (page, spec, suffix)
             # A PNG is offered on park and overview charts, not on the one chart of each facility page.
             png_link = spec[: -len(".vl.json")] + ".png"
@@ -356,6 +356,8 @@ def test_downloads_and_release_pages_describe_the_dataset(built: BuiltSite):
 def test_methodology_and_dictionary_come_from_the_code_and_schema(built: BuiltSite):
     descriptor = json.loads((built.release_dir / "datapackage.json").read_text(encoding="utf-8"))
     dictionary = (built.path / "data-dictionary" / "index.html").read_text(encoding="utf-8")
+    # Column names may break after an underscore, never inside a word.
+    dictionary = dictionary.replace("<wbr>", "").replace('<code class="instep-column">', "<code>")
     for resource in descriptor["resources"]:
         assert f'id="{resource["name"]}"' in dictionary
         for field in resource["schema"]["fields"]:
@@ -383,13 +385,75 @@ def test_format_number_puts_units_on_numbers():
 # ---------------------------------------------------------------------------------------------------------
 # In a browser
 
-PAGES = ("", "parks/", "{park}", "{facility}", "methodology/", "downloads/", "factories/", "factories/rules/")
+# Every kind of page: (name, path); {park} and {facility} are filled in from the release.
+PAGE_KINDS = (
+    ("home", ""),
+    ("parks", "parks/"),
+    ("park", "{park}"),
+    ("compare", "compare/"),
+    ("facilities", "facilities/"),
+    ("facility", "{facility}"),
+    ("methodology", "methodology/"),
+    ("glossary", "glossary/"),
+    ("dictionary", "data-dictionary/"),
+    ("quality", "data-quality/"),
+    ("downloads", "downloads/"),
+    ("releases", "releases/"),
+    ("release", f"releases/{VERSION}/"),
+    ("explorer", "explorer/"),
+    ("about", "about/"),
+    ("steward", "steward/"),
+    ("factories", "factories/"),
+    ("factory-rules", "factories/rules/"),
+)
+VIEWPORTS = ((390, 844), (1280, 900))
 CSP_LISTENER = """
 window.__cspViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => {
   window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI);
 });
 """
+# Elements of the content that reach past the right edge of the screen, outside a scroll wrapper.
+OVERFLOWING = """() => [...document.querySelectorAll('.md-content *')].filter(e => {
+  const r = e.getBoundingClientRect();
+  const scrolls = e.closest('.md-typeset__scrollwrap, .instep-explorer__rows');
+  return r.width > 0 && r.right > innerWidth + 1 && !scrolls;
+}).slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+# Table cells of the park scorecards that a phone would have to scroll sideways to see.
+CELLS_OFF_SCREEN = """() => [...document.querySelectorAll('.md-content table[data-cards] td')].filter(td => {
+  const r = td.getBoundingClientRect();
+  return r.width > 0 && (r.right > innerWidth + 1 || r.left < -1);
+}).length"""
+# Generated tables wider than the space they are shown in (on a desktop they must fit, not scroll).
+TABLES_CUT_OFF = """() => [...document.querySelectorAll('.md-content table[data-cards]')].filter(table => {
+  const wrap = table.closest('.md-typeset__scrollwrap') || table.parentElement;
+  return table.getBoundingClientRect().right > wrap.getBoundingClientRect().right + 1
+    || table.scrollWidth > table.clientWidth + 1;
+}).length"""
+# Chart text smaller than 11 px as displayed: the interactive SVG's text scaled by its displayed width,
+# and the static picture's text by the displayed width of its image.
+SMALL_CHART_TEXT = """async () => {
+  const small = [];
+  for (const figure of document.querySelectorAll('figure.instep-chart')) {
+    const svg = figure.querySelector('.instep-chart__interactive svg');
+    if (svg && svg.getBoundingClientRect().width) {
+      const scale = svg.getBoundingClientRect().width / svg.width.baseVal.value;
+      svg.querySelectorAll('text').forEach(t => {
+        const size = parseFloat(getComputedStyle(t).fontSize) * scale;
+        if (t.textContent.trim() && size < 10.99) small.push(figure.id + ' ' + size.toFixed(1));
+      });
+    }
+    const img = figure.querySelector('.instep-chart__static img');
+    if (img && img.getBoundingClientRect().width) {
+      const source = await (await fetch(img.currentSrc)).text();
+      const scale = img.getBoundingClientRect().width / img.naturalWidth;
+      for (const m of source.matchAll(/font-size="([0-9.]+)px"/g)) {
+        if (parseFloat(m[1]) * scale < 10.99) small.push(figure.id + ' static ' + (m[1] * scale).toFixed(1));
+      }
+    }
+  }
+  return small.slice(0, 5);
+}"""
 
 
 def chromium_path() -> str:
@@ -398,67 +462,183 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.mark.browser
-def test_pages_in_a_browser(built: BuiltSite):
-    from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
-
+def _page_paths(built: BuiltSite) -> list[tuple[str, str]]:
     parks = pd.read_csv(built.release_dir / "data" / "parks.csv", dtype=str)
     facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str)
     factory = facilities[facilities["type"] == "factory"].iloc[0]["facility_id"]
-    paths = [
-        p.format(park=f"parks/{parks.iloc[0]['park_id']}/", facility=f"facilities/{factory}/") for p in PAGES
-    ]
+    park = f"parks/{parks.iloc[0]['park_id']}/"
+    return [(name, p.format(park=park, facility=f"facilities/{factory}/")) for name, p in PAGE_KINDS]
+
+
+@pytest.mark.browser
+def test_pages_in_a_browser(built: BuiltSite):
+    """Every kind of page on a 390 px phone and a 1280 px desktop: nothing wider than the screen, no
+    table cell off to the side on a phone, chart text at least 11 px, charts interactive, no console
+    error, nothing from another origin, the CSP holds, and axe-core finds nothing serious."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    paths = _page_paths(built)
+    for _, path in paths:
+        assert target_file(built.path, SITE_ROOT + path).is_file(), path
     ARTIFACTS.mkdir(exist_ok=True)
     axe = Axe()
     with serving(built.path) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900})
-            context.add_init_script(CSP_LISTENER)
-            foreign: list[str] = []
-            context.on(
-                "request",
-                lambda request: None if request.url.startswith(base) else foreign.append(request.url),
-            )
-            for path in paths:
-                page = context.new_page()
-                errors: list[str] = []
-                page.on(
-                    "console", lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None
+            for width, height in VIEWPORTS:
+                context = browser.new_context(viewport={"width": width, "height": height})
+                context.add_init_script(CSP_LISTENER)
+                foreign: list[str] = []
+                context.on(
+                    "request",
+                    lambda request, foreign=foreign: (
+                        None if request.url.startswith(base) else foreign.append(request.url)
+                    ),
                 )
-                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-                response = page.goto(base + path)
-                assert response is not None and response.ok, path
-                page.wait_for_load_state("networkidle")
-                figures = page.locator("figure.instep-chart").count()
-                if path in ("", "parks/") or path.startswith(("parks/", "facilities/")):
-                    assert figures > 0, path
-                if figures:
-                    mounted = "document.querySelectorAll('figure.instep-chart.is-interactive').length"
-                    page.wait_for_function(f"{mounted} === {figures}")
-                    assert page.locator(".instep-chart__interactive svg").count() >= figures
-                    svg_ok = page.evaluate(
-                        "Promise.all([...document.querySelectorAll('.instep-chart__static img')].map(img => "
-                        "fetch(img.src).then(r => r.ok && "
-                        "r.headers.get('content-type') === 'image/svg+xml')))"
+                for name, path in paths:
+                    where = f"{path or 'home'} at {width} px"
+                    page = context.new_page()
+                    errors: list[str] = []
+                    page.on(
+                        "console",
+                        lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None,
                     )
-                    assert all(svg_ok), path
-                assert page.locator(".instep-synthetic").count() == 1
-                name = path.strip("/").replace("/", "_") or "home"
-                page.screenshot(path=str(ARTIFACTS / f"site-{name}.png"), full_page=True)
-                violations = page.evaluate("window.__cspViolations")
-                assert not violations, (path, violations)
-                assert not errors, (path, errors)
-                results = axe.run(page)
-                serious = [
-                    (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                    for v in results.response["violations"]
-                    if v["impact"] in ("serious", "critical")
-                ]
-                assert not serious, (path, serious)
-                page.close()
-            assert not foreign, foreign
+                    page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                    response = page.goto(base + path)
+                    assert response is not None and response.ok, where
+                    page.wait_for_load_state("networkidle")
+                    figures = page.locator("figure.instep-chart").count()
+                    if name in ("home", "parks", "park", "facility", "quality"):
+                        assert figures > 0, where
+                    if figures:
+                        mounted = "document.querySelectorAll('figure.instep-chart.is-interactive').length"
+                        page.wait_for_function(f"{mounted} === {figures}")
+                        assert page.locator(".instep-chart__interactive svg").count() >= figures
+                    assert page.locator(".instep-synthetic").count() == 1
+                    page.screenshot(path=str(ARTIFACTS / f"site-{name}-{width}.png"), full_page=True)
+                    assert page.evaluate("document.documentElement.scrollWidth") <= width, where
+                    assert page.evaluate(OVERFLOWING) == [], where
+                    if width < 600:
+                        assert page.evaluate(CELLS_OFF_SCREEN) == 0, where
+                    else:
+                        assert page.evaluate(TABLES_CUT_OFF) == 0, where
+                    assert page.evaluate(SMALL_CHART_TEXT) == [], where
+                    violations = page.evaluate("window.__cspViolations")
+                    assert not violations, (where, violations)
+                    assert not errors, (where, errors)
+                    results = axe.run(page)
+                    serious = [
+                        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                        for v in results.response["violations"]
+                        if v["impact"] in ("serious", "critical")
+                    ]
+                    assert not serious, (where, serious)
+                    page.close()
+                assert not foreign, foreign
+                context.close()
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_the_search_finds_a_public_facility_by_name_and_puts_its_page_first(built: BuiltSite):
+    from playwright.sync_api import sync_playwright
+
+    facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str, keep_default_na=False)
+    factory = facilities[facilities["type"] == "factory"].iloc[-1]
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            page.goto(base)
+            page.wait_for_load_state("networkidle")
+            page.locator("label.md-header__button[for='__search']").click()
+            search = page.locator("input.md-search__input")
+            # Typed as a reader types (the search reacts to key strokes), by name, then by id.
+            for query in (factory["name"].replace(" (synthetic)", ""), factory["facility_id"]):
+                search.fill("")
+                search.press_sequentially(query, delay=20)
+                first = page.locator(".md-search-result__item a").first
+                first.wait_for()
+                page.wait_for_timeout(500)  # the results of the last key stroke
+                href = urlsplit(first.get_attribute("href")).path
+                assert href.rstrip("/").endswith(f"facilities/{factory['facility_id']}"), (query, href)
+            first.click()
+            page.wait_for_load_state("networkidle")
+            assert page.locator("h1").inner_text() == factory["name"]
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_the_explorer_filters_a_table_and_downloads_the_rows_of_the_release_file(built: BuiltSite):
+    from playwright.sync_api import sync_playwright
+
+    release = pd.read_csv(built.release_dir / "data" / "park_monthly.csv", dtype=str, keep_default_na=False)
+    park = sorted(set(release["park_id"]))[-1]
+    periods = sorted(set(release.loc[release["park_id"] == park, "period"]))
+    start, end = periods[2], periods[5]
+    expected = release[
+        (release["park_id"] == park) & (release["period"] >= start) & (release["period"] <= end)
+    ]
+    assert 0 < len(expected) < len(release)
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = browser.new_context(accept_downloads=True).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(base + "explorer/")
+            page.wait_for_load_state("networkidle")
+            page.select_option("#explorer-table", "park_monthly")
+            page.wait_for_selector(
+                "[data-explorer-filter='park_id']:not([hidden]) option[value='" + park + "']",
+                state="attached",
+            )
+            page.select_option("[data-explorer-filter='park_id'] select", park)
+            page.fill("#explorer-from", start)
+            page.fill("#explorer-to", end)
+            page.locator("#explorer-to").dispatch_event("change")
+            page.wait_for_function(
+                f"document.getElementById('explorer-status').textContent.startsWith('{len(expected)} of')"
+            )
+            assert page.locator("#explorer-rows tbody tr").count() == len(expected)
+            with page.expect_download() as download:
+                page.click("#explorer-download")
+            path = download.value.path()
+            got = pd.read_csv(path, dtype=str, keep_default_na=False)
+            assert list(got.columns) == list(release.columns)
+            assert got.to_dict("records") == expected.to_dict("records")
+            assert not errors
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+def test_the_facilities_list_filters_by_park_with_javascript_and_lists_all_without(built: BuiltSite):
+    from playwright.sync_api import sync_playwright
+
+    facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str, keep_default_na=False)
+    park = facilities["park_id"].iloc[0]
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            plain = browser.new_context(java_script_enabled=False).new_page()
+            plain.goto(base + "facilities/")
+            assert plain.locator("table[data-filterable] tbody tr").count() == len(facilities)
+            assert not plain.locator("#facility-filters").is_visible()
+            page = browser.new_context().new_page()
+            page.goto(base + "facilities/")
+            page.wait_for_load_state("networkidle")
+            page.select_option("#facility-filters select[data-filter='park']", park.lower())
+            visible = page.locator("table[data-filterable] tbody tr:not([hidden])")
+            assert visible.count() == int((facilities["park_id"] == park).sum())
+            # Sorting by id, descending: the last id comes first.
+            page.locator("th button.instep-sort", has_text="Facility id").click()
+            page.locator("th button.instep-sort", has_text="Facility id").click()
+            first = page.locator("table[data-filterable] tbody tr:not([hidden]) td").nth(1).inner_text()
+            assert first == max(facilities.loc[facilities["park_id"] == park, "facility_id"])
         finally:
             browser.close()
 
@@ -500,16 +680,31 @@ def test_all_releases_are_listed_in_index_order_with_latest_from_the_pointer(tmp
     assert [r.version for r in load_releases(package)[1]] == ["1.0.0", "1.1.0"]
 
 
-def test_facilities_are_searched_through_the_facilities_index(built: BuiltSite):
+def test_every_public_facility_has_one_short_search_entry_and_no_page_entries(built: BuiltSite):
     index = json.loads((built.path / "search" / "search_index.json").read_text(encoding="utf-8"))
-    locations = [doc["location"] for doc in index["docs"]]
-    facility_pages = [loc for loc in locations if loc.startswith("facilities/") and loc.split("/")[1]]
-    assert facility_pages == []  # one entry per facility page would grow with the programme
-    listed = " ".join(doc["text"] for doc in index["docs"] if doc["location"].split("#")[0] == "facilities/")
     facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str, keep_default_na=False)
     assert len(facilities) > 3
-    for name in facilities["name"]:
-        assert escape(name, quote=False) in listed, name
+    by_location: dict[str, list[dict]] = {}
+    for doc in index["docs"]:
+        by_location.setdefault(doc["location"], []).append(doc)
+    for facility in facilities.itertuples():
+        entries = by_location.get(f"facilities/{facility.facility_id}/", [])
+        # One entry, not the page's sections: the index stays small at national scale.
+        assert len(entries) == 1, facility.facility_id
+        entry = entries[0]
+        assert entry["title"] == escape(facility.name, quote=False)
+        assert facility.facility_id in entry["tags"] and facility.facility_id in entry["text"]
+        if facility.os_id:
+            assert facility.os_id in entry["tags"]
+        assert len(json.dumps(entry, ensure_ascii=False)) < 400
+    assert not [loc for loc in by_location if loc.startswith("facilities/") and "#" in loc]
+    # Parks, indicators and glossary terms are found through their pages.
+    titles = " ".join(doc["title"] for doc in index["docs"])
+    parks = pd.read_csv(built.release_dir / "data" / "parks.csv", dtype=str)
+    for name in parks["name"]:
+        assert escape(name, quote=False) in titles
+    assert any(doc["location"].startswith("glossary/") and "MRSL" in doc["text"] for doc in index["docs"])
+    assert any(doc["location"].startswith("methodology/#indicator-ltifr") for doc in index["docs"])
     # The pages themselves are built and linked from the index.
     for facility_id in facilities["facility_id"]:
         assert (built.path / "facilities" / facility_id / "index.html").is_file()
@@ -570,3 +765,32 @@ def test_factories_pages_fit_phone_and_desktop_screens(built: BuiltSite):
                 context.close()
         finally:
             browser.close()
+
+
+def test_a_downloaded_chart_names_its_source_release_licence_and_synthetic_label(built: BuiltSite):
+    import zipfile
+    from urllib.request import urlopen
+
+    parks = sorted(pd.read_csv(built.release_dir / "data" / "parks.csv", dtype=str)["park_id"])
+    names: dict[str, set[str]] = {}
+    with serving(built.path) as base:
+        for park_id in parks[:2]:
+            parsed = parse(built.path / "parks" / park_id / "index.html")
+            downloads = [link for tag, link in parsed.links if tag == "a" and "/charts/" in f"/{link}"]
+            names[park_id] = {link.rsplit("/", 1)[-1] for link in downloads}
+            svg = next(link for link in downloads if link.endswith(".svg"))
+            csv_link = next(link for link in downloads if link.endswith(".csv"))
+            assert svg.rsplit("/", 1)[-1].startswith(f"{park_id}-")
+            for link in (svg, csv_link):
+                text = urlopen(base + f"parks/{park_id}/" + link).read().decode("utf-8")
+                assert "CC-BY-4.0" in text, link
+                assert f"release {VERSION}" in text, link
+                assert "Synthetic demonstration data" in text, link
+            frame = pd.read_csv(urlopen(base + f"parks/{park_id}/" + csv_link), comment="#")
+            assert {"month", "series", "value"} <= set(frame.columns)
+            bundle = next(link for link in downloads if link.endswith(".zip"))
+            stem = bundle.rsplit("/", 1)[-1][: -len(".zip")]
+            with zipfile.ZipFile(built.path / "parks" / park_id / bundle) as archive:
+                assert sorted(archive.namelist()) == sorted(f"{stem}.{s}" for s in ("csv", "png", "svg"))
+    # Two parks' charts never share a file name.
+    assert not names[parks[0]] & names[parks[1]]

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from instep.settings import REPO_ROOT, Settings
+from instep.site import search
 from instep.site.chartcache import ChartRenderer
 from instep.site.context import SiteContext
 from instep.site.pages import write_place_pages
@@ -154,12 +155,14 @@ def _nav(ctx: SiteContext, handwritten: list[str]) -> list[Any]:
     releases = [{f"Release {r.version}": f"releases/{r.version}/index.md"} for r in reversed(ctx.releases)]
     nav: list[Any] = [
         {"Home": "index.md"},
-        {"Parks": ["parks/index.md", *parks]},
+        {"Parks": ["parks/index.md", {"Compare parks": "compare/index.md"}, *parks]},
         {"Facilities": "facilities/index.md"},
         {"Methodology": "methodology/index.md"},
+        {"Glossary": "glossary/index.md"},
         {
             "Data": [
                 {"Downloads": "downloads/index.md"},
+                {"Table explorer": "explorer/index.md"},
                 {"Data dictionary": "data-dictionary/index.md"},
                 {"Data quality": "data-quality/index.md"},
                 {"Releases": ["releases/index.md", *releases]},
@@ -246,9 +249,33 @@ def copy_downloads(settings: Settings, packages: Path) -> None:
             shutil.copyfile(packages / name, built_site_dir(settings) / "downloads" / name)
 
 
+def current_release(settings: Settings, release_dir: Path | None = None) -> Release:
+    """The release the site shows: `release_dir`, else the package's latest."""
+    current, releases = load_releases(release_dir.parent if release_dir else package_dir(settings))
+    if release_dir is None:
+        return current
+    return next(r for r in releases if r.path.resolve() == release_dir.resolve())
+
+
+def add_facility_search(settings: Settings, release: Release) -> int:
+    """One short search entry per public facility (see instep.site.search); the index's size in bytes."""
+    parks = release.table("parks")
+    names = dict(zip(parks["park_id"], parks["name"], strict=True))
+    facilities = release.table("facilities").sort_values("facility_id")
+    return search.add_entries(built_site_dir(settings), search.facility_entries(facilities, names))
+
+
+def complete_site(settings: Settings, release_dir: Path | None = None) -> int:
+    """After MkDocs: the facilities' search entries and every release's downloads; returns the search
+    index's size in bytes."""
+    index_bytes = add_facility_search(settings, current_release(settings, release_dir))
+    copy_downloads(settings, release_dir.parent if release_dir else package_dir(settings))
+    return index_bytes
+
+
 def build_site(settings: Settings, release_dir: Path | None = None) -> Path:
-    """Generate the pages, build them with MkDocs and add the downloads; return the built site folder."""
+    """Generate the pages, build them with MkDocs and complete the site; return the built site folder."""
     generate_pages(settings, release_dir)
     site = run_mkdocs(settings)
-    copy_downloads(settings, release_dir.parent if release_dir else package_dir(settings))
+    complete_site(settings, release_dir)
     return site

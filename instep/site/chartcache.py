@@ -4,7 +4,9 @@ builds.
 Rendering is most of a site build's cost (Vega in vl-convert, then rasterising), and most charts do not
 change from one release to the next. So every rendered chart is kept in a content-addressed cache in the
 workspace, keyed by the SHA-256 of the Vega-Lite spec (its data is inlined) and of the renderer's
-versions and settings: an unchanged chart is copied, never rendered again. Entries are written to a
+versions and settings: an unchanged chart is copied, never rendered again. The SVG is kept without its
+footer (source, release, licence, synthetic label), which is added as text when it is put in place; a
+PNG is kept per footer. Entries are written to a
 temporary name and renamed into place, so a killed build never leaves a half-written entry behind.
 
 What is rendered is kept to what is shown: the static picture is drawn without tooltips (see
@@ -28,18 +30,23 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import threading
 import uuid
+import zipfile
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import vl_convert as vlc
 
 VEGA_LITE_VERSION = "v6.4"
 PNG_SCALE = 2
 # Bump when what is stored for a key changes, so older entries are not reused.
-CACHE_FORMAT = "3"
+CACHE_FORMAT = "4"
 RENDERER = f"vl-convert {vlc.__version__}; vega-lite {VEGA_LITE_VERSION}; png scale {PNG_SCALE}"
 
 
@@ -88,6 +95,58 @@ def static_spec(spec: Any) -> Any:
     return drawn
 
 
+FOOTER_FONT_PX = 11
+FOOTER_LINE_PX = 15
+FOOTER_PAD_PX = 8
+# DejaVu Sans at 11 px averages under 6.4 px a character: lines are wrapped to stay inside the chart.
+FOOTER_CHAR_PX = 6.4
+
+
+def wrap_footer(lines: Sequence[str], width: int) -> list[str]:
+    """The footer's lines wrapped to the chart's width."""
+    chars = max(28, int((width - 2 * FOOTER_PAD_PX) / FOOTER_CHAR_PX))
+    wrapped: list[str] = []
+    for line in lines:
+        wrapped += textwrap.wrap(line, chars) or [""]
+    return wrapped
+
+
+def add_footer(svg: str, lines: Sequence[str]) -> str:
+    """The SVG with a footer band below the chart (source, release, licence, synthetic label), so that a
+    downloaded picture says where it comes from wherever it is pasted."""
+    if not lines:
+        return svg
+    width, height = svg_size(svg, (0, 0))
+    if not width or not height:
+        raise ValueError("chart SVG has no width and height: cannot add its footer")
+    wrapped = wrap_footer(lines, width)
+    band = 2 * FOOTER_PAD_PX + FOOTER_LINE_PX * len(wrapped)
+    total = height + band
+    texts = "".join(
+        f'<text x="{FOOTER_PAD_PX}" y="{height + FOOTER_PAD_PX + FOOTER_LINE_PX * (i + 1) - 4}">'
+        f"{xml_escape(line)}</text>"
+        for i, line in enumerate(wrapped)
+    )
+    footer = (
+        f'<g class="instep-chart-footer" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" '
+        f'font-size="{FOOTER_FONT_PX}px" fill="#333333">'
+        f'<rect x="0" y="{height}" width="{width}" height="{band}" fill="#ffffff"/>'
+        f'<line x1="0" y1="{height + 0.5}" x2="{width}" y2="{height + 0.5}" stroke="#cccccc"/>'
+        f"{texts}</g>"
+    )
+    root = re.search(r"<svg\b[^>]*>", svg)
+    assert root is not None
+    tag = root.group(0)
+    tag = re.sub(r'height="[\d.]+"', f'height="{total}"', tag, count=1)
+    tag = re.sub(r'viewBox="([-\d.]+) ([-\d.]+) ([\d.]+) [\d.]+"', rf'viewBox="\1 \2 \3 {total}"', tag)
+    end = svg.rindex("</svg>")
+    return svg[: root.start()] + tag + svg[root.end() : end] + footer + svg[end:]
+
+
+def footer_digest(lines: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:16]
+
+
 def render_svg_png(spec: dict[str, Any], png: bool = True) -> tuple[str, bytes | None]:
     """SVG from the spec, and a PNG rasterised from that SVG if asked (same picture, Vega runs once)."""
     svg = stable_clip_ids(
@@ -105,14 +164,22 @@ def _write_atomically(path: Path, data: bytes) -> None:
         temporary.unlink(missing_ok=True)
 
 
-def _render_into(cache: str, key: str, spec: dict[str, Any], png: bool) -> str:
-    """Worker: render one spec into the cache (PNG first, SVG last: the SVG marks a whole entry)."""
-    svg, png_bytes = render_svg_png(spec, png)
+def _render_into(cache: str, key: str, spec: dict[str, Any], footer: Sequence[str] | None) -> str:
+    """Worker: render one spec into the cache, the SVG without footer (so that it is reused from one
+    release to the next), and with `footer` (a list of lines) a PNG of the SVG with that footer. An SVG
+    already in the cache is not drawn again, only rasterised."""
     folder = Path(cache) / key[:2]
     folder.mkdir(parents=True, exist_ok=True)
-    if png_bytes is not None:
-        _write_atomically(folder / f"{key}.png", png_bytes)
-    _write_atomically(folder / f"{key}.svg", svg.encode("utf-8"))
+    svg_path = folder / f"{key}.svg"
+    if svg_path.is_file():
+        svg = svg_path.read_text(encoding="utf-8")
+    else:
+        svg, _ = render_svg_png(spec, png=False)
+    if footer is not None:
+        png_bytes = vlc.svg_to_png(add_footer(svg, footer), scale=PNG_SCALE)
+        _write_atomically(folder / f"{key}.{footer_digest(footer)}.png", png_bytes)
+    if not svg_path.is_file():
+        _write_atomically(svg_path, svg.encode("utf-8"))
     return key
 
 
@@ -145,10 +212,10 @@ class WorkerPool:
                 return process
         return self._idle.get()
 
-    def _render(self, key: str, spec: dict[str, Any], png: bool) -> str:
+    def _render(self, key: str, spec: dict[str, Any], footer: Sequence[str] | None) -> str:
         process = self._worker()
         assert process.stdin is not None and process.stdout is not None
-        job = {"key": key, "spec": spec, "png": png}
+        job = {"key": key, "spec": spec, "footer": footer}
         process.stdin.write(json.dumps(job, separators=(",", ":")) + "\n")
         process.stdin.flush()
         answer = process.stdout.readline().strip()
@@ -157,8 +224,8 @@ class WorkerPool:
         self._idle.put(process)
         return key
 
-    def submit(self, key: str, spec: dict[str, Any], png: bool) -> Future[str]:
-        return self._threads.submit(self._render, key, spec, png)
+    def submit(self, key: str, spec: dict[str, Any], footer: Sequence[str] | None) -> Future[str]:
+        return self._threads.submit(self._render, key, spec, footer)
 
     def close(self) -> None:
         self._threads.shutdown(wait=True, cancel_futures=True)
@@ -174,10 +241,11 @@ class WorkerPool:
 
 
 def serve(cache: Path) -> None:
-    """A worker's loop: a JSON line {key, spec, png} in, the key out once the entry is in the cache."""
+    """A worker's loop: a JSON line {key, spec, footer} in, the key out once the entry is in the cache
+    (`footer` null: no PNG wanted)."""
     for line in sys.stdin:
         job = json.loads(line)
-        _render_into(str(cache), job["key"], job["spec"], job["png"])
+        _render_into(str(cache), job["key"], job["spec"], job["footer"])
         sys.stdout.write(job["key"] + "\n")
         sys.stdout.flush()
 
@@ -189,46 +257,72 @@ def svg_size(svg: str, default: tuple[int, int]) -> tuple[int, int]:
     return round(float(match.group(1))), round(float(match.group(2)))
 
 
-class ChartRenderer:
-    """Collects the charts of one build; renders those not cached; copies SVG and PNG into place.
+@dataclass(frozen=True)
+class _Target:
+    svg: Path
+    png: Path | None
+    footer: tuple[str, ...]
 
-    `submit(spec, svg_path, png_path)` returns the chart's key at once (without `png_path`, SVG only);
-    `finish()` waits for the renders, copies every chart's files to their paths and returns each key's
-    SVG size (width, height), for the pages' <img> tags. `finish()` also drops cache entries this build
-    did not use, so the cache holds the charts of the latest build only.
+
+class ChartRenderer:
+    """Collects the charts of one build; renders those not cached; puts SVG and PNG in place.
+
+    `submit(spec, svg_path, png_path, footer)` returns the chart's key at once (without `png_path`, SVG
+    only); `bundle(zip_path, files)` asks for a zip of a chart's files once they are in place;
+    `finish()` waits for the renders, writes every chart's SVG with its footer, links its PNG, writes the
+    zips and returns each key's SVG size (width, height, footer included) for the pages' <img> tags.
+    `finish()` also drops cache entries this build did not use, so the cache holds the charts of the
+    latest build only.
+
+    The cache keeps the SVG without its footer, keyed by the spec alone: the footer names the release,
+    so a chart unchanged from the last release is not drawn again, only given its new footer (a string
+    edit) and, where it offers a PNG, rasterised again.
     """
 
     def __init__(self, cache_dir: Path, workers: int | None = None) -> None:
         self.cache_dir = cache_dir
         self.workers = workers or os.cpu_count() or 1
-        self.rendered = 0  # charts rendered (not found in the cache) by this build
-        self._targets: dict[str, list[tuple[Path, Path | None]]] = {}
+        self.rendered = 0  # render jobs (charts or PNGs not found in the cache) of this build
+        self._targets: dict[str, list[_Target]] = {}
+        self._jobs: set[tuple[str, str | None]] = set()
+        self._targets_asked: set[str] = set()
+        self._bundles: list[tuple[Path, tuple[Path, ...]]] = []
         self._pending: list[Future[str]] = []
         self._pool: WorkerPool | None = None
 
-    def _entry(self, key: str) -> tuple[Path, Path]:
-        folder = self.cache_dir / key[:2]
-        return folder / f"{key}.svg", folder / f"{key}.png"
+    def _svg_entry(self, key: str) -> Path:
+        return self.cache_dir / key[:2] / f"{key}.svg"
 
-    def _wants_png(self, key: str) -> bool:
-        return any(png_target is not None for _, png_target in self._targets.get(key, ()))
+    def _png_entry(self, key: str, footer: Sequence[str]) -> Path:
+        return self.cache_dir / key[:2] / f"{key}.{footer_digest(footer)}.png"
 
-    def submit(self, spec: dict[str, Any], svg_path: Path, png_path: Path | None = None) -> str:
+    def submit(
+        self,
+        spec: dict[str, Any],
+        svg_path: Path,
+        png_path: Path | None = None,
+        footer: Sequence[str] = (),
+    ) -> str:
         key = chart_key(spec)
-        png_wanted = png_path is not None
-        # Asked for before with all that is wanted now: rendered, pending or found in the cache then.
-        if key in self._targets and (self._wants_png(key) or not png_wanted):
-            self._targets[key].append((svg_path, png_path))
-            return key
-        self._targets.setdefault(key, []).append((svg_path, png_path))
-        svg, png = self._entry(key)
-        if svg.is_file() and (png.is_file() or not png_wanted):
+        self._targets.setdefault(key, []).append(_Target(svg_path, png_path, tuple(footer)))
+        png_footer = tuple(footer) if png_path is not None else None
+        job = (key, footer_digest(png_footer) if png_footer is not None else None)
+        if job in self._jobs or (png_footer is None and key in self._targets_asked):
+            return key  # asked for before in this build: rendered, pending or found in the cache then
+        self._jobs.add(job)
+        self._targets_asked.add(key)
+        svg_cached = self._svg_entry(key).is_file()
+        if svg_cached and (png_footer is None or self._png_entry(key, png_footer).is_file()):
             return key
         self.rendered += 1
         if self._pool is None:
             self._pool = WorkerPool(self.workers, self.cache_dir)
-        self._pending.append(self._pool.submit(key, spec, png_wanted))
+        self._pending.append(self._pool.submit(key, spec, list(png_footer) if png_footer else None))
         return key
+
+    def bundle(self, zip_path: Path, files: Sequence[Path]) -> None:
+        """A zip of `files` (a chart's SVG, PNG, CSV ...), written by finish() once they are in place."""
+        self._bundles.append((zip_path, tuple(files)))
 
     def finish(self, default_size: tuple[int, int]) -> dict[str, tuple[int, int]]:
         try:
@@ -238,12 +332,16 @@ class ChartRenderer:
             self.close()
         sizes = {}
         for key, targets in self._targets.items():
-            svg, png = self._entry(key)
-            for svg_target, png_target in targets:
-                _place(svg, svg_target)
-                if png_target is not None:
-                    _place(png, png_target)
-            sizes[key] = svg_size(svg.read_text(encoding="utf-8"), default_size)
+            svg = self._svg_entry(key).read_text(encoding="utf-8")
+            for target in targets:
+                footed = add_footer(svg, target.footer)
+                target.svg.parent.mkdir(parents=True, exist_ok=True)
+                target.svg.write_text(footed, encoding="utf-8")
+                if target.png is not None:
+                    _place(self._png_entry(key, target.footer), target.png)
+                sizes.setdefault(key, svg_size(footed, default_size))
+        for zip_path, files in self._bundles:
+            write_zip(zip_path, files)
         self._prune()
         return sizes
 
@@ -256,14 +354,28 @@ class ChartRenderer:
     def _prune(self) -> None:
         if not self.cache_dir.is_dir():
             return
+        wanted = {
+            self._png_entry(key, t.footer).name for key, ts in self._targets.items() for t in ts if t.png
+        }
         for folder in self.cache_dir.iterdir():
             if not folder.is_dir():
                 continue
             for entry in folder.iterdir():
                 key = entry.name.split(".")[0]
-                unused_png = entry.suffix == ".png" and not self._wants_png(key)
+                unused_png = entry.suffix == ".png" and entry.name not in wanted
                 if key not in self._targets or unused_png:
                     entry.unlink(missing_ok=True)
+
+
+def write_zip(path: Path, files: Sequence[Path]) -> None:
+    """A zip of `files` by their names, with a fixed timestamp: the same files give the same bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in files:
+            info = zipfile.ZipInfo(file.name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, file.read_bytes())
 
 
 def _place(source: Path, target: Path) -> None:

@@ -10,6 +10,7 @@ view makes no request beyond the spec file itself.
 from __future__ import annotations
 
 import json
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,13 @@ from instep.site.markup import esc, format_number, table_html, unit_label
 
 WIDTH = 620
 HEIGHT = 240
+# Phones: a chart at most this wide (plus its axis) is shown at its own size on a 390 px screen, so its
+# 11 px text stays 11 px. Park and overview charts are drawn a second time at this width.
+MOBILE_WIDTH = 250
+# Material's breakpoint between phone and tablet layouts.
+MOBILE_LABEL_LIMIT = 110
+MOBILE_MEDIA = "(max-width: 44.9375em)"
+TEXT_PX = 11
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
@@ -45,9 +53,38 @@ class Citation:
         )
         return text + (" Synthetic demonstration data." if self.synthetic else "")
 
+    def footer(self, table: str) -> list[str]:
+        """The lines under a downloaded chart and at the head of its CSV."""
+        lines = [
+            f"Source: {self.title}, release {self.version} ({self.date}), table {table}.",
+            f"Licence {self.license}.",
+        ]
+        if self.synthetic:
+            lines.append(SYNTHETIC_LABEL)
+        return lines
+
+
+SYNTHETIC_LABEL = "Synthetic demonstration data: fictional parks and facilities, no real factory."
+
+
+# Text no smaller than 11 px where the chart is shown at its own size (Vega's default is 10 px).
+TEXT_CONFIG: dict[str, Any] = {
+    "axis": {"labelFontSize": TEXT_PX, "titleFontSize": TEXT_PX + 1},
+    "legend": {"labelFontSize": TEXT_PX, "titleFontSize": TEXT_PX + 1},
+    "header": {"labelFontSize": TEXT_PX, "titleFontSize": TEXT_PX + 1},
+    "text": {"fontSize": TEXT_PX},
+}
+
 
 def base_config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return chart.configure(font=FONT).configure_range(category=PALETTE).configure_view(stroke=None)
+    return (
+        chart.configure(font=FONT)
+        .configure_range(category=PALETTE)
+        .configure_view(stroke=None)
+        .configure_axis(**TEXT_CONFIG["axis"])
+        .configure_legend(**TEXT_CONFIG["legend"])
+        .configure_header(**TEXT_CONFIG["header"])
+    )
 
 
 def month_axis(field: str = "month") -> alt.X:
@@ -79,8 +116,9 @@ def stacked_monthly(frame: pd.DataFrame, unit: str, mark: str = "bar") -> alt.Ch
     ).properties(width=WIDTH, height=HEIGHT)
 
 
-def share_line(frame: pd.DataFrame, unit: str = "%") -> alt.Chart:
-    """A monthly percentage as a line with points; `frame` has month, series, value."""
+def share_line(frame: pd.DataFrame, unit: str = "%", percent: bool = True) -> alt.Chart:
+    """A monthly percentage (or, not `percent`, any rate from zero) as lines with points; `frame` has
+    month, series, value."""
     label = unit_label(unit)
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     return (
@@ -88,7 +126,11 @@ def share_line(frame: pd.DataFrame, unit: str = "%") -> alt.Chart:
         .mark_line(point=True)
         .encode(
             x=month_axis(),
-            y=alt.Y("value:Q", title=label, scale=alt.Scale(domain=[0, 100])),
+            y=alt.Y(
+                "value:Q",
+                title=label,
+                scale=alt.Scale(domain=[0, 100]) if percent else alt.Scale(zero=True),
+            ),
             color=alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=400)),
             tooltip=[
                 alt.Tooltip("month:T", timeUnit="utcyearmonth", title="Month", format="%b %Y"),
@@ -99,6 +141,10 @@ def share_line(frame: pd.DataFrame, unit: str = "%") -> alt.Chart:
         .add_params(zoom)
         .properties(width=WIDTH, height=HEIGHT)
     )
+
+
+# Facility charts are drawn once, narrow enough for a phone (see MOBILE_WIDTH).
+FACILITY_WIDTH = 255
 
 
 def small_multiples(frame: pd.DataFrame, panel_height: int = 70) -> dict[str, Any]:
@@ -152,12 +198,13 @@ def small_multiples(frame: pd.DataFrame, panel_height: int = 70) -> dict[str, An
                     },
                 },
                 "height": panel_height,
-                "width": WIDTH,
+                "width": FACILITY_WIDTH,
                 "title": {
                     "text": rows["panel"].iloc[0],
                     "anchor": "start",
-                    "fontSize": 12,
+                    "fontSize": TEXT_PX,
                     "fontWeight": "bold",
+                    "limit": FACILITY_WIDTH + 40,
                 },
             }
         )
@@ -182,7 +229,7 @@ def bars(
         encoding["color"] = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom"))
         encoding["yOffset"] = alt.YOffset(f"{color}:N")
         encoding["tooltip"].append(alt.Tooltip(f"{color}:N"))
-    return alt.Chart(frame).mark_bar().encode(**encoding).properties(width=WIDTH - 200)
+    return alt.Chart(frame).mark_bar().encode(**encoding).properties(width=WIDTH - 240)
 
 
 @dataclass(frozen=True)
@@ -199,6 +246,8 @@ class Figure:
     # A PNG beside the SVG, for slides and documents. Facility charts offer SVG only: there is one per
     # facility, and at national scale their PNGs would be most of the site's build time and size.
     png: bool = True
+    # A second drawing at MOBILE_WIDTH for phones. Facility charts are drawn narrow enough for both.
+    mobile: bool = True
 
 
 SIZE_TOKEN = "@@instep-chart-size:"
@@ -221,6 +270,7 @@ def chart_spec(figure: Figure) -> dict[str, Any]:
                 "view": {"continuousWidth": 300, "continuousHeight": 300, "stroke": None},
                 "font": FONT,
                 "range": {"category": PALETTE},
+                **TEXT_CONFIG,
             },
             **figure.chart,
         }
@@ -228,51 +278,133 @@ def chart_spec(figure: Figure) -> dict[str, Any]:
         # Specs are built by the functions above from known columns; skip Altair's slow schema validation.
         spec = base_config(figure.chart).to_dict(validate=False)
     spec["description"] = figure.alt
-    spec["title"] = {"text": figure.title, "anchor": "start", "fontSize": 13}
+    # Charts drawn once for every screen wrap their title to the phone width.
+    text: str | list[str] = figure.title if figure.mobile else title_lines(figure.title)
+    spec["title"] = {"text": text, "anchor": "start", "fontSize": 13}
     return spec
 
 
+TITLE_CHARS = 38  # bold 13 px: a line of this many characters fits MOBILE_WIDTH and its axis
+
+
+def title_lines(title: str) -> list[str]:
+    return textwrap.wrap(title, TITLE_CHARS) or [title]
+
+
+def mobile_spec(spec: Any) -> Any:
+    """The spec drawn for a phone: views no wider than MOBILE_WIDTH, side-by-side views stacked, one
+    legend column, and a title that wraps instead of running off."""
+    if isinstance(spec, list):
+        return [mobile_spec(item) for item in spec]
+    if not isinstance(spec, dict):
+        return spec
+    out: dict[str, Any] = {}
+    # A view with long category labels on its y axis (bars) leaves them their room.
+    encoding = spec.get("encoding")
+    y_axis = encoding.get("y", {}).get("axis") if isinstance(encoding, dict) else None
+    labels = min(y_axis.get("labelLimit", 0), MOBILE_LABEL_LIMIT) if isinstance(y_axis, dict) else 0
+    for name, value in spec.items():
+        if name in ("data", "datasets"):
+            out[name] = value
+        elif name == "title" and isinstance(value, dict) and isinstance(value.get("text"), str):
+            out[name] = {**value, "text": title_lines(value["text"])}
+        elif name == "hconcat":
+            out["vconcat"] = mobile_spec(value)
+        elif name == "width" and isinstance(value, int | float) and value > MOBILE_WIDTH + 30 - labels:
+            out[name] = MOBILE_WIDTH - labels
+        elif name == "legend" and isinstance(value, dict):
+            out[name] = {**value, "columns": 1, "labelLimit": MOBILE_WIDTH}
+        elif name == "labelLimit" and isinstance(value, int | float):
+            out[name] = min(value, MOBILE_LABEL_LIMIT)
+        else:
+            out[name] = mobile_spec(value)
+    return out
+
+
+def file_stem(figure: Figure, subject: str) -> str:
+    """What a chart's files are called: whose, what and when (`ET-HAW-emissions-2024-2025`)."""
+    years: list[str] = []
+    if "month" in figure.data.columns and len(figure.data):
+        years = sorted({str(m)[:4] for m in figure.data["month"]})
+    elif "year" in figure.data.columns and len(figure.data):
+        years = sorted({str(y)[:4] for y in figure.data["year"]})
+    period = years[0] if len(years) == 1 else f"{years[0]}-{years[-1]}" if years else ""
+    return "-".join(part for part in (subject, figure.slug, period) if part)
+
+
+def csv_with_header(figure: Figure, citation: Citation) -> str:
+    """The chart's data as CSV under a header block of `#` lines (title, source, release, licence,
+    synthetic label); read it with e.g. pandas.read_csv(path, comment="#")."""
+    header = [figure.title, *citation.footer(figure.table)]
+    if figure.unit:
+        header.append(f"Unit: {unit_label(figure.unit)}")
+    block = "".join(f"# {line}\n" for line in header)
+    return block + figure.data.to_csv(index=False, lineterminator="\n")
+
+
 def render(
-    figure: Figure, directory: Path, citation: Citation, renderer: ChartRenderer, prefix: str = "charts"
+    figure: Figure,
+    directory: Path,
+    citation: Citation,
+    renderer: ChartRenderer,
+    prefix: str = "charts",
+    subject: str = "",
 ) -> str:
     """Write the bundle into `directory/prefix/` and return the HTML that shows it on a page.
 
-    The SVG (and PNG) are rendered (or taken from the cache) by `renderer`; the HTML holds a size token
-    for the image's width and height until then.
+    `subject` (a park or facility id, or `all-parks`) starts the file names. The SVG (and PNG) are
+    rendered (or taken from the cache) by `renderer`; the HTML holds a size token for the image's width
+    and height until then.
     """
     out = directory / prefix
     out.mkdir(parents=True, exist_ok=True)
+    stem = file_stem(figure, subject)
     spec = chart_spec(figure)
-    png_path = out / f"{figure.slug}.png" if figure.png else None
-    key = renderer.submit(spec, out / f"{figure.slug}.svg", png_path)
-    (out / f"{figure.slug}.vl.json").write_text(
+    footer = citation.footer(figure.table)
+    svg_path, png_path, csv_path = out / f"{stem}.svg", out / f"{stem}.png", out / f"{stem}.csv"
+    key = renderer.submit(spec, svg_path, png_path if figure.png else None, footer)
+    (out / f"{stem}.vl.json").write_text(
         json.dumps(spec, separators=(",", ":"), sort_keys=True), encoding="utf-8"
     )
-    figure.data.to_csv(out / f"{figure.slug}.csv", index=False, lineterminator="\n")
-    base = f"{prefix}/{figure.slug}"
+    csv_path.write_text(csv_with_header(figure, citation), encoding="utf-8")
+    renderer.bundle(out / f"{stem}.zip", [svg_path, *([png_path] if figure.png else []), csv_path])
+    base = f"{prefix}/{stem}"
+    source, mobile_attr = "", ""
+    if figure.mobile:
+        phone = mobile_spec(spec)
+        phone_key = renderer.submit(phone, out / f"{stem}.phone.svg", None, footer)
+        (out / f"{stem}.phone.vl.json").write_text(
+            json.dumps(phone, separators=(",", ":"), sort_keys=True), encoding="utf-8"
+        )
+        source = f'<source media="{MOBILE_MEDIA}" srcset="{base}.phone.svg" {size_token(phone_key)}>'
+        mobile_attr = f' data-spec-phone="{base}.phone.vl.json" data-phone-media="{MOBILE_MEDIA}"'
     png_link = f'<a href="{base}.png" download>PNG</a>' if figure.png else ""
+    cite = citation.line(figure.table)
     caption = (
         f'<span class="instep-chart__title">{esc(figure.title)}</span> {esc(figure.alt)} '
         f'<span class="instep-chart__links">Download: <a href="{base}.svg" download>SVG</a>'
-        f'{png_link}<a href="{base}.csv" download>data (CSV)</a></span>'
-        f'<span class="instep-chart__cite">{esc(citation.line(figure.table))}</span>'
+        f'{png_link}<a href="{base}.csv" download>data (CSV)</a>'
+        f'<a href="{base}.zip" download>all three (zip)</a></span>'
+        f'<span class="instep-chart__cite"><span class="instep-cite__text">{esc(cite)}</span>'
+        f'<button type="button" class="instep-copy" data-copy="{esc(cite)}" hidden>Copy citation</button>'
+        "</span>"
     )
     # The data table is left out of the search index: months of numbers are not what readers search for,
     # and they would make most of the index.
     return (
         f'<div class="instep-chart-bundle"><figure class="instep-chart" id="chart-{figure.slug}" '
-        f'data-spec="{base}.vl.json">'
-        f'<div class="instep-chart__static"><img src="{base}.svg" alt="{esc(figure.alt)}" '
-        f'{size_token(key)} loading="lazy"></div>'
+        f'data-spec="{base}.vl.json"{mobile_attr}>'
+        f'<div class="instep-chart__static"><picture>{source}<img src="{base}.svg" alt="{esc(figure.alt)}" '
+        f'{size_token(key)} loading="lazy"></picture></div>'
         f'<div class="instep-chart__interactive" hidden></div>'
         f"<figcaption>{caption}</figcaption></figure>"
         f'<details class="instep-chart__data" data-search-exclude>'
         f"<summary>Data table: {esc(figure.title)}</summary>"
-        f"{data_table(figure.data)}</details></div>"
+        f"{data_table(figure.data, figure.unit)}</details></div>"
     )
 
 
-def data_table(frame: pd.DataFrame) -> str:
+def data_table(frame: pd.DataFrame, unit: str = "") -> str:
     """The chart's data as an HTML table (wide when it has month/series/value columns)."""
     if {"month", "series", "value"} <= set(frame.columns):
         # Each series' own unit: small multiples mix them.
@@ -292,10 +424,28 @@ def data_table(frame: pd.DataFrame) -> str:
             for month in sorted(months)
         ]
         return table_html(headers, rows, [False, *([True] * len(series))])
-    headers = list(frame.columns)
-    numeric = [pd.api.types.is_numeric_dtype(frame[column]) for column in headers]
+    columns = list(frame.columns)
+    numeric = [pd.api.types.is_numeric_dtype(frame[column]) for column in columns]
     rows = [
         [esc(format_number(v, "") if numeric[i] else v) for i, v in enumerate(row)]
         for row in frame.itertuples(index=False)
     ]
+    headers = [
+        f"{COLUMN_WORDS.get(c, c)} ({unit_label(unit)})" if c == "value" and unit else COLUMN_WORDS.get(c, c)
+        for c in columns
+    ]
     return table_html(headers, rows, numeric)
+
+
+# Headers of chart data tables in words (the CSV keeps the column names).
+COLUMN_WORDS = {
+    "label": "Park",
+    "park_id": "Park id",
+    "value": "Value",
+    "year": "Year",
+    "name": "Name",
+    "country": "Country",
+    "region": "Region",
+    "lat": "Latitude (°)",
+    "lon": "Longitude (°)",
+}

@@ -11,6 +11,7 @@ import pandas as pd
 from instep.site.chartcache import ChartRenderer
 from instep.site.charts import HEIGHT, SIZE_TOKEN, WIDTH, Citation, size_attributes
 from instep.site.release import Release
+from instep.site.words import mark_abbreviations
 
 SHARED_TYPES = {
     "cetp": "Central effluent treatment plant",
@@ -48,6 +49,7 @@ class SiteContext:
         charts: bool = False,
         wide: bool = False,
         searchable: bool = True,
+        explorer: bool = False,
     ) -> Path:
         """Write a Markdown page with front matter; `relative` is e.g. 'parks/ET-HAW/index.md'.
 
@@ -55,9 +57,12 @@ class SiteContext:
         `search.exclude`)."""
         path = self.docs_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
+        body = mark_abbreviations(body)
         front = ["---", f"title: {_yaml_text(title)}"]
         if charts:
             front.append("charts: true")
+        if explorer:
+            front.append("explorer: true")
         if not searchable:
             front += ["search:", "  exclude: true"]
         if wide:

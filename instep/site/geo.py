@@ -29,6 +29,19 @@ def country_names() -> dict[str, str]:
 
 
 PANEL = 300
+# Words that say what kind of place a park is, not which one: a map label stops before them.
+GENERIC_WORDS = {"industrial", "export", "textile", "garment", "apparel", "eco", "park", "zone", "and"}
+
+
+def short_name(name: str) -> str:
+    """A park's name as a map label: 'Hawela Lakeside Industrial Park (synthetic)' -> 'Hawela Lakeside'."""
+    words = [w for w in str(name).replace("(synthetic)", "").split() if w]
+    kept: list[str] = []
+    for word in words:
+        if word.lower() in GENERIC_WORDS and kept:
+            break
+        kept.append(word)
+    return " ".join(kept) or str(name)
 
 
 def _bounds(features: list[dict], points: pd.DataFrame) -> tuple[float, float, float, float]:
@@ -96,10 +109,13 @@ def parks_map(parks: pd.DataFrame, link_prefix: str = "") -> alt.TopLevelMixin:
                     tooltip=[alt.Tooltip("name:N", title="Park"), alt.Tooltip("park_id:N", title="Id")],
                 )
             )
+            points["label"] = [short_name(name) for name in points["name"]]
             layers.append(
-                alt.Chart(points[["park_id", "lat", "lon"]])
-                .mark_text(dy=-12, fontSize=11, fontWeight="bold", color="#222")
-                .encode(longitude="lon:Q", latitude="lat:Q", text="park_id:N")
+                alt.Chart(points[["label", "lat", "lon"]])
+                .mark_text(
+                    align="left", dx=9, dy=0, fontSize=11, fontWeight="bold", color="#222", limit=PANEL // 2
+                )
+                .encode(longitude="lon:Q", latitude="lat:Q", text="label:N")
             )
         panels.append(
             alt.layer(*layers, projection=fitted_projection(features, points)).properties(

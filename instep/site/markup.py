@@ -23,6 +23,15 @@ UNIT_DISPLAY = {
     "t CO2/MWh": "t CO₂/MWh",
     "m3": "m³",
     "m^3": "m³",
+    # rates and ratios in words
+    "per 1000000 h": "per million hours worked",
+    "per 1,000,000 h": "per million hours worked",
+    "per 200000 h": "per 200,000 hours worked",
+    "per 200,000 h": "per 200,000 hours worked",
+    "h": "hours",
+    "h/person": "hours per person",
+    "pcs": "pieces",
+    "ratio": "(ratio)",
 }
 
 
@@ -84,24 +93,44 @@ def traced_number(
     return f'<span class="instep-value" {attrs}>{esc(shown)}</span>'
 
 
+WIDE_COLUMNS = 7
+
+
 def table_html(
     headers: Sequence[str],
     rows: Iterable[Sequence[str]],
     numeric: Sequence[bool] | None = None,
     caption: str | None = None,
+    cards: bool | None = None,
+    attrs: str = "",
 ) -> str:
-    """A plain HTML table (cells are already HTML); numeric columns are right-aligned."""
+    """A plain HTML table (cells are already HTML); numeric columns are right-aligned.
+
+    With `cards` (by default for tables of three columns or more; two fit a phone as they are) each cell
+    carries its column's header as `data-label`, and on a phone the stylesheet shows every row as a card
+    of label-value lines instead of columns off the screen.
+    `attrs` are added to the <table> tag (e.g. `data-filterable`)."""
     numeric = list(numeric or [False] * len(headers))
+    cards = len(headers) > 2 if cards is None else cards
     right = ' class="instep-num"'
     head = "".join(
         f'<th scope="col"{right if numeric[i] else ""}>{esc(h)}</th>' for i, h in enumerate(headers)
     )
+    labels = [f' data-label="{esc(h)}"' if cards else "" for h in headers]
     body = []
     for row in rows:
-        cells = "".join(f"<td{right if numeric[i] else ''}>{cell}</td>" for i, cell in enumerate(row))
+        cells = "".join(
+            f"<td{labels[i]}{right if numeric[i] else ''}>{cell}</td>" for i, cell in enumerate(row)
+        )
         body.append(f"<tr>{cells}</tr>")
     caption_html = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return f"<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    # Tables of many columns share the column's width equally on a desktop (see site.css).
+    wide = " data-wide" if len(headers) >= WIDE_COLUMNS else ""
+    table_attrs = (" data-cards" if cards else "") + wide + (f" {attrs}" if attrs else "")
+    return (
+        f"<table{table_attrs}>{caption_html}<thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def link(href: str, text: str) -> str:

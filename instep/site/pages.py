@@ -5,23 +5,25 @@ URLs are stable across releases: /parks/<park_id>/ and /facilities/<facility_id>
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 from instep.disclosure import rules as disclosure_rules
-from instep.scoring import NOT_SCORED_YET
-from instep.site import charts, geo, trends
+from instep.scoring import NOT_SCORED_YET, load_rubric
+from instep.site import changelog, charts, geo, trends, words
 from instep.site.context import FACILITY_TYPES, SHARED_TYPES, SiteContext
 from instep.site.markup import esc, format_number, link, table_html, traced_number
 from instep.site.release import number
 
-PILLARS = {
-    "energy_climate": "Energy & climate",
-    "water_wastewater": "Water & wastewater",
-    "chemicals": "Chemicals",
-    "social_ohs": "Social & OHS",
-    "transparency": "Transparency",
-    "overall": "Overall",
-}
+
+def _pillar_labels() -> dict[str, str]:
+    """Pillar code -> label, from the rubric file the scores were computed with (one definition)."""
+    labels = {item.pillar: item.pillar_label for item in load_rubric(1)}
+    return {**labels, "overall": "Overall"}
+
+
+PILLARS = _pillar_labels()
 SCORE_UNIT = "/ 100"
 
 
@@ -143,7 +145,7 @@ def home(ctx: SiteContext) -> None:
     r = ctx.release
     year = latest_year(ctx)
     headlines = (
-        _figure_list(headline_figures(ctx, year))
+        _figure_list(headline_figures(ctx, year)) + _headline_grid_note(ctx, year)
         if year
         else "<p>No year is complete yet: figures are headlined once a year has ended and its reports "
         "are in.</p>"
@@ -160,7 +162,7 @@ def home(ctx: SiteContext) -> None:
             headline_figures(ctx, ytd, f"in {ytd}, {label} ({months} of 12 months)")[2:]
         )
     scores = _overall_scores(ctx, year)
-    changes = _changelog_excerpt(r.text_file("CHANGELOG.md"))
+    changes = whats_new_html(ctx)
     body = f"""
 # Sustainability data of textile and apparel industrial parks
 
@@ -185,6 +187,27 @@ This site shows release **{esc(r.version)}** of {esc(r.date)}.
 [Parks and map](parks/index.md)
 """
     ctx.write("index.md", "Home", body, charts=bool(scores))
+
+
+def _headline_grid_note(ctx: SiteContext, year: str) -> str:
+    """Which parks' Scope 2 in the headline year uses an earlier year's grid factor, or ''."""
+    annual = ctx.table("park_annual")
+    if annual.empty or "grid_factor_fallback" not in annual.columns:
+        return ""
+    rows = annual[(annual["year"] == year) & (annual["grid_factor_fallback"].str.lower() == "true")]
+    if rows.empty:
+        return ""
+    names = dict(zip(ctx.parks["park_id"], ctx.parks["name"], strict=True))
+    parks = "; ".join(
+        f"{esc(names.get(r.park_id, r.park_id))} (factor of {esc(r.grid_factor_year)})"
+        for r in rows.itertuples()
+    )
+    return (
+        '\n\n<p class="instep-caveat" role="note"><strong>Note:</strong> no grid emission factor is '
+        f"published yet for {esc(year)} in every country, so the Scope 2 emissions of these parks use the "
+        f"latest earlier one: {parks} "
+        '(see <a href="methodology/#grid-emission-factors">the methodology</a>).</p>'
+    )
 
 
 def _overall_scores(ctx: SiteContext, year: str | None) -> str:
@@ -218,20 +241,37 @@ def _overall_scores(ctx: SiteContext, year: str | None) -> str:
         table="scorecards",
         unit="points",
     )
-    return f"## Park scores {esc(year)}\n\n" + charts.render(figure, ctx.docs_dir, ctx.citation, ctx.renderer)
+    return f"## Park scores {esc(year)}\n\n" + charts.render(
+        figure, ctx.docs_dir, ctx.citation, ctx.renderer, subject="all-parks"
+    )
 
 
-def _changelog_excerpt(text: str, limit: int = 30) -> str:
+WHAT_IS_NEW_ROWS = 10
+
+
+def whats_new_html(ctx: SiteContext) -> str:
+    """The latest release's changes: totals, the changelog's tables (restated values cut to the first
+    few) and a link to the release's own page."""
+    r = ctx.release
+    text = r.text_file("CHANGELOG.md")
+    page = f"releases/{r.version}/"
     if not text.strip():
-        return "No changelog in this release."
-    lines = text.strip().splitlines()
-    if lines and lines[0].startswith("# "):
-        lines = lines[1:]
-    excerpt = [("###" + line[1:] if line.startswith("#") else line) for line in lines[:limit]]
-    if len(lines) > limit:
-        excerpt.append("")
-        excerpt.append("… the whole changelog is on the [release page](releases/index.md).")
-    return "\n".join(excerpt).strip()
+        return f"<p>No changelog in this release. [Release {esc(r.version)}]({page})</p>"
+    sections = changelog.parse(text)
+    parts = []
+    for section in sections:
+        if section.title == "Restated values" and len(section.rows) > WHAT_IS_NEW_ROWS:
+            more = len(section.rows) - WHAT_IS_NEW_ROWS
+            section.rows = section.rows[:WHAT_IS_NEW_ROWS]
+            section.text.append(
+                f"The first {WHAT_IS_NEW_ROWS} are listed here, {more} more on the release page."
+            )
+        parts.append(changelog.section_html(section, heading_level=3))
+    return (
+        "\n\n".join(parts)
+        + f'\n\n<p><a href="{esc(page)}">Release {esc(r.version)}: all changes, restated values, downloads '
+        "and citation</a></p>"
+    )
 
 
 def parks_index(ctx: SiteContext) -> None:
@@ -327,7 +367,7 @@ def scorecard_html(cards: pd.DataFrame, year: str, methodology: str) -> str:
         if card["component"] == "overall":
             continue
         key = _card_key(card)
-        unit = card.get("unit", "")
+        unit = words.unit_words(card.get("unit", ""), str(card.get("component", "")))
         is_pillar = card["component"] == "pillar"
         if is_pillar:
             name = f"<strong>{esc(PILLARS.get(card['pillar'], card['pillar']))}</strong>"
@@ -394,6 +434,34 @@ def withheld_html(monthly: pd.DataFrame, annual: pd.DataFrame) -> str:
         "<code>suppression_rules</code>).</p>\n\n"
         + table_html(["Figure", "Months withheld", "Years withheld"], rows, [False, True, True])
     )
+
+
+def grid_factor_caveat(rows: pd.DataFrame, country: str, period: str = "year") -> str:
+    """A note for the years (or months) whose Scope 2 uses an earlier year's grid factor, or ''."""
+    if rows.empty or "grid_factor_fallback" not in rows.columns:
+        return ""
+    fallback = rows[rows["grid_factor_fallback"].astype(str).str.lower() == "true"]
+    if fallback.empty:
+        return ""
+    by_factor: dict[str, list[str]] = {}
+    for row in fallback.itertuples():
+        by_factor.setdefault(str(row.grid_factor_year), []).append(str(getattr(row, period)))
+    parts = [
+        f"{_span(sorted(set(keys)))} use{'s' if len(set(keys)) == 1 else ''} the factor of {esc(year)}"
+        for year, keys in sorted(by_factor.items())
+    ]
+    return (
+        '<p class="instep-caveat" role="note"><strong>Note:</strong> no grid emission factor of '
+        f"{esc(geo.country_names().get(country, country))} is published yet for every year shown, so "
+        f"Scope 2 (location-based) emissions of {'; '.join(parts)}, the latest available "
+        '(see <a href="../../methodology/#grid-emission-factors">the methodology</a>).</p>'
+    )
+
+
+def _span(keys: list[str]) -> str:
+    if len(keys) == 1:
+        return esc(keys[0])
+    return f"{esc(keys[0])} to {esc(keys[-1])}"
 
 
 def park_page(ctx: SiteContext, park: pd.Series) -> None:
@@ -465,10 +533,13 @@ def park_page(ctx: SiteContext, park: pd.Series) -> None:
     monthly = ctx.table("park_monthly")
     monthly = monthly[monthly["park_id"] == park_id] if not monthly.empty else monthly
     figures = trends.trend_figures(monthly, park["name"], "park_monthly") if not monthly.empty else []
-    trend_html = "\n\n".join(charts.render(f, directory, ctx.citation, ctx.renderer) for f in figures)
+    trend_html = "\n\n".join(
+        charts.render(f, directory, ctx.citation, ctx.renderer, subject=park_id) for f in figures
+    )
     annual = ctx.table("park_annual")
     annual = annual[annual["park_id"] == park_id] if not annual.empty else annual
     withheld = withheld_html(monthly, annual)
+    caveat = grid_factor_caveat(annual, park["country"])
     facilities = ctx.facilities
     facilities = facilities[facilities["park_id"] == park_id]
     shared = facilities[facilities["type"].isin(SHARED_TYPES)]
@@ -505,6 +576,8 @@ def park_page(ctx: SiteContext, park: pd.Series) -> None:
 # {esc(park["name"])}
 
 {facts}
+
+{caveat}
 
 {chr(10).join(s + chr(10) for s in sections)}
 
@@ -616,14 +689,21 @@ def facility_page(ctx: SiteContext, facility: pd.Series, park_names: dict[str, s
     monthly = ctx.rows_of("facility_monthly", "facility_id", facility_id)
     overview = trends.facility_overview(monthly, facility["name"], "facility_monthly")
     figures = [overview] if overview is not None else []
-    trend_html = "\n\n".join(charts.render(f, directory, ctx.citation, ctx.renderer) for f in figures)
+    trend_html = "\n\n".join(
+        charts.render(f, directory, ctx.citation, ctx.renderer, subject=facility_id) for f in figures
+    )
     latest_html = "<p>No monthly figures published for this facility in this release.</p>"
     if not monthly.empty:
         last = monthly.sort_values("period").iloc[-1]
         units = ctx.release.field_units("facility_monthly")
         key = {"facility_id": facility_id, "period": last["period"]}
         rows = [
-            [esc(label), traced_number("facility_monthly", key, column, last[column], units.get(column, ""))]
+            [
+                esc(label),
+                traced_number(
+                    "facility_monthly", key, column, last[column], words.unit_words(units.get(column), column)
+                ),
+            ]
             for column, label in LATEST_MONTH
             if column in monthly.columns and str(last[column]).strip()
         ]
@@ -695,31 +775,178 @@ def _wastewater_samples(ctx: SiteContext, facility_id: str) -> str:
     )
 
 
+def _options(label: str, name: str, values: dict[str, str]) -> str:
+    options = "".join(
+        f'<option value="{esc(value)}">{esc(text)}</option>'
+        for value, text in sorted(values.items(), key=lambda item: item[1])
+    )
+    return (
+        f'<label>{esc(label)}<select data-filter="{esc(name)}">'
+        f'<option value="">All</option>{options}</select></label>'
+    )
+
+
 def facilities_index(ctx: SiteContext, park_names: dict[str, str]) -> None:
-    rows = [
-        [
-            link(f"{f.facility_id}/", f.name),
-            esc(f.facility_id),
-            link(f"../parks/{f.park_id}/", park_names.get(f.park_id, f.park_id)),
-            esc(FACILITY_TYPES.get(f.type, f.type)),
-            esc(str(f.sector).replace("_", " ")),
-        ]
-        for f in ctx.facilities.itertuples()
-    ]
+    countries = dict(zip(ctx.parks["park_id"], ctx.parks["country"], strict=True))
+    country_names = geo.country_names()
+    facilities = ctx.facilities
+    rows, attributes = [], []
+    for f in facilities.itertuples():
+        country = countries.get(f.park_id, "")
+        sector = str(f.sector or "").replace("_", " ")
+        rows.append(
+            [
+                link(f"{f.facility_id}/", f.name),
+                esc(f.facility_id),
+                esc(f.os_id or ""),
+                link(f"../parks/{f.park_id}/", park_names.get(f.park_id, f.park_id)),
+                esc(country_names.get(country, country)),
+                esc(FACILITY_TYPES.get(f.type, f.type)),
+                esc(sector),
+            ]
+        )
+        attributes.append((f.park_id, country, f.type, sector))
+    table = table_html(
+        ["Facility", "Facility id", "Open Supply Hub id", "Park", "Country", "Type", "Sector"],
+        rows,
+        attrs='data-filterable="facility-filters"',
+    )
+    # Each row names its park, country, type and sector for the filters (listing.js).
+    rows_html = iter(attributes)
+    table = re.sub(
+        r"<tr>(?=<td)",
+        lambda _: '<tr data-park="{}" data-country="{}" data-type="{}" data-sector="{}">'.format(
+            *(esc(v).lower() for v in next(rows_html))
+        ),
+        table,
+    )
+    filters = (
+        '<form class="instep-filters" id="facility-filters" hidden aria-label="Filter the facilities">'
+        + '<label>Name, id or OS ID contains<input type="search" data-filter="text"></label>'
+        + _options("Park", "park", {k.lower(): v for k, v in park_names.items()})
+        + _options(
+            "Country",
+            "country",
+            {c.lower(): country_names.get(c, c) for c in set(countries.values())},
+        )
+        + _options("Type", "type", {t.lower(): FACILITY_TYPES.get(t, t) for t in set(facilities["type"])})
+        + _options(
+            "Sector",
+            "sector",
+            {s.lower(): s for s in {str(v).replace("_", " ") for v in facilities["sector"]} if s},
+        )
+        + '<output class="instep-filter-status" aria-live="polite"></output></form>'
+    )
     body = f"""
 # Facilities
 
 Facilities that publish their own figures, including the parks' shared plants. Facilities that asked
-for aggregate-only disclosure appear only inside their park's totals.
+for aggregate-only disclosure appear only inside their park's totals. Type a facility's name, id or
+Open Supply Hub id (OS ID) into the site search to go to its page.
 
-{table_html(["Facility", "Id", "Park", "Type", "Sector"], rows)}
+{filters}
+
+<div data-search-exclude markdown>
+
+{table}
+
+</div>
 """
-    ctx.write("facilities/index.md", "Facilities", body)
+    ctx.write("facilities/index.md", "Facilities", body, wide=True)
+
+
+def comparison_page(ctx: SiteContext) -> None:
+    """Every park side by side on each scorecard indicator, one table per year (latest first)."""
+    cards = ctx.table("scorecards")
+    parks = ctx.parks
+    if cards.empty:
+        ctx.write("compare/index.md", "Compare parks", "# Compare parks\n\nNo scorecards in this release.")
+        return
+    years = sorted(set(cards["year"]), key=int, reverse=True)
+    names = dict(zip(parks["park_id"], parks["name"], strict=True))
+    park_ids = [p for p in parks["park_id"] if p in set(cards["park_id"])]
+    cells = {(r["park_id"], r["year"], r["pillar"], r["component"]): r for _, r in cards.iterrows()}
+    order = list(PILLARS)
+    sections = []
+    for year in years:
+        of_year = cards[cards["year"] == year]
+        components = (
+            of_year.drop_duplicates(["pillar", "component"])
+            .assign(
+                _p=lambda f: [order.index(p) if p in order else 99 for p in f["pillar"]],
+                _c=lambda f: [2 if c == "overall" else 0 if c == "pillar" else 1 for c in f["component"]],
+            )
+            .sort_values(["_p", "_c"], kind="stable")
+        )
+        rows = []
+        for _, component in components.iterrows():
+            pillar, name = component["pillar"], component["component"]
+            if name == "overall":
+                label = "<strong>Overall score</strong>"
+            elif name == "pillar":
+                label = f"<strong>{esc(PILLARS.get(pillar, pillar))}</strong>"
+            else:
+                label = link(
+                    f"../methodology/#indicator-{name.replace('_', '-').replace('.', '-')}",
+                    component["label"],
+                )
+            row = [label]
+            for park_id in park_ids:
+                card = cells.get((park_id, year, pillar, name))
+                row.append(_comparison_cell(card, name))
+            rows.append(row)
+        headers = ["Indicator"] + [names.get(p, p) for p in park_ids]
+        sections.append(
+            f'<h2 id="year-{esc(year)}">{esc(year)}</h2>\n\n'
+            + table_html(headers, rows, [False] + [True] * len(park_ids))
+        )
+    chooser = " · ".join(f'<a href="#year-{esc(y)}">{esc(y)}</a>' for y in years)
+    body = f"""
+# Compare parks
+
+Every park side by side on each scorecard indicator: the value, and in brackets its score out of 100.
+Choose the year: {chooser}. A year not yet complete is shown but not scored; a withheld value protects
+facilities that publish only into park totals.
+
+{chr(10).join(s + chr(10) for s in sections)}
+"""
+    ctx.write("compare/index.md", "Compare parks", body, wide=True)
+
+
+def _comparison_cell(card: pd.Series | None, component: str) -> str:
+    if card is None:
+        return '<span class="instep-na">n/a</span>'
+    key = _card_key(card)
+    withheld = str(card.get("na_reason") or "").startswith("withheld")
+    parts = []
+    if component not in ("pillar", "overall"):
+        if str(card["value"]).strip():
+            unit = words.unit_words(card.get("unit", ""), component)
+            parts.append(traced_number("scorecards", key, "value", card["value"], unit))
+        else:
+            parts.append(
+                '<span class="instep-withheld">withheld</span>'
+                if withheld
+                else '<span class="instep-na">n/a</span>'
+            )
+    if card.get("status") == NOT_SCORED_YET:
+        parts.append(f'<span class="instep-na">({NOT_SCORED_YET})</span>')
+    elif str(card["score"]).strip():
+        score = traced_number("scorecards", key, "score", card["score"], SCORE_UNIT, 1)
+        parts.append(f"({score})" if component not in ("pillar", "overall") else score)
+    elif component in ("pillar", "overall"):
+        parts.append(
+            '<span class="instep-withheld">withheld</span>'
+            if withheld
+            else '<span class="instep-na">n/a</span>'
+        )
+    return " ".join(parts)
 
 
 def write_place_pages(ctx: SiteContext) -> None:
     home(ctx)
     parks_index(ctx)
+    comparison_page(ctx)
     for _, park in ctx.parks.iterrows():
         park_page(ctx, park)
     park_names = dict(zip(ctx.parks["park_id"], ctx.parks["name"], strict=True))

@@ -6,6 +6,7 @@ uses); the dictionary from the package schema; downloads and history from the re
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pandas as pd
@@ -13,9 +14,10 @@ import yaml
 
 from instep import methodology as methodology_text
 from instep.metadata.resources import COVERAGE_THRESHOLD_PCT
-from instep.site import charts, jsonld
+from instep.scoring import load_rubric
+from instep.site import changelog, charts, jsonld, words
 from instep.site.context import SiteContext
-from instep.site.markup import esc, format_number, link, table_html, traced_number
+from instep.site.markup import esc, format_number, link, table_html, traced_number, unit_label
 from instep.site.pages import PILLARS
 from instep.site.release import Release, number
 
@@ -86,37 +88,81 @@ def data_dictionary(ctx: SiteContext) -> None:
         schema = resource.get("schema", {})
         rows = []
         for field in schema.get("fields", []):
-            constraints = field.get("constraints", {})
+            unit = field.get("unit", "") or ""
             rows.append(
                 [
-                    f"<code>{esc(field['name'])}</code>",
-                    esc(field.get("type", "")),
-                    esc(field.get("unit", "")),
+                    f'<code class="instep-column">{esc(field["name"]).replace("_", "_<wbr>")}</code>',
+                    esc(words.TYPE_WORDS.get(field.get("type", ""), field.get("type", ""))),
+                    esc(unit_label(words.unit_words(unit, field["name"])) if unit else ""),
                     esc(field.get("description", "")),
-                    esc(", ".join(f"{k}: {v}" for k, v in constraints.items())),
+                    esc(words.constraint_words(field.get("constraints", {}))),
                 ]
             )
         keys = schema.get("primaryKey", [])
+        keys = keys if isinstance(keys, list) else [keys]
         foreign = [
-            f"{', '.join(fk.get('fields', []))} → {fk.get('reference', {}).get('resource', '')}"
+            f"{' and '.join(fk.get('fields', []))} refer to the table "
+            f"{fk.get('reference', {}).get('resource', '')}"
             for fk in schema.get("foreignKeys", [])
         ]
+        key_text = (
+            "Each row is identified by " + " and ".join(f"<code>{esc(k)}</code>" for k in keys) + "."
+            if keys
+            else "The table has no primary key."
+        )
         sections.append(
             f'<h2 id="{esc(resource["name"])}">{esc(resource.get("title", resource["name"]))} '
             f"(<code>{esc(resource['name'])}</code>)</h2>\n\n"
             f"<p>{esc(resource.get('description', ''))}</p>\n\n"
-            f"<p>File <code>{esc(resource.get('path', ''))}</code> · primary key "
-            f"<code>{esc(', '.join(keys) if isinstance(keys, list) else keys)}</code>"
-            + (f" · foreign keys {esc('; '.join(foreign))}" if foreign else "")
+            f"<p>In the file <code>{esc(resource.get('path', ''))}</code>. {key_text}"
+            + (f" {esc('; '.join(foreign))}." if foreign else "")
             + "</p>\n\n"
-            + table_html(["Column", "Type", "Unit", "Description", "Constraints"], rows)
+            + table_html(["Column", "Type", "Unit", "Description", "Allowed values"], rows)
         )
     body = (
         "# Data dictionary\n\nEvery table and column of release "
-        f"{esc(ctx.release.version)}, generated from the package's <code>datapackage.json</code>.\n\n"
+        f"{esc(ctx.release.version)}, generated from the package's <code>datapackage.json</code>. "
+        "Abbreviations and indicators are explained in the [glossary](../glossary/index.md).\n\n"
         + "\n\n".join(sections)
     )
     ctx.write("data-dictionary/index.md", "Data dictionary", body)
+
+
+def glossary(ctx: SiteContext) -> None:
+    """Every abbreviation the site uses and every scorecard indicator, with its formula's section."""
+    terms = [
+        f'<dt id="{t.anchor}"><strong>{esc(t.term)}</strong>: {esc(t.expansion)}</dt>'
+        f"<dd>{esc(t.definition)}</dd>"
+        for t in sorted(words.glossary(), key=lambda t: t.term.lower())
+    ]
+    indicators = [
+        [
+            link(f"../methodology/#{_anchor(item.indicator)}", item.label),
+            esc(PILLARS.get(item.pillar, item.pillar)),
+            esc(unit_label(words.unit_words(item.unit, item.indicator))),
+            esc(
+                f"0 at {format_number(item.floor, '')}, 100 at {format_number(item.target, '')}"
+                if item.floor is not None and item.target is not None
+                else "0 if any, else 100"
+            ),
+        ]
+        for item in load_rubric(1)
+    ]
+    body = f"""
+# Glossary
+
+The abbreviations and terms the site uses, and every scorecard indicator with a link to how it is
+computed.
+
+## Abbreviations and terms
+
+<dl class="instep-glossary">{"".join(terms)}</dl>
+
+## Scorecard indicators
+
+{table_html(["Indicator (how it is computed)", "Pillar", "Unit", "Score"], indicators)}
+"""
+    ctx.write("glossary/index.md", "Glossary", body)
 
 
 def bibtex(release: Release) -> str:
@@ -207,29 +253,42 @@ Check a download with `sha256sum -c SHA256SUMS` in the release folder.
 
 def release_pages(ctx: SiteContext) -> None:
     rows = []
-    for release in ctx.releases:
-        changelog = release.text_file("CHANGELOG.md").strip()
-        lines = changelog.splitlines()
-        if lines and lines[0].startswith("# "):
-            lines = lines[1:]
-        changelog = "\n".join(("##" + line if line.startswith("#") else line) for line in lines)
-        latest = " (latest)" if release.version == ctx.release.version else ""
+    for index, release in enumerate(ctx.releases):
+        later = ctx.releases[index + 1] if index + 1 < len(ctx.releases) else None
+        latest = release.version == ctx.release.version
+        status = "latest" if latest else f"superseded by {later.version}" if later else ""
+        superseded = ""
+        if later is not None:
+            newest = ctx.releases[-1]
+            latest_note = (
+                f" The latest is [release {esc(newest.version)}](../{newest.version}/index.md)."
+                if newest.version != later.version
+                else ""
+            )
+            superseded = (
+                '!!! note "Superseded"\n\n'
+                f"    This release is superseded by [release {esc(later.version)}]"
+                f"(../{later.version}/index.md) of {esc(later.date)}.{latest_note} Its files stay "
+                "downloadable below, as published.\n"
+            )
         body = f"""
-# Release {esc(release.version)}{latest}
+# Release {esc(release.version)}{" (latest)" if latest else ""}
 
-{esc(release.title)} · released {esc(release.date)} · identifier
+{superseded}
+
+<p>{esc(release.title)} · released {esc(release.date)} · identifier
 <code>{esc(release.descriptor.get("id", ""))}</code> · licence {esc(release.license)}
-{"· **synthetic demonstration data**" if release.synthetic else ""}
+{"· <strong>synthetic demonstration data</strong>" if release.synthetic else ""}</p>
 
 {esc(release.descriptor.get("description", ""))}
 
-## Files
+## What changed
+
+{changelog.changelog_html(release.text_file("CHANGELOG.md"), heading_level=3)}
+
+## Downloads
 
 {_files_table(release, f"../../downloads/{release.version}/")}
-
-## Changes
-
-{changelog or "No changelog."}
 
 ## How to cite
 
@@ -238,12 +297,10 @@ def release_pages(ctx: SiteContext) -> None:
 {jsonld.script_tag(jsonld.dataset(release, ctx.site_url, f"releases/{release.version}/"))}
 """
         ctx.write(f"releases/{release.version}/index.md", f"Release {release.version}", body)
-        rows.append(
-            [link(f"{release.version}/", release.version), esc(release.date), esc(latest.strip(" ()"))]
-        )
+        rows.append([link(f"{release.version}/", release.version), esc(release.date), esc(status)])
     body = (
         "# Releases\n\nEvery published version, newest first. Each keeps its page and its files.\n\n"
-        + table_html(["Version", "Released", ""], list(reversed(rows)))
+        + table_html(["Version", "Released", "Status"], list(reversed(rows)))
     )
     ctx.write("releases/index.md", "Releases", body)
 
@@ -308,7 +365,7 @@ How complete and how clean the submissions behind each park's figures are. Compl
 expected facility-months (active facilities) with accepted data; first-time acceptance is the share of
 submissions accepted without a correction.
 
-{charts.render(figure, ctx.docs_dir / "data-quality", ctx.citation, ctx.renderer)}
+{charts.render(figure, ctx.docs_dir / "data-quality", ctx.citation, ctx.renderer, subject="all-parks")}
 
 {table}
 
@@ -356,9 +413,84 @@ def coverage_html(ctx: SiteContext, names: dict[str, str]) -> str:
     )
 
 
+# The explorer's filters, in the order they are shown: (column, label).
+EXPLORER_FILTERS = (
+    ("park_id", "Park"),
+    ("facility_id", "Facility"),
+    ("pillar", "Pillar"),
+    ("component", "Indicator"),
+    ("metric", "Metric"),
+    ("parameter", "Wastewater parameter"),
+)
+
+
+def explorer(ctx: SiteContext) -> None:
+    """The table explorer: a form that explorer.js runs over the release's own CSV files."""
+    r = ctx.release
+    tables: dict[str, dict[str, Any]] = {}
+    listing = []
+    for resource in r.descriptor.get("resources", []):
+        path = str(resource.get("path", ""))
+        if not path.endswith(".csv"):
+            continue
+        keys = resource.get("schema", {}).get("primaryKey", [])
+        tables[resource["name"]] = {
+            "title": resource.get("title", resource["name"]),
+            "path": f"../downloads/{r.version}/{path}",
+            "primaryKey": keys if isinstance(keys, list) else [keys],
+        }
+        size = (r.path / path).stat().st_size if (r.path / path).is_file() else 0
+        listing.append(
+            [
+                link(f"../downloads/{r.version}/{path}", resource.get("title", resource["name"])),
+                f"<code>{esc(resource['name'])}</code>",
+                esc(format_number(size / 1024, "KiB", 0)),
+            ]
+        )
+    filters = "".join(
+        f'<label data-explorer-filter="{column}" hidden>{esc(label)}<select></select></label>'
+        for column, label in EXPLORER_FILTERS
+    )
+    config = json.dumps(tables, ensure_ascii=False, sort_keys=True).replace("</", "<\\/")
+    body = f"""
+# Table explorer
+
+Pick a published table of release {esc(r.version)}, filter it by park, facility, period and indicator,
+see the rows and download what you filtered as CSV. It runs in your browser on the release's own files
+on this site: nothing is sent anywhere. Without JavaScript, download the tables below.
+
+<form class="instep-filters instep-explorer" id="explorer" hidden aria-label="Explore a table">
+<label>Table<select id="explorer-table"></select></label>
+{filters}
+<span class="instep-explorer__period" data-explorer-period hidden>
+<label>From (period or year)<input id="explorer-from" type="text" placeholder="2024-01" size="9"></label>
+<label>To<input id="explorer-to" type="text" placeholder="2024-12" size="9"></label>
+</span>
+<label>Columns (none chosen: all)<select id="explorer-columns" multiple size="4"></select></label>
+<span><button type="button" class="md-button" id="explorer-download" disabled>
+Download filtered CSV</button></span>
+</form>
+
+<p id="explorer-status" role="status" aria-live="polite"></p>
+
+<div class="instep-explorer__rows" data-search-exclude tabindex="0" role="region" aria-label="Rows">
+<table class="instep-explorer__table" id="explorer-rows"></table>
+</div>
+
+## The tables
+
+{table_html(["Table", "Name", "Size"], listing, [False, False, True])}
+
+<script type="application/json" id="explorer-tables">{config}</script>
+"""
+    ctx.write("explorer/index.md", "Table explorer", body, wide=True, explorer=True)
+
+
 def write_reference_pages(ctx: SiteContext, settings: Any) -> None:
     methodology(ctx, settings)
+    glossary(ctx)
     data_dictionary(ctx)
     downloads(ctx)
     release_pages(ctx)
+    explorer(ctx)
     data_quality(ctx)

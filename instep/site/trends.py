@@ -150,10 +150,86 @@ def wastewater(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
     )
 
 
+def _lines(
+    monthly: pd.DataFrame,
+    series: list[tuple[str, str, float]],
+    unit: str,
+    *,
+    slug: str,
+    title: str,
+    description: str,
+    table: str,
+) -> Figure | None:
+    """Monthly lines of `series` (label, column, factor), or None when none has data."""
+    data = _long(monthly, series, unit)
+    if data.empty:
+        return None
+    unit_text = unit_label(unit)
+    spacer = "\u202f" if unit == "%" else " "
+    ranges = "; ".join(
+        f"{label} from {rows['value'].min():,.1f}{spacer}{unit_text} to {rows['value'].max():,.1f}"
+        f"{spacer}{unit_text}"
+        for label, rows in data.groupby("series", sort=False)
+    )
+    first, last = data["month"].min()[:7], data["month"].max()[:7]
+    return Figure(
+        slug=slug,
+        title=title,
+        alt=f"{description}, {first} to {last}: {ranges}.",
+        chart=share_line(data, unit, percent=unit == "%"),
+        data=data.drop(columns="order"),
+        table=table,
+        unit=unit,
+    )
+
+
+def social(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
+    return _lines(
+        monthly,
+        [
+            ("Women in the workforce", "women_share_workforce_pct", 1.0),
+            ("Women among supervisors", "women_share_supervisors_pct", 1.0),
+            ("Grievances resolved", "grievance_resolution_rate_pct", 1.0),
+        ],
+        "%",
+        slug="social",
+        title=f"Women's shares and grievances resolved, {name}",
+        description=f"Monthly shares of women in the workforce and among supervisors, and of grievances "
+        f"resolved, of {name}",
+        table=table,
+    )
+
+
+def injuries(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
+    return _lines(
+        monthly,
+        [("Lost-time injury frequency rate", "ltifr", 1.0)],
+        "per 1000000 h",
+        slug="ltifr",
+        title=f"Lost-time injuries per million hours worked, {name}",
+        description=f"Monthly lost-time injury frequency rate (LTIFR) of {name}",
+        table=table,
+    )
+
+
+def chemicals(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
+    return _lines(
+        monthly,
+        [("Chemical products conforming to the ZDHC MRSL", "mrsl_conformance_pct", 1.0)],
+        "%",
+        slug="chemicals",
+        title=f"Chemicals conforming to the MRSL, {name}",
+        description=f"Monthly share of chemical products of {name} conforming to the ZDHC Manufacturing "
+        "Restricted Substances List (MRSL)",
+        table=table,
+    )
+
+
 def trend_figures(monthly: pd.DataFrame, name: str, table: str) -> list[Figure]:
     monthly = monthly.sort_values("period")
     figures = [emissions(monthly, name, table), energy_mix(monthly, name, table), water(monthly, name, table)]
     figures.append(wastewater(monthly, name, table))
+    figures += [chemicals(monthly, name, table), social(monthly, name, table), injuries(monthly, name, table)]
     return [figure for figure in figures if figure is not None]
 
 
@@ -163,7 +239,7 @@ OVERVIEW = (
     ("Energy use", ("energy_total_gj",), "GJ"),
     ("Renewable share of electricity", ("renewable_electricity_share_pct",), "%"),
     ("Water withdrawal", ("water_withdrawal_m3",), "m3"),
-    ("Wastewater results meeting ZDHC foundational limits", ("zdhc_foundational_share_pct",), "%"),
+    ("Wastewater meeting ZDHC foundational limits", ("zdhc_foundational_share_pct",), "%"),
 )
 
 
@@ -204,6 +280,7 @@ def facility_overview(monthly: pd.DataFrame, name: str, table: str) -> Figure | 
         data=data.drop(columns="order"),
         table=table,
         png=False,
+        mobile=False,
     )
 
 

@@ -19,7 +19,11 @@
   };
   document.querySelectorAll("figure.instep-chart[data-spec]").forEach(function (figure) {
     var target = figure.querySelector(".instep-chart__interactive");
-    var url = new URL(figure.getAttribute("data-spec"), location.href);
+    // Phones get the chart drawn for their width, as the static picture does (<picture> media).
+    var phone = figure.getAttribute("data-spec-phone");
+    var media = figure.getAttribute("data-phone-media");
+    var spec = phone && media && window.matchMedia(media).matches ? phone : figure.getAttribute("data-spec");
+    var url = new URL(spec, location.href);
     fetch(url)
       .then(function (response) {
         if (!response.ok) { throw new Error(response.status + " " + url); }
