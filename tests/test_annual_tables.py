@@ -55,8 +55,8 @@ def tables(workspace: Settings) -> dict[str, pd.DataFrame]:
     with connect(workspace) as con:
         load_registry(con, read_registry(workspace.registry_dir))
         build_indicator_tables(con, workspace)
-        build_scorecards(con, workspace.rubric_version, workspace.gwp_set)
         counts = build_pub_tables(con, workspace)
+        build_scorecards(con, workspace.rubric_version, workspace.gwp_set)
         assert counts["facility_annual"] > 0 and counts["programme_annual"] > 0
         names = ("facility_monthly", "facility_annual", "park_annual", "programme_annual", "out_park_annual")
         return {

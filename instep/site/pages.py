@@ -27,19 +27,6 @@ PILLARS = _pillar_labels()
 SCORE_UNIT = "/ 100"
 
 
-def _sum(frame: pd.DataFrame, column: str) -> float | None:
-    if column not in frame.columns:
-        return None
-    values = pd.to_numeric(frame[column], errors="coerce").dropna()
-    return float(values.sum()) if len(values) else None
-
-
-def _ratio(numerator: float | None, denominator: float | None, scale: float = 100.0) -> float | None:
-    if numerator is None or not denominator:
-        return None
-    return numerator / denominator * scale
-
-
 def latest_year(ctx: SiteContext) -> str | None:
     """The latest complete year (park_annual.year_status) of any park: the year headlined and scored."""
     annual = ctx.table("park_annual")
@@ -73,61 +60,58 @@ def _withheld(row: pd.Series) -> set[str]:
     return disclosure_rules.withheld_fields(str(row.get("suppressed_fields") or ""))
 
 
-def _park_total(annual: pd.DataFrame, columns: tuple[str, ...]) -> tuple[dict[str, float | None], int]:
-    """Sums of the published park-year values of `columns` over the parks that show all of them, and
-    how many parks withhold one (their totals cannot be added without revealing what they protect)."""
-    shown = (
-        annual[[not (_withheld(r) & set(columns)) for _, r in annual.iterrows()]] if len(annual) else annual
-    )
-    return {c: _sum(shown, c) for c in columns}, len(annual) - len(shown)
+def _programme_year(ctx: SiteContext, year: str) -> pd.Series | None:
+    """The programme's row of the published programme_annual for `year` (None without one)."""
+    table = ctx.table("programme_annual")
+    if table.empty:
+        return None
+    rows = table[(table["area"] == "programme") & (table["year"].astype(str) == str(year))]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _number(row: pd.Series | None, column: str) -> float | None:
+    if row is None:
+        return None
+    value = pd.to_numeric(row.get(column), errors="coerce")
+    return None if pd.isna(value) else float(value)
 
 
 def headline_figures(ctx: SiteContext, year: str, scope: str | None = None) -> list[tuple[str, str]]:
-    """(figure, label) pairs for the home page: sums and ratios of sums of the published park totals.
-
-    A park whose total is withheld (disclosure control) is left out of that figure, and the label says
-    so: adding it back would need the withheld value.
-    """
-    annual = ctx.table("park_annual")
-    annual = annual[annual["year"] == year] if not annual.empty else annual
+    """(figure, label) pairs for the home page, read from the published programme_annual: its sums and
+    ratios cover the parks that withhold none of a group's figures, and the label names how many parks
+    are left out (adding them back would need the withheld value)."""
+    row = _programme_year(ctx, year)
     scope = scope or f"in {year}"
+    reporting = int(_number(row, "parks_reporting") or 0)
 
-    def label(text: str, left_out: int) -> str:
+    def label(text: str, included: str) -> str:
+        left_out = reporting - int(_number(row, included) or 0) if row is not None else 0
         if not left_out:
             return f"{text} {scope}"
         parks = "park" if left_out == 1 else "parks"
         return f"{text} {scope}, without {left_out} {parks} whose total is {WITHHELD_TEXT}"
 
-    ghg_parts, ghg_out = _park_total(annual, ("scope1_t_co2e", "scope2_location_t_co2e"))
-    ghg = None
-    if any(v is not None for v in ghg_parts.values()):
-        ghg = sum(v or 0 for v in ghg_parts.values())
-    electricity, electricity_out = _park_total(
-        annual, ("electricity_grid_kwh", "electricity_solar_kwh", "electricity_renewable_contract_kwh")
-    )
-    renewable = _ratio(
-        (electricity["electricity_solar_kwh"] or 0)
-        + (electricity["electricity_renewable_contract_kwh"] or 0),
-        (electricity["electricity_grid_kwh"] or 0) + (electricity["electricity_solar_kwh"] or 0),
-    )
-    water, water_out = _park_total(annual, ("water_withdrawal_m3",))
-    lab, lab_out = _park_total(
-        annual, ("wastewater_results_meeting_foundational", "wastewater_results_discharge")
-    )
+    scope1, scope2 = _number(row, "scope1_t_co2e"), _number(row, "scope2_location_t_co2e")
+    ghg = None if scope1 is None and scope2 is None else (scope1 or 0) + (scope2 or 0)
     public = ctx.facilities
     return [
         (format_number(len(ctx.parks), "", 0), "industrial parks"),
         (format_number(len(public), "", 0), "public facilities (others report only into park totals)"),
-        (format_number(ghg, "t CO2e", 0), label("Scope 1 + 2 (location-based) emissions", ghg_out)),
-        (format_number(renewable, "%", 1), label("renewable share of electricity", electricity_out)),
-        (format_number(water["water_withdrawal_m3"], "m3", 0), label("water withdrawn", water_out)),
         (
-            format_number(
-                _ratio(lab["wastewater_results_meeting_foundational"], lab["wastewater_results_discharge"]),
-                "%",
-                1,
-            ),
-            label("wastewater results meeting ZDHC foundational limits", lab_out),
+            format_number(ghg, "t CO2e", 0),
+            label("Scope 1 + 2 (location-based) emissions", "ghg_parks_included"),
+        ),
+        (
+            format_number(_number(row, "renewable_electricity_share_pct"), "%", 1),
+            label("renewable share of electricity", "electricity_parks_included"),
+        ),
+        (
+            format_number(_number(row, "water_withdrawal_m3"), "m3", 0),
+            label("water withdrawn", "water_parks_included"),
+        ),
+        (
+            format_number(_number(row, "zdhc_foundational_share_pct"), "%", 1),
+            label("wastewater results meeting ZDHC foundational limits", "wastewater_parks_included"),
         ),
     ]
 
