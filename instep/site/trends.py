@@ -7,6 +7,7 @@ Input frames are release tables read as text (`Release.table`); the charts get n
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pandas as pd
 
@@ -50,6 +51,13 @@ def _grid_not_contracted(monthly: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _figure(data: pd.DataFrame, slug: str, title: str, alt: str, chart: Any, table: str, unit: str) -> Figure:
+    """A chart of long-form monthly `data` with its downloadable table (without the sort column)."""
+    return Figure(
+        slug=slug, title=title, alt=alt, chart=chart, data=data.drop(columns="order"), table=table, unit=unit
+    )
+
+
 def _stacked(
     monthly: pd.DataFrame,
     series: list[tuple[str, str, float]],
@@ -65,14 +73,14 @@ def _stacked(
     data = _long(monthly, series, unit)
     if data.empty:
         return None
-    return Figure(
-        slug=slug,
-        title=title,
-        alt=_summary(data, description, unit),
-        chart=stacked_monthly(data, unit, mark=mark),
-        data=data.drop(columns="order"),
-        table=table,
-        unit=unit,
+    return _figure(
+        data,
+        slug,
+        title,
+        _summary(data, description, unit),
+        stacked_monthly(data, unit, mark=mark),
+        table,
+        unit,
     )
 
 
@@ -172,15 +180,8 @@ def _lines(
         for label, rows in data.groupby("series", sort=False)
     )
     first, last = data["month"].min()[:7], data["month"].max()[:7]
-    return Figure(
-        slug=slug,
-        title=title,
-        alt=f"{description}, {first} to {last}: {ranges}.",
-        chart=share_line(data, unit, percent=unit == "%"),
-        data=data.drop(columns="order"),
-        table=table,
-        unit=unit,
-    )
+    alt = f"{description}, {first} to {last}: {ranges}."
+    return _figure(data, slug, title, alt, share_line(data, unit, percent=unit == "%"), table, unit)
 
 
 def social(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
