@@ -45,7 +45,7 @@ def test_every_relation_names_catalogue_metrics_of_one_unit():
 def test_a_contract_above_grid_is_rejected_by_check_with_both_metrics_values_and_the_rule(tmp_path: Path):
     registry = write_registry(tmp_path / "registry")
     bad = _write(tmp_path / "bad.csv", GRID, CONTRACT_ABOVE, OUTPUT)
-    result = run_check(bad, registry=registry)
+    result = run_check("--format", "markdown", bad, workspace=tmp_path / "ws", registry=registry)
     assert result.returncode == 1, result.stdout + result.stderr
     # the whole's row (line 2) and the part's row (line 3); the output row (line 4) is valid
     assert "| 2 | value | `part_exceeds_whole` | 100000 |" in result.stdout
@@ -57,7 +57,7 @@ def test_a_contract_above_grid_is_rejected_by_check_with_both_metrics_values_and
         "100,000.0 kWh for ET-HAW-F001 2024-01 (renewable_within_grid:"
     ) in result.stdout
     good = _write(tmp_path / "good.csv", GRID, CONTRACT_WITHIN, OUTPUT)
-    assert run_check(good, registry=registry).returncode == 0
+    assert run_check(good, workspace=tmp_path / "ws", registry=registry).returncode == 0
 
 
 def test_the_pipeline_rejects_the_same_pair_and_publishes_no_share_above_100(workspace: Settings):

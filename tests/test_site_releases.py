@@ -78,7 +78,7 @@ def test_what_is_new_shows_the_latest_changes_as_tables_and_links_to_that_releas
     news = _section(text, "What is new in release 1.1.0", "All changes and earlier releases")
     assert "Changes since release 1.0.0" in news
     assert "|" not in news  # no Markdown table source left on the page
-    assert "Restated values" in news and two_releases["facility"] in news
+    assert "Changed rows and values" in news and two_releases["facility"] in news
     assert home.tables >= 2
     assert any(link.rstrip("/").endswith("releases/1.1.0") for link in home.links)
 
@@ -87,9 +87,9 @@ def test_each_release_has_its_page_with_changes_downloads_citation_and_supersede
     site = two_releases["site"]
     newer = _read(site / "releases" / "1.1.0" / "index.html")
     text = newer.words
-    for heading in ("What changed", "Restated values", "Downloads", "How to cite"):
+    for heading in ("What changed", "Changed rows and values", "Downloads", "How to cite"):
         assert heading in text, heading
-    restated = _section(text, "Restated values", "Downloads")
+    restated = _section(text, "Changed rows and values", "Downloads")
     assert two_releases["facility"] in restated and two_releases["period"] in restated
     assert "Old value" in restated and "New value" in restated
     assert "Superseded" not in text

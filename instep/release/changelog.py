@@ -65,6 +65,8 @@ UNIT_DECIMALS: dict[str, int] = {
 DEFAULT_DECIMALS = 3
 # Changes listed in the changelog itself; all of them are in the `changes` resource.
 LISTED_CHANGES = 50
+# The section listing each row added or removed and each value restated (the site shows it too).
+CHANGED_ROWS_SECTION = "Changed rows and values"
 
 
 def _md(text: str) -> str:
@@ -139,7 +141,7 @@ def render_changelog(
             f"Rows of facilities no longer published individually: {unlisted} (counted in the table, not "
             "listed).",
         ]
-    lines += ["", "## Changed rows and values", ""]
+    lines += ["", f"## {CHANGED_ROWS_SECTION}", ""]
     rows_and_values = changes.of_kind("added", "removed", "restated")
     if rows_and_values:
         shown = rows_and_values[:listed]

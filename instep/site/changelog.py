@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from instep.release.changelog import CHANGED_ROWS_SECTION
 from instep.site.markup import esc, table_html
 
 # The changelog's column names, as a reader says them.
@@ -20,6 +21,8 @@ HEADERS = {
     "facility": "Facility",
     "period / key": "Period or key",
     "column": "Column",
+    "change": "Change",
+    "row": "Row",
     "old": "Old value",
     "new": "New value",
 }
@@ -115,6 +118,7 @@ def summary(markdown: str) -> dict[str, int]:
                 for name in ("added", "removed", "changed"):
                     value = record.get(name, "").strip()
                     totals[name] += int(value) if value.isdigit() else 0
-        elif section.title == "Restated values":
-            totals["restated"] += len(section.rows)
+        elif section.title == CHANGED_ROWS_SECTION:
+            kinds = [dict(zip(section.headers, row, strict=False)).get("change", "") for row in section.rows]
+            totals["restated"] += kinds.count("restated")
     return totals

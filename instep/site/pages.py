@@ -244,7 +244,7 @@ def whats_new_html(ctx: SiteContext) -> str:
     sections = changelog.parse(text)
     parts = []
     for section in sections:
-        if section.title == "Restated values" and len(section.rows) > WHAT_IS_NEW_ROWS:
+        if section.title == changelog.CHANGED_ROWS_SECTION and len(section.rows) > WHAT_IS_NEW_ROWS:
             more = len(section.rows) - WHAT_IS_NEW_ROWS
             section.rows = section.rows[:WHAT_IS_NEW_ROWS]
             section.text.append(
