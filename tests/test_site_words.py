@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from instep.release.changelog import CHANGED_ROWS_SECTION
 from instep.site import changelog, words
 from instep.site.chartcache import add_footer, svg_size
 from instep.site.charts import Citation, Figure, csv_with_header, file_stem, mobile_spec
@@ -64,20 +65,22 @@ No schema changes.
 |---|---:|---:|---:|---:|
 | facility_monthly | 10 | 2 | 0 | 1 |
 
-## Restated values
+## Changed rows and values
 
-Values of public facilities that changed since the previous release (old -> new).
+3 changes (old -> new; numbers rounded to their column's precision); unrounded in the resource `changes`.
 
-| resource | facility | period / key | column | old | new |
+| resource | change | row | column | old | new |
 |---|---|---|---|---:|---:|
-| facility_monthly | F-1 | 2024-06 | electricity\\|grid | 1 | 2 |
+| facility_monthly | added | facility_id=F-1; period=2024-07 | * | | |
+| facility_monthly | added | facility_id=F-1; period=2024-08 | * | | |
+| facility_monthly | restated | facility_id=F-1; period=2024-06 | electricity\\|grid | 1 | 2 |
 """
 
 
 def test_the_changelog_is_read_back_as_sections_and_tables():
     sections = {s.title: s for s in changelog.parse(CHANGELOG)}
     assert sections["Rows"].rows == [["facility_monthly", "10", "2", "0", "1"]]
-    assert sections["Restated values"].rows[0][3] == "electricity|grid"
+    assert sections[CHANGED_ROWS_SECTION].rows[2][3] == "electricity|grid"
     assert changelog.summary(CHANGELOG) == {"added": 2, "removed": 0, "changed": 1, "restated": 1}
     html = changelog.changelog_html(CHANGELOG)
     assert "| resource" not in html and '<th scope="col">Old value</th>' in html.replace(
