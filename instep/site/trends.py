@@ -144,18 +144,11 @@ def wastewater(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
     if data.empty:
         return None
     low, high = data["value"].min(), data["value"].max()
-    return Figure(
-        slug="wastewater",
-        title=f"Wastewater compliance, {name}",
-        alt=(
-            f"Monthly share of discharge wastewater results of {name} meeting the ZDHC foundational limits, "
-            f"between {low:.1f} % and {high:.1f} % over {data['month'].nunique()} months with results."
-        ),
-        chart=share_line(data),
-        data=data.drop(columns="order"),
-        table=table,
-        unit="%",
+    alt = (
+        f"Monthly share of discharge wastewater results of {name} meeting the ZDHC foundational limits, "
+        f"between {low:.1f} % and {high:.1f} % over {data['month'].nunique()} months with results."
     )
+    return _figure(data, "wastewater", f"Wastewater compliance, {name}", alt, share_line(data), table, "%")
 
 
 def _lines(
