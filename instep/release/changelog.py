@@ -67,6 +67,8 @@ DEFAULT_DECIMALS = 3
 LISTED_CHANGES = 50
 # The section listing each row added or removed and each value restated (the site shows it too).
 CHANGED_ROWS_SECTION = "Changed rows and values"
+# The section counting, per resource, the rows added, removed and changed.
+ROWS_SECTION = "Rows"
 
 
 def _md(text: str) -> str:
@@ -117,7 +119,7 @@ def render_changelog(
     lines += [_schema_line(c) for c in schema] or ["No schema changes."]
     lines += [
         "",
-        "## Rows",
+        f"## {ROWS_SECTION}",
         "",
         "| resource | rows | added | removed | changed | values restated |",
         "|---|---:|---:|---:|---:|---:|",

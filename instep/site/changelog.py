@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from instep.release.changelog import CHANGED_ROWS_SECTION
+from instep.release.changelog import CHANGED_ROWS_SECTION, ROWS_SECTION
 from instep.site.markup import esc, table_html
 
 # The changelog's column names, as a reader says them.
@@ -112,7 +112,7 @@ def summary(markdown: str) -> dict[str, int]:
     """Rows added, removed and changed over all tables, and values restated, from the changelog."""
     totals = {"added": 0, "removed": 0, "changed": 0, "restated": 0}
     for section in parse(markdown):
-        if section.title == "Rows":
+        if section.title == ROWS_SECTION:
             for row in section.rows:
                 record = dict(zip(section.headers, row, strict=False))
                 for name in ("added", "removed", "changed"):

@@ -233,6 +233,22 @@ def _overall_scores(ctx: SiteContext, year: str | None) -> str:
 WHAT_IS_NEW_ROWS = 10
 
 
+def _keep_changed_tables(section: changelog.Section) -> None:
+    """The Rows section cut to the tables that changed: on a phone, one card per table buries the few
+    that did. The release page keeps every table."""
+    counts = section.headers[2:]
+    changed = [
+        row for row in section.rows if any(cell.strip() not in ("", "0") for cell in row[2 : 2 + len(counts)])
+    ]
+    unchanged = len(section.rows) - len(changed)
+    section.rows = changed
+    if not changed:
+        section.headers = []
+        section.text.append("No table has rows added, removed or changed.")
+    if changed and unchanged:
+        section.text.append(f"The {unchanged} other tables are unchanged (all of them on the release page).")
+
+
 def whats_new_html(ctx: SiteContext) -> str:
     """The latest release's changes: totals, the changelog's tables (restated values cut to the first
     few) and a link to the release's own page."""
@@ -244,6 +260,8 @@ def whats_new_html(ctx: SiteContext) -> str:
     sections = changelog.parse(text)
     parts = []
     for section in sections:
+        if section.title == changelog.ROWS_SECTION:
+            _keep_changed_tables(section)
         if section.title == changelog.CHANGED_ROWS_SECTION and len(section.rows) > WHAT_IS_NEW_ROWS:
             more = len(section.rows) - WHAT_IS_NEW_ROWS
             section.rows = section.rows[:WHAT_IS_NEW_ROWS]
