@@ -1,7 +1,7 @@
 """The `instep` console script: the commands of `instep.cli`, plus those that run the Dagster jobs of this
-code location (`run`, `release`) and its UI (`ui`), all on the workspace's one Dagster instance.
+code location (`run`, `release`, `preview`) and its UI (`ui`), all on the workspace's one Dagster instance.
 
-Exit status of `run` and `release` (the README lists them too):
+Exit status of `run`, `release` and `preview` (the README lists them too):
 
 - 0: done
 - 1: the run failed: a step raised an unexpected error or a blocking check failed (see the message)
@@ -123,6 +123,27 @@ def release(version: str, release_date: str | None) -> None:
             if not settings.warehouse_path.is_file():
                 _no_workspace(settings)
             _run_and_report("release_job", settings, release_run_config(version, release_date))
+    except WarehouseBusy as error:
+        fail(str(error), EXIT_CODES["workspace_busy"])
+
+
+@main.command()
+def preview() -> None:
+    """Preview the next release and its site in the workspace, without publishing anything.
+
+    Runs what the nightly schedule runs (indicators, scorecards, disclosure and a release and site
+    marked "preview" under <workspace>/preview/), so a steward sees a release before cutting it.
+    """
+    from instep.warehouse import WarehouseBusy, run_lock
+
+    settings = Settings.from_env()
+    if not settings.workspace.is_dir():
+        _no_workspace(settings)
+    try:
+        with run_lock(settings):
+            if not settings.warehouse_path.is_file():
+                _no_workspace(settings)
+            _run_and_report("nightly_preview_job", settings, {})
     except WarehouseBusy as error:
         fail(str(error), EXIT_CODES["workspace_busy"])
 

@@ -54,6 +54,7 @@ class RunSummary:
     release_version: str | None = None
     release_path: str | None = None
     site_path: str | None = None
+    preview_path: str | None = None  # the preview's site, in the workspace
     materialized: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)  # errors that did not stop the run
     review: str | None = None  # "N rows rejected in M files: review", when the run rejected rows
@@ -79,6 +80,11 @@ class RunSummary:
             out.append(f"  release:     {self.release_version} in {self.release_path}")
         if self.site_path:
             out.append(f"  site:        {self.site_path} (instep serve to browse it)")
+        if self.preview_path:
+            out.append(
+                f"  preview:     {self.preview_path} "
+                f"(not published; instep serve --site-dir {self.preview_path})"
+            )
         for check in self.failed_checks:
             out.append(
                 f"  FAILED check: {check} (see its metadata in the run; `instep doctor` for the archive)"
@@ -181,6 +187,8 @@ def summarise(
             summary.release_path = _metadata_value(materialization, "release_path")
         elif materialization.asset_key == keys.TRANSPARENCY_SITE:
             summary.site_path = _metadata_value(materialization, "site_path")
+        elif materialization.asset_key == keys.PREVIEW_SITE:
+            summary.preview_path = _metadata_value(materialization, "site_path")
     if settings.warehouse_path.exists():
         with connect(settings, read_only=True) as con:
             files = con.execute(

@@ -1,4 +1,4 @@
-"""`instep run` and `instep release` through the real command line, on a small synthetic demo."""
+"""`instep run`, `instep release` and `instep preview` through the real command line, on a small demo."""
 
 from __future__ import annotations
 
@@ -94,6 +94,37 @@ def test_the_workspace_instance_holds_the_run_its_materialisations_and_check_res
         # the demo rejects rows: the run says so where the UI lists runs
         assert run.tags["instep/review"].endswith("files: review")
     assert (settings.dagster_home / "dagster.yaml").read_bytes() == (REPO_ROOT / "dagster.yaml").read_bytes()
+
+
+def test_preview_after_the_run_leaves_every_asset_materialised_and_publishes_nothing(first_run, demo_env):
+    import dagster as dg
+
+    from pipelines.definitions import build_defs
+
+    assert first_run.returncode == 0, first_run.stderr[-3000:]
+    settings = Settings(
+        workspace=Path(demo_env["INSTEP_WORKSPACE"]), datapackages_dir=Path(demo_env["INSTEP_DATAPACKAGES"])
+    )
+    published = settings.datapackages_dir / settings.package_name
+    before = sorted(p.name for p in published.iterdir())
+
+    preview = instep(demo_env, "preview")
+
+    assert preview.returncode == 0, preview.stderr[-3000:]
+    site = settings.preview().site_build_dir / "site"
+    assert f"preview:     {site}" in preview.stdout
+    assert (site / "index.html").is_file()
+    descriptor = settings.preview().datapackages_dir / settings.package_name / "preview" / "datapackage.json"
+    assert json.loads(descriptor.read_text(encoding="utf-8"))["version"] == "preview"
+    assert sorted(p.name for p in published.iterdir()) == before
+    # what the README's main command leaves: the whole graph materialised in the workspace's instance
+    every_asset = build_defs(settings).resolve_asset_graph().get_all_asset_keys()
+    with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        never = [key for key in every_asset if instance.get_latest_materialization_event(key) is None]
+    assert never == []
+    # a second night replaces the preview instead of refusing to change a published version
+    again = instep(demo_env, "preview")
+    assert again.returncode == 0, again.stderr[-3000:]
 
 
 def test_release_of_the_same_version_and_data_changes_nothing(first_run, demo_env):
