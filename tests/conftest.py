@@ -38,3 +38,11 @@ def workspace(tmp_path: Path) -> Settings:
     write_registry(settings.registry_dir)
     settings.inbox_dir.mkdir(parents=True)
     return settings
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory: pytest.TempPathFactory):
+    """The run's one demo release and site (see tests/shared_demo.py): read it, never change it."""
+    from tests.shared_demo import run_temp_dir, shared_demo
+
+    return shared_demo(run_temp_dir(tmp_path_factory.getbasetemp()))

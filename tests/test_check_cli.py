@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 from instep.settings import REPO_ROOT
+from tests.cli_helpers import invoke_instep
 from tests.conftest import AS_OF, write_registry
 from tests.test_ingest import FAULTY_ROWS, GOOD_ROWS, HEADER
 
-INSTEP = [sys.executable, "-m", "instep"]
 EXAMPLE = REPO_ROOT / "templates" / "example_submission.csv"
 
 
@@ -32,18 +32,17 @@ PIPELINE_ONLY = ("dagster", "dagster_webserver", "frictionless", "mkdocs", "mate
 
 
 def run_check(
-    *args: str | Path, workspace: Path, registry: Path | None = None, command: list[str] = INSTEP
+    *args: str | Path, workspace: Path, registry: Path | None = None, command: list[str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "INSTEP_AS_OF": AS_OF.isoformat(), "INSTEP_WORKSPACE": str(workspace)}
-    chosen = ["--registry", str(registry)] if registry is not None else []
-    return subprocess.run(
-        [*command, "check", *chosen, *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    """`instep check` with these arguments: in this process through Click (the rules' modules are
+    imported once), or as `command` in a process of its own when the test needs one."""
+    env = {"INSTEP_AS_OF": AS_OF.isoformat(), "INSTEP_WORKSPACE": str(workspace)}
+    argv = ["check", *(["--registry", str(registry)] if registry is not None else []), *map(str, args)]
+    if command is not None:
+        return subprocess.run(
+            [*command, *argv], capture_output=True, text=True, env={**os.environ, **env}, timeout=300
+        )
+    return invoke_instep(argv, env)
 
 
 def test_example_in_an_empty_workspace_is_valid_and_says_ids_were_not_checked(tmp_path: Path):

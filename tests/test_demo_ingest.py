@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from instep.registry import load_registry, read_registry
 from instep.settings import REPO_ROOT, Settings
 from instep.validate import row_state_counts, settle_staged_rows
 from instep.warehouse import connect
+from tests.cli_helpers import invoke_instep
 from tests.conftest import AS_OF
 
 
@@ -136,14 +134,8 @@ def test_check_gives_each_faulty_file_the_pipelines_verdict(demo: tuple[Settings
 
 
 def _cli_check(path: Path, registry: Path) -> int:
-    env = {**os.environ, "INSTEP_AS_OF": AS_OF.isoformat()}
-    return subprocess.run(
-        [sys.executable, "-m", "instep", "check", "--quiet", "--registry", str(registry), str(path)],
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
-    ).returncode
+    argv = ["check", "--quiet", "--registry", str(registry), str(path)]
+    return invoke_instep(argv, {"INSTEP_AS_OF": AS_OF.isoformat()}).returncode
 
 
 def test_shipped_example_is_valid_and_faulty_files_are_not(demo: tuple[Settings, dict]):

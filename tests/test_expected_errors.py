@@ -4,6 +4,7 @@ content, the workspace held by another run. In the UI the same errors are a step
 
 from __future__ import annotations
 
+import csv
 import os
 import subprocess
 import sys
@@ -14,12 +15,7 @@ from instep.settings import Settings
 from pipelines.cli import EXIT_CODES, EXIT_NO_WORKSPACE
 from pipelines.definitions import build_defs
 from tests.conftest import AS_OF, write_registry
-
-VALID = (
-    "facility_id,period,metric,value,unit\n"
-    "ET-HAW-F001,2024-01,energy.electricity.grid,120000,kWh\n"
-    "ET-HAW-F001,2024-01,water.recycled,10,m3\n"
-)
+from tests.shared_demo import BuiltSite, copy_demo
 
 
 def instep(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -77,17 +73,18 @@ def test_an_invalid_registry_is_a_readable_failure_in_the_ui(tmp_path: Path):
     assert failure.error.cause is None  # the UI shows the description, not a chain of wrapped errors
 
 
-def test_a_release_version_published_with_other_content(tmp_path: Path):
-    workspace = tmp_path / "ws"
-    write_registry(workspace / "registry")
-    (workspace / "inbox").mkdir()
-    (workspace / "inbox" / "alpha.csv").write_text(VALID, encoding="utf-8")
-    first = instep(workspace, "run", "--version", "1.0.0", "--release-date", "2026-01-31")
-    assert first.returncode == 0, first.stderr[-3000:]
-
-    # A restatement arrives; publishing it as the same version again is refused.
-    (workspace / "inbox" / "alpha-corrected.csv").write_text(VALID.replace("120000", "125000"))
-    result = instep(workspace, "run", "--version", "1.0.0", "--release-date", "2026-01-31")
+def test_a_release_version_published_with_other_content(demo_site: BuiltSite, tmp_path: Path):
+    # the run's demo, released as 1.0.0; a restatement arrives and is run as the same version again
+    settings = copy_demo(demo_site, tmp_path)
+    workspace = settings.workspace
+    with (demo_site.release_dir / "data" / "facility_monthly.csv").open(encoding="utf-8") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["electricity_grid_kwh"])
+    (workspace / "inbox" / "restatement.csv").write_text(
+        "facility_id,period,metric,value,unit\n"
+        f"{row['facility_id']},{row['period']},energy.electricity.grid,123456,kWh\n",
+        encoding="utf-8",
+    )
+    result = instep(workspace, "run", "--version", "1.0.0", "--release-date", "2026-11-25")
     assert result.returncode == EXIT_CODES["release_conflict"] == 4
     line = one_line_error(result)
     assert line.startswith(

@@ -3,9 +3,7 @@ with the history median and how to confirm it; once confirmed in the registry, t
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from instep import reference
 from instep.settings import Settings
 from instep.warehouse import connect
+from tests.cli_helpers import invoke_instep
 from tests.conftest import AS_OF
 from tests.test_ingest import HEADER, ingest
 
@@ -120,16 +119,9 @@ def test_the_factor_and_the_history_needed(workspace: Settings, value: str, mont
 
 
 def _check(settings: Settings, path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "INSTEP_AS_OF": AS_OF.isoformat(), "INSTEP_WORKSPACE": str(settings.workspace)}
-    return subprocess.run(
-        # the Markdown report, the pipeline's own, whose wording the assertions quote
-        [sys.executable, "-m", "instep", "check", "--format", "markdown", str(path)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    env = {"INSTEP_AS_OF": AS_OF.isoformat(), "INSTEP_WORKSPACE": str(settings.workspace)}
+    # the Markdown report, the pipeline's own, whose wording the assertions quote
+    return invoke_instep(["check", "--format", "markdown", str(path)], env)
 
 
 def test_check_gives_the_same_verdict_when_it_sees_the_warehouse_and_says_so_otherwise(

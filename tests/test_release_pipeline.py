@@ -13,13 +13,12 @@ import frictionless
 from assets import ASSETS
 from assets.publish import release_package
 from assets.resources import InstepWorkspace
-from instep.demo import generate_demo
 from instep.metadata.resources import RELEASE_RESOURCES, RESOURCES
 from instep.release import latest_version, read_index
 from instep.settings import Settings
 from pipelines.runs import release_run_config
-from tests.conftest import AS_OF
 from tests.release_helpers import all_published_bytes, frictionless_validate
+from tests.shared_demo import BuiltSite, copy_demo
 
 
 def release(settings: Settings, version: str, release_date: str) -> dg.ExecuteInProcessResult:
@@ -32,17 +31,12 @@ def release(settings: Settings, version: str, release_date: str) -> dg.ExecuteIn
     )
 
 
-def test_demo_release_then_restatement(tmp_path: Path):
-    root = tmp_path / "demo"
-    generate_demo(root, facilities=8, months=14, seed=5)
-    settings = Settings(workspace=root, datapackages_dir=tmp_path / "datapackages", as_of=AS_OF)
-    result = release(settings, "1.0.0", "2026-11-25")
-    assert result.success
-    metadata = result.asset_materializations_for_node(release_package.op.name)[0].metadata
-    assert metadata["version"].value == "1.0.0"
+def test_demo_release_then_restatement(demo_site: BuiltSite, tmp_path: Path):
+    # the run's demo release 1.0.0, copied to go on from it
+    settings = copy_demo(demo_site, tmp_path)
+    root = settings.workspace
     package = settings.datapackages_dir / settings.package_name
     first = package / "1.0.0"
-    assert metadata["release_path"].value == str(first)
 
     cli = frictionless_validate(first)
     assert cli.returncode == 0, cli.stdout[-3000:] + cli.stderr[-3000:]
@@ -79,7 +73,11 @@ def test_demo_release_then_restatement(tmp_path: Path):
         f"{public['facility_id']},{period},energy.electricity.grid,123456,kWh,,,corrected meter reading\n",
         encoding="utf-8",
     )
-    assert release(settings, "1.1.0", "2026-12-01").success
+    result = release(settings, "1.1.0", "2026-12-01")
+    assert result.success
+    metadata = result.asset_materializations_for_node(release_package.op.name)[0].metadata
+    assert metadata["version"].value == "1.1.0"
+    assert metadata["release_path"].value == str(package / "1.1.0")
     assert latest_version(package) == "1.1.0"
     changelog = (package / "1.1.0" / "CHANGELOG.md").read_text(encoding="utf-8")
     assert "Changes since release 1.0.0." in changelog

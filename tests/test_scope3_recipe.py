@@ -12,27 +12,19 @@ import duckdb
 import pandas as pd
 import pytest
 
-from instep.demo import generate_demo
 from instep.release.annual import FACILITY_YEAR_SUMS
 from instep.release.verify import verify_release
-from instep.settings import REPO_ROOT, Settings
-from tests.conftest import AS_OF
-from tests.test_release_pipeline import release
+from instep.settings import REPO_ROOT
+from tests.shared_demo import BuiltSite
 
 RECIPE = REPO_ROOT / "site" / "data" / "scope3-recipe.md"
 BLOCK = re.compile(r"^```(sql|python)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
-@pytest.fixture(scope="module")
-def demo_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("recipe")
-    workspace = root / "demo"
-    generate_demo(workspace, facilities=10, months=26, seed=11)
-    settings = Settings(workspace=workspace, datapackages_dir=root / "datapackages", as_of=AS_OF)
-    assert release(settings, "1.0.0", "2026-11-25").success
-    path = settings.datapackages_dir / settings.package_name / "1.0.0"
-    assert verify_release(path).ok
-    return path
+@pytest.fixture
+def demo_release(demo_site: BuiltSite) -> Path:
+    assert verify_release(demo_site.release_dir).ok
+    return demo_site.release_dir
 
 
 def _blocks(language: str) -> list[str]:

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from instep.demo import generate_demo
 from instep.serve import serving
-from instep.settings import Settings
 from instep.site.build import build_site
-from tests.conftest import AS_OF
+from tests.shared_demo import BuiltSite, copy_demo
 from tests.test_release_pipeline import release
-from tests.test_site import ARTIFACTS, OVERFLOWING, TABLES_CUT_OFF, chromium_path
+from tests.test_site import ARTIFACTS
+from tests.test_site_browser import OVERFLOWING, TABLES_CUT_OFF, chromium_path
 
 HEADER = "facility_id,period,metric,value,unit,sample_point,sample_date,comment\n"
 
@@ -55,19 +54,18 @@ def _section(text: str, start: str, end: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def two_releases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    root = tmp_path_factory.mktemp("releases") / "demo"
-    generate_demo(root, facilities=6, months=14, seed=7)
-    settings = Settings(workspace=root, datapackages_dir=root.parent / "datapackages", as_of=AS_OF)
+def two_releases(demo_site: BuiltSite, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    # the run's demo release 1.0.0, then a restatement and release 1.1.0 in a copy of it
+    settings = copy_demo(demo_site, tmp_path_factory.mktemp("releases"))
+    root = settings.workspace
     package = settings.datapackages_dir / settings.package_name
-    assert release(settings, "1.0.0", "2026-10-01").success
     with (package / "1.0.0" / "data" / "facility_monthly.csv").open(encoding="utf-8", newline="") as f:
         row = next(r for r in csv.DictReader(f) if r["electricity_grid_kwh"])
-    (root / "inbox" / "2026-10-20_restatement.csv").write_text(
+    (root / "inbox" / "2026-11-30_restatement.csv").write_text(
         HEADER + f"{row['facility_id']},{row['period']},energy.electricity.grid,123456,kWh,,,meter re-read\n",
         encoding="utf-8",
     )
-    assert release(settings, "1.1.0", "2026-10-21").success
+    assert release(settings, "1.1.0", "2026-12-01").success
     site = build_site(settings)
     return {"site": site, "facility": row["facility_id"], "period": row["period"]}
 
@@ -81,6 +79,22 @@ def test_what_is_new_shows_the_latest_changes_as_tables_and_links_to_that_releas
     assert "Changed rows and values" in news and two_releases["facility"] in news
     assert home.tables >= 2
     assert any(link.rstrip("/").endswith("releases/1.1.0") for link in home.links)
+
+
+def test_what_is_new_counts_only_the_tables_that_changed(two_releases: dict):
+    site = two_releases["site"]
+    home = (site / "index.html").read_text(encoding="utf-8")
+    release_page = (site / "releases" / "1.1.0" / "index.html").read_text(encoding="utf-8")
+
+    def table_cell(name: str) -> str:
+        return f'<td data-label="Table">{name}</td>'
+
+    # one grid reading restated: the facility's month changes, the registry tables do not
+    assert table_cell("facility_monthly") in home
+    assert table_cell("parks") not in home and table_cell("facilities") not in home
+    assert "other tables are unchanged" in _read(site / "index.html").words
+    # the release page keeps every table
+    assert table_cell("parks") in release_page and table_cell("facilities") in release_page
 
 
 def test_each_release_has_its_page_with_changes_downloads_citation_and_superseded_by(two_releases: dict):

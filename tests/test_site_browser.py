@@ -1,0 +1,335 @@
+"""The demo site in a headless Chromium (scripts/install-browser.sh), served on 127.0.0.1 with Playwright:
+every kind of page on a phone and a desktop (nothing wider than the screen, charts interactive and
+readable, no console error, nothing from another origin, the CSP holds, axe-core finds nothing serious),
+the site search, the table explorer, the facilities list and charts without JavaScript. Screenshots of
+each page kind at both sizes go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from urllib.parse import urlsplit
+
+import pandas as pd
+import pytest
+
+from instep.serve import serving
+from tests.shared_demo import VERSION, BuiltSite
+from tests.test_site import ARTIFACTS, SITE_ROOT, target_file
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def built(demo_site: BuiltSite) -> BuiltSite:
+    """The run's demo site (shared, read only)."""
+    return demo_site
+
+
+# Every kind of page: (name, path); {park} and {facility} are filled in from the release.
+PAGE_KINDS = (
+    ("home", ""),
+    ("parks", "parks/"),
+    ("park", "{park}"),
+    ("compare", "compare/"),
+    ("facilities", "facilities/"),
+    ("facility", "{facility}"),
+    ("methodology", "methodology/"),
+    ("glossary", "glossary/"),
+    ("dictionary", "data-dictionary/"),
+    ("quality", "data-quality/"),
+    ("downloads", "downloads/"),
+    ("releases", "releases/"),
+    ("release", f"releases/{VERSION}/"),
+    ("explorer", "explorer/"),
+    ("about", "about/"),
+    ("steward", "steward/"),
+    ("factories", "factories/"),
+    ("factory-rules", "factories/rules/"),
+)
+VIEWPORTS = ((390, 844), (1280, 900))
+CSP_LISTENER = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+# Elements of the content that reach past the right edge of the screen, outside a scroll wrapper.
+OVERFLOWING = """() => [...document.querySelectorAll('.md-content *')].filter(e => {
+  const r = e.getBoundingClientRect();
+  const scrolls = e.closest('.md-typeset__scrollwrap, .instep-explorer__rows');
+  return r.width > 0 && r.right > innerWidth + 1 && !scrolls;
+}).slice(0, 5).map(e => e.tagName + '.' + e.className)"""
+# Table cells of the park scorecards that a phone would have to scroll sideways to see.
+CELLS_OFF_SCREEN = """() => [...document.querySelectorAll('.md-content table[data-cards] td')].filter(td => {
+  const r = td.getBoundingClientRect();
+  return r.width > 0 && (r.right > innerWidth + 1 || r.left < -1);
+}).length"""
+# Generated tables wider than the space they are shown in (on a desktop they must fit, not scroll).
+TABLES_CUT_OFF = """() => [...document.querySelectorAll('.md-content table[data-cards]')].filter(table => {
+  const wrap = table.closest('.md-typeset__scrollwrap') || table.parentElement;
+  return table.getBoundingClientRect().right > wrap.getBoundingClientRect().right + 1
+    || table.scrollWidth > table.clientWidth + 1;
+}).length"""
+# Chart text smaller than 11 px as displayed: the interactive SVG's text scaled by its displayed width,
+# and the static picture's text by the displayed width of its image.
+SMALL_CHART_TEXT = """async () => {
+  const small = [];
+  for (const figure of document.querySelectorAll('figure.instep-chart')) {
+    const svg = figure.querySelector('.instep-chart__interactive svg');
+    if (svg && svg.getBoundingClientRect().width) {
+      const scale = svg.getBoundingClientRect().width / svg.width.baseVal.value;
+      svg.querySelectorAll('text').forEach(t => {
+        const size = parseFloat(getComputedStyle(t).fontSize) * scale;
+        if (t.textContent.trim() && size < 10.99) small.push(figure.id + ' ' + size.toFixed(1));
+      });
+    }
+    const img = figure.querySelector('.instep-chart__static img');
+    if (img && img.getBoundingClientRect().width) {
+      const source = await (await fetch(img.currentSrc)).text();
+      const scale = img.getBoundingClientRect().width / img.naturalWidth;
+      for (const m of source.matchAll(/font-size="([0-9.]+)px"/g)) {
+        if (parseFloat(m[1]) * scale < 10.99) small.push(figure.id + ' static ' + (m[1] * scale).toFixed(1));
+      }
+    }
+  }
+  return small.slice(0, 5);
+}"""
+
+
+def chromium_path() -> str:
+    path = os.environ.get("INSTEP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "Chromium is missing: run scripts/install-browser.sh"
+    return path
+
+
+def _page_paths(built: BuiltSite) -> list[tuple[str, str]]:
+    parks = pd.read_csv(built.release_dir / "data" / "parks.csv", dtype=str)
+    facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str)
+    factory = facilities[facilities["type"] == "factory"].iloc[0]["facility_id"]
+    park = f"parks/{parks.iloc[0]['park_id']}/"
+    return [(name, p.format(park=park, facility=f"facilities/{factory}/")) for name, p in PAGE_KINDS]
+
+
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS, ids=("phone", "desktop"))
+def test_pages_in_a_browser(built: BuiltSite, width: int, height: int):
+    """Every kind of page on a 390 px phone and a 1280 px desktop: nothing wider than the screen, no
+    table cell off to the side on a phone, chart text at least 11 px, charts interactive, no console
+    error, nothing from another origin, the CSP holds, and axe-core finds nothing serious."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    paths = _page_paths(built)
+    for _, path in paths:
+        assert target_file(built.path, SITE_ROOT + path).is_file(), path
+    ARTIFACTS.mkdir(exist_ok=True)
+    axe = Axe()
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.add_init_script(CSP_LISTENER)
+            foreign: list[str] = []
+            context.on(
+                "request",
+                lambda request, foreign=foreign: (
+                    None if request.url.startswith(base) else foreign.append(request.url)
+                ),
+            )
+            for name, path in paths:
+                where = f"{path or 'home'} at {width} px"
+                page = context.new_page()
+                errors: list[str] = []
+                page.on(
+                    "console",
+                    lambda m, errors=errors: errors.append(m.text) if m.type == "error" else None,
+                )
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+                response = page.goto(base + path)
+                assert response is not None and response.ok, where
+                page.wait_for_load_state("networkidle")
+                figures = page.locator("figure.instep-chart").count()
+                if name in ("home", "parks", "park", "facility", "quality"):
+                    assert figures > 0, where
+                if figures:
+                    mounted = "document.querySelectorAll('figure.instep-chart.is-interactive').length"
+                    page.wait_for_function(f"{mounted} === {figures}")
+                    assert page.locator(".instep-chart__interactive svg").count() >= figures
+                assert page.locator(".instep-synthetic").count() == 1
+                page.screenshot(path=str(ARTIFACTS / f"site-{name}-{width}.png"), full_page=True)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, where
+                assert page.evaluate(OVERFLOWING) == [], where
+                if width < 600:
+                    assert page.evaluate(CELLS_OFF_SCREEN) == 0, where
+                else:
+                    assert page.evaluate(TABLES_CUT_OFF) == 0, where
+                assert page.evaluate(SMALL_CHART_TEXT) == [], where
+                violations = page.evaluate("window.__cspViolations")
+                assert not violations, (where, violations)
+                assert not errors, (where, errors)
+                results = axe.run(page)
+                serious = [
+                    (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                    for v in results.response["violations"]
+                    if v["impact"] in ("serious", "critical")
+                ]
+                assert not serious, (where, serious)
+                page.close()
+            assert not foreign, foreign
+            context.close()
+        finally:
+            browser.close()
+
+
+def test_the_search_finds_a_public_facility_by_name_and_puts_its_page_first(built: BuiltSite):
+    from playwright.sync_api import sync_playwright
+
+    facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str, keep_default_na=False)
+    factory = facilities[facilities["type"] == "factory"].iloc[-1]
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            page.goto(base)
+            page.wait_for_load_state("networkidle")
+            page.locator("label.md-header__button[for='__search']").click()
+            search = page.locator("input.md-search__input")
+            # Typed as a reader types (the search reacts to key strokes), by name, then by id.
+            for query in (factory["name"].replace(" (synthetic)", ""), factory["facility_id"]):
+                search.fill("")
+                search.press_sequentially(query, delay=20)
+                first = page.locator(".md-search-result__item a").first
+                first.wait_for()
+                page.wait_for_timeout(500)  # the results of the last key stroke
+                href = urlsplit(first.get_attribute("href")).path
+                assert href.rstrip("/").endswith(f"facilities/{factory['facility_id']}"), (query, href)
+            first.click()
+            page.wait_for_load_state("networkidle")
+            assert page.locator("h1").inner_text() == factory["name"]
+        finally:
+            browser.close()
+
+
+def test_the_explorer_filters_a_table_and_downloads_the_rows_of_the_release_file(built: BuiltSite):
+    from playwright.sync_api import sync_playwright
+
+    release = pd.read_csv(built.release_dir / "data" / "park_monthly.csv", dtype=str, keep_default_na=False)
+    park = sorted(set(release["park_id"]))[-1]
+    periods = sorted(set(release.loc[release["park_id"] == park, "period"]))
+    start, end = periods[2], periods[5]
+    expected = release[
+        (release["park_id"] == park) & (release["period"] >= start) & (release["period"] <= end)
+    ]
+    assert 0 < len(expected) < len(release)
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = browser.new_context(accept_downloads=True).new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(base + "explorer/")
+            page.wait_for_load_state("networkidle")
+            page.select_option("#explorer-table", "park_monthly")
+            page.wait_for_selector(
+                "[data-explorer-filter='park_id']:not([hidden]) option[value='" + park + "']",
+                state="attached",
+            )
+            page.select_option("[data-explorer-filter='park_id'] select", park)
+            page.fill("#explorer-from", start)
+            page.fill("#explorer-to", end)
+            page.locator("#explorer-to").dispatch_event("change")
+            page.wait_for_function(
+                f"document.getElementById('explorer-status').textContent.startsWith('{len(expected)} of')"
+            )
+            assert page.locator("#explorer-rows tbody tr").count() == len(expected)
+            with page.expect_download() as download:
+                page.click("#explorer-download")
+            path = download.value.path()
+            got = pd.read_csv(path, dtype=str, keep_default_na=False)
+            assert list(got.columns) == list(release.columns)
+            assert got.to_dict("records") == expected.to_dict("records")
+            assert not errors
+        finally:
+            browser.close()
+
+
+def test_the_facilities_list_filters_by_park_with_javascript_and_lists_all_without(built: BuiltSite):
+    from playwright.sync_api import sync_playwright
+
+    facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str, keep_default_na=False)
+    park = facilities["park_id"].iloc[0]
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            plain = browser.new_context(java_script_enabled=False).new_page()
+            plain.goto(base + "facilities/")
+            assert plain.locator("table[data-filterable] tbody tr").count() == len(facilities)
+            assert not plain.locator("#facility-filters").is_visible()
+            page = browser.new_context().new_page()
+            page.goto(base + "facilities/")
+            page.wait_for_load_state("networkidle")
+            page.select_option("#facility-filters select[data-filter='park']", park.lower())
+            visible = page.locator("table[data-filterable] tbody tr:not([hidden])")
+            assert visible.count() == int((facilities["park_id"] == park).sum())
+            # Sorting by id, descending: the last id comes first.
+            page.locator("th button.instep-sort", has_text="Facility id").click()
+            page.locator("th button.instep-sort", has_text="Facility id").click()
+            first = page.locator("table[data-filterable] tbody tr:not([hidden]) td").nth(1).inner_text()
+            assert first == max(facilities.loc[facilities["park_id"] == park, "facility_id"])
+        finally:
+            browser.close()
+
+
+def test_charts_stay_readable_without_javascript(built: BuiltSite):
+    from playwright.sync_api import sync_playwright
+
+    park = pd.read_csv(built.release_dir / "data" / "parks.csv", dtype=str).iloc[0]["park_id"]
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            page = browser.new_context(java_script_enabled=False).new_page()
+            page.goto(base + f"parks/{park}/")
+            images = page.locator(".instep-chart__static img")
+            assert images.count() >= 3
+            first = images.first
+            first.scroll_into_view_if_needed()
+            page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=first.element_handle())
+            assert first.get_attribute("alt")
+            assert page.locator("details.instep-chart__data table").count() == images.count()
+        finally:
+            browser.close()
+
+
+def test_factories_pages_fit_phone_and_desktop_screens(built: BuiltSite):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serving(built.path) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            for width in (390, 1280):
+                context = browser.new_context(viewport={"width": width, "height": 844})
+                context.add_init_script(CSP_LISTENER)
+                for path in ("factories/", "factories/rules/"):
+                    page = context.new_page()
+                    response = page.goto(base + path)
+                    assert response is not None and response.ok, path
+                    page.wait_for_load_state("networkidle")
+                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                    assert overflow <= 0, (path, width, overflow)
+                    assert not page.evaluate("window.__cspViolations"), path
+                    name = path.strip("/").replace("/", "_")
+                    page.screenshot(path=str(ARTIFACTS / f"site-{name}-{width}.png"), full_page=True)
+                    if path == "factories/":
+                        hrefs = page.eval_on_selector_all(
+                            "article a[href*='templates/']", "links => links.map(a => a.href)"
+                        )
+                        assert len(hrefs) == 3, hrefs
+                        for href in hrefs:
+                            download = context.request.get(href)
+                            assert download.ok and download.body(), href
+                    page.close()
+                context.close()
+        finally:
+            browser.close()
