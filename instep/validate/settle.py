@@ -25,6 +25,8 @@ class SettleSummary:
     rejected: int
     superseded: int
     issues: int
+    # Facilities named by the rows of the batch (the observations they can change), trimmed, sorted.
+    facilities: tuple[str, ...] = ()
 
 
 # Accepted rows of this batch with their key and canonical value; `winner` marks the latest per key.
@@ -83,6 +85,13 @@ def settle_staged_rows(
     the submission that restated it.
     """
     restage_confirmed_rows(con)
+    facilities = tuple(
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT trim(facility_id) AS f FROM staged_rows WHERE nullif(f, '') IS NOT NULL "
+            "ORDER BY f"
+        ).fetchall()
+    )
     rows_per_file = con.execute(
         "SELECT file_seq, count(*) FROM staged_rows GROUP BY file_seq ORDER BY file_seq"
     ).fetchall()
@@ -95,7 +104,7 @@ def settle_staged_rows(
             # A row accepted by an earlier chunk and restated by this one counts once, as superseded.
             totals[1] -= restated_in_batch
     con.execute("DROP VIEW IF EXISTS _settle_chunk")
-    return SettleSummary(*totals)
+    return SettleSummary(*totals, facilities=facilities)
 
 
 def _settle_chunk(
