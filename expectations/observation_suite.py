@@ -220,7 +220,7 @@ class BatchCheck:
     """What the observation check found: the suite on the batch, the invariants on the warehouse."""
 
     batch_rows: int  # observations of the batch's facilities, judged by Great Expectations
-    warehouse_rows: int  # all observations, judged by the suite's SQL
+    warehouse_rows: int  # all observations, judged by the suite's SQL (a rebuild's batch, too)
     batch_failures: list[ObservationFailure]
     invariant_failures: list[ObservationFailure]
 
@@ -233,23 +233,26 @@ def check_observations_of_batch(
     con: duckdb.DuckDBPyConnection, facilities: Sequence[str] | None
 ) -> BatchCheck:
     """The suite, with Great Expectations, on the observations of the facilities a batch touched
-    (`batch_facilities`; None: every facility, a whole rebuild), and its SQL on the whole warehouse.
+    (`batch_facilities`), and its SQL on the whole warehouse.
 
     Together they flag exactly what `check_observations` flags: each expectation judges a row or a key
     of one facility, so the batch's facilities judged whole give their failures, and the SQL gives the
-    failures anywhere else (a row changed by hand, a registry edit).
+    failures anywhere else (a row changed by hand, a registry edit). A batch too large to list
+    (`facilities` None: a rebuild) is all of the warehouse: the SQL judges it, with the same
+    expectations, instead of a pandas frame of every observation (seconds for millions of rows).
     """
     warehouse_rows = con.execute("SELECT count(*) FROM observations").fetchall()[0][0]
+    everywhere = invariant_failures(con)
     if facilities is None:
-        batch_rows, batch = check_observations(con)
-    elif not facilities:
-        batch_rows, batch = 0, []
-    else:
+        return BatchCheck(warehouse_rows, warehouse_rows, everywhere, everywhere)
+    batch: list[ObservationFailure] = []
+    batch_rows = 0
+    if facilities:
         _register_metrics(con)
         frame = arrow_to_frame(con.sql(BATCH_SQL, params={"facilities": list(facilities)}).to_arrow_table())
         batch_rows = len(frame)
         batch = run_observation_suite(frame, _facility_parks(con)) if batch_rows else []
-    return BatchCheck(batch_rows, warehouse_rows, batch, invariant_failures(con))
+    return BatchCheck(batch_rows, warehouse_rows, batch, everywhere)
 
 
 def run_observation_suite(

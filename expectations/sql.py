@@ -15,8 +15,8 @@ writes the query that lists the rows it flags, with the semantics of Great Expec
 An expectation outside what this module knows (another type, `mostly` below 1, a regular expression that
 DuckDB's RE2 could read differently from Python's `re`: character classes, escapes, look-arounds) is not
 compiled: `compilable` says so, and the caller judges it with Great Expectations on a pandas frame.
-The tests check that both engines flag the same rows (`tests/test_batch_validation.py` for the observation
-suite).
+`tests/test_expectations_sql.py` and `tests/test_batch_validation.py` (the observation suite) check that
+both engines flag the same rows.
 """
 
 from __future__ import annotations

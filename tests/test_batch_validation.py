@@ -104,9 +104,11 @@ def test_batch_scope_flags_what_the_whole_warehouse_check_flags(workspace: Setti
 
         _, whole = check_observations(con)
         scoped = check_observations_of_batch(con, batch.facilities)
+        rebuild = check_observations_of_batch(con, None)
         invariants = invariant_failures(con)
 
     assert _keys(scoped.failures) == _keys(whole)
+    assert _keys(rebuild.failures) == _keys(whole) and rebuild.batch_rows == 9
     assert _keys(invariants) == _keys(whole)
     assert _keys(whole) == {
         (old, 1, "negative_value"),
