@@ -98,7 +98,14 @@ def child_stage(workspace: Path, group: str, sensor: bool = False) -> dict[str, 
 
     settings = Settings(workspace=workspace, datapackages_dir=workspace / "datapackages", as_of=AS_OF)
     # The stage as the main job runs it: the nightly preview (a second release and site) is not part of it.
-    job = dg.define_asset_job(f"benchmark_{group}", selection=dg.AssetSelection.groups(group) - PREVIEW)
+    selection = dg.AssetSelection.groups(group) - PREVIEW
+    # The scorecards are scored from the published park-years (disclosure's pub_tables, in the publish
+    # group), so disclosure runs with them, and the release stage starts after it.
+    if group == "scorecards":
+        selection = selection | dg.AssetSelection.assets(keys.PUB_TABLES)
+    elif group == "publish":
+        selection = selection - dg.AssetSelection.assets(keys.PUB_TABLES)
+    job = dg.define_asset_job(f"benchmark_{group}", selection=selection)
     defs = dg.Definitions.merge(build_defs(settings), dg.Definitions(jobs=[job]))
     resolved = defs.resolve_job_def(job.name)
     instance_dir = workspace / ".dagster"
