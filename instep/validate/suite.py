@@ -5,8 +5,9 @@ does (`expectations.sql`: nulls, sets, bounds, column pairs, compound keys, plai
 run as one set-based query on the prepared rows where they already are, in DuckDB; the rest (regular
 expressions with character classes, which DuckDB's RE2 and Python's `re` read differently) run in Great
 Expectations on a pandas frame of the few columns they read, in worker processes for a large chunk.
-Building a frame of every prepared column and judging all expectations in pandas cost about 60 % of the
-validation stage; the narrow frame and the SQL cost a fraction of it.
+Building a frame of every prepared column and judging all expectations in pandas took about half of the
+validate stage at national scale (64 of 137 s in a profiled run); the SQL and the narrow frame take
+about a seventh of that.
 
 The same function serves the pipeline (rows staged in the warehouse) and `instep check` (rows of a file
 in a throw-away in-memory database), so a factory sees exactly the verdict the pipeline will reach.
