@@ -35,7 +35,7 @@ _INDICATOR_KEYS = {
 # The warehouse tables each asset writes (the scorecards asset also publishes pub_scorecards).
 TABLES_BY_ASSET: dict[dg.AssetKey, tuple[str, ...]] = {
     keys.REGISTRY: ("parks", "facilities", "confirmations"),
-    keys.SUBMISSION_FILES: ("submission_files", "staged_rows"),
+    keys.SUBMISSION_FILES: ("submission_files", "inbox_fingerprints", "staged_rows"),
     keys.SUBMISSION_ROWS: ("submission_rows", "row_issues"),
     keys.OBSERVATIONS: ("observations",),
     **{_INDICATOR_KEYS[f"out_{r.name}"]: (f"out_{r.name}",) for r in COMPUTED_RESOURCES},

@@ -11,8 +11,13 @@ publish, site), each materialised through the same Dagster definitions the pipel
 - `frictionless validate` of the same rows against a schema of the submission columns (the row-by-row
   validator a user might pick instead), on a fixed sample, extrapolated by rows per second;
 - a full rebuild against an incremental run after one new submission file (what the pipeline runs
-  when a file lands: ingestion by the inbox sensor, then the warehouse's indicators and scorecards);
-  the release and the site, which the steward cuts whole, are timed again after that file, apart.
+  when a file lands: a tick of the inbox sensor, with a fresh cursor, and the ingestion run it requests
+  for that file, then the warehouse's indicators and scorecards); the release and the site, which the
+  steward cuts whole, are timed again after that file, apart;
+- where the validate stage's time goes, in the full and the incremental run: its steps (settling, each
+  check, the reports) and the phases of settling (preparing in DuckDB, the cross-row columns, the
+  expectations evaluated in DuckDB and in pandas, wording the issues, writing the ledger), each also as
+  a multiple of DuckDB's read_csv time for as many rows.
 
 How things are measured, so the figures can be trusted:
 - Every stage and every reference runs in its own child process. Its time is wall-clock time around the
@@ -77,30 +82,71 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_stage(workspace: Path, group: str) -> dict[str, Any]:
-    """Materialise one asset group (with its checks) the way the pipeline does, in this process."""
+def child_stage(workspace: Path, group: str, sensor: bool = False) -> dict[str, Any]:
+    """Materialise one asset group (with its checks) the way the pipeline does, in this process.
+
+    `sensor`: as the inbox sensor launches it: one tick of the sensor with a fresh cursor (the most it
+    ever looks at: every inbox file), then the run it requests, with its run config (the new file's
+    name); the stage's time is the tick's and the run's.
+    """
     import dagster as dg
 
+    from assets import keys
     from instep.settings import Settings
     from pipelines.definitions import build_defs
     from pipelines.jobs import PREVIEW
 
     settings = Settings(workspace=workspace, datapackages_dir=workspace / "datapackages", as_of=AS_OF)
     # The stage as the main job runs it: the nightly preview (a second release and site) is not part of it.
-    job = dg.define_asset_job(f"benchmark_{group}", selection=dg.AssetSelection.groups(group) - PREVIEW)
+    selection = dg.AssetSelection.groups(group) - PREVIEW
+    # The scorecards are scored from the published park-years (disclosure's pub_tables, in the publish
+    # group), so disclosure runs with them, and the release stage starts after it.
+    if group == "scorecards":
+        selection = selection | dg.AssetSelection.assets(keys.PUB_TABLES)
+    elif group == "publish":
+        selection = selection - dg.AssetSelection.assets(keys.PUB_TABLES)
+    job = dg.define_asset_job(f"benchmark_{group}", selection=selection)
     defs = dg.Definitions.merge(build_defs(settings), dg.Definitions(jobs=[job]))
     resolved = defs.resolve_job_def(job.name)
     instance_dir = workspace / ".dagster"
     instance_dir.mkdir(exist_ok=True)
     baseline = _rss_mb()
+    measured: dict[str, Any] = {}
     with dg.DagsterInstance.local_temp(str(instance_dir)) as instance:
         started = time.perf_counter()
-        result = resolved.execute_in_process(instance=instance, raise_on_error=False)
+        run_config = None
+        if sensor:
+            context = dg.build_sensor_context(
+                instance=instance,
+                cursor=None,
+                definitions=defs,
+                resources={"instep": defs.resources["instep"]},
+            )
+            tick = defs.resolve_sensor_def("inbox_sensor")(context)
+            requests = tick.run_requests or []
+            if len(requests) != 1:
+                raise RuntimeError(f"the inbox sensor requested {len(requests)} runs, not one")
+            run_config = requests[0].run_config
+            measured["sensor_tick_seconds"] = round(time.perf_counter() - started, 3)
+        result = resolved.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config)
         seconds = time.perf_counter() - started
+        if result.success:
+            measured["steps"] = {
+                stat.step_key: round(stat.end_time - stat.start_time, 3)
+                for stat in instance.get_run_step_stats(result.run_id)
+                if stat.end_time and stat.start_time
+            }
+            event = instance.get_latest_materialization_event(keys.SUBMISSION_ROWS)
+            if group == "validate" and event is not None and event.asset_materialization is not None:
+                measured["validation_phases"] = {
+                    key.removeprefix("seconds_"): value.value
+                    for key, value in event.asset_materialization.metadata.items()
+                    if key.startswith("seconds_")
+                }
     if not result.success:
         failures = [e.message for e in result.all_events if e.is_failure]
         raise RuntimeError(f"stage {group} failed: {failures[:3]}")
-    return {"seconds": seconds, "baseline_mb": baseline, "peak_mb": _peak_mb()}
+    return {"seconds": seconds, "baseline_mb": baseline, "peak_mb": _peak_mb(), **measured}
 
 
 def _allow_open_files() -> int:
@@ -408,12 +454,13 @@ def new_submission(workspace: Path) -> tuple[str, int]:
     return name, len(body)
 
 
-def run_stages(workspace: Path, stages: list[str], rows: int) -> dict[str, Any]:
+def run_stages(workspace: Path, stages: list[str], rows: int, sensor_ingest: bool = False) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for stage in stages:
         label = STAGE_LABELS.get(stage, stage)
         print(f"    {label} ...", end="", flush=True)
-        measured = run_child("stage", workspace=workspace, group=stage)
+        extra = {"sensor": "1"} if sensor_ingest and stage == "ingest" else {}
+        measured = run_child("stage", workspace=workspace, group=stage, **extra)
         measured["rows_per_second"] = round(rows / measured["seconds"]) if measured["seconds"] else None
         print(f" {measured['seconds']:.1f} s", flush=True)
         results[label] = measured
@@ -455,7 +502,9 @@ def benchmark(scale: str, seed: int, sample_rows: int, publish_again: bool = Tru
     name, new_rows = new_submission(workspace)
     # What the pipeline runs when a file lands: the inbox sensor's ingestion run, then the warehouse's
     # derived tables. A release and its site are cut by the steward, whole, and are timed apart.
-    incremental = run_stages(workspace, [s for s in stages if s in WAREHOUSE_STAGES], new_rows)
+    incremental = run_stages(
+        workspace, [s for s in stages if s in WAREHOUSE_STAGES], new_rows, sensor_ingest=True
+    )
     incremental_seconds = sum(s["seconds"] for s in incremental.values())
     republish: dict[str, Any] = {}
     if publish_again:
@@ -515,6 +564,10 @@ def benchmark(scale: str, seed: int, sample_rows: int, publish_again: bool = Tru
             "incremental_over_full": ratio(incremental_seconds, full_seconds),
             "incremental_over_full_warehouse_stages": ratio(incremental_seconds, warehouse_full_seconds),
         },
+        "validation_breakdown": {
+            "full_run": validation_breakdown(full, rows, floor_per_row),
+            "incremental_run": validation_breakdown(incremental, new_rows, floor_per_row),
+        },
         "site": site_pages(workspace) if "site" in stages else None,
         "disclosure": disclosure,
     }
@@ -525,6 +578,25 @@ def benchmark(scale: str, seed: int, sample_rows: int, publish_again: bool = Tru
         if "site" in republish:
             result["site"]["rebuild_seconds_after_new_file"] = round(republish["site"]["seconds"], 2)
     return result
+
+
+def validation_breakdown(stages: dict[str, Any], rows: int, floor_per_row: float) -> dict[str, Any] | None:
+    """Where the validate stage's time went: its steps (settling, the checks, the reports) and the phases
+    of settling, each in seconds and as a multiple of DuckDB's read_csv time for the same rows."""
+    validate = stages.get("validate")
+    if not validate or "steps" not in validate:
+        return None
+    floor = floor_per_row * rows
+
+    def item(seconds: float) -> dict[str, float | None]:
+        return {"seconds": round(seconds, 3), "over_duckdb_read_csv": ratio(seconds, floor)}
+
+    return {
+        "rows": rows,
+        "duckdb_read_csv_seconds_for_these_rows": round(floor, 3),
+        "steps": {name: item(sec) for name, sec in sorted(validate["steps"].items(), key=lambda kv: -kv[1])},
+        "settling_phases": {name: item(sec) for name, sec in validate.get("validation_phases", {}).items()},
+    }
 
 
 def _all_stages() -> tuple[str, ...]:
@@ -565,6 +637,25 @@ def print_table(result: dict[str, Any]) -> None:
         f"{'ref: frictionless validate':<28}{fl['seconds_extrapolated_to_inbox_rows']:>10.1f}"
         f"{round(fl['rows'] / fl['seconds']):>12,}{fl['peak_mb']:>10.0f}   ({note})"
     )
+    for run in ("full_run", "incremental_run"):
+        breakdown = (result.get("validation_breakdown") or {}).get(run)
+        if not breakdown:
+            continue
+        print(
+            f"validate, {run.replace('_', ' ')} ({breakdown['rows']:,} rows; DuckDB read_csv of as many rows "
+            f"{breakdown['duckdb_read_csv_seconds_for_these_rows']:.2f} s): seconds (x read_csv)"
+        )
+        for title, items in (("steps", breakdown["steps"]), ("settling", breakdown["settling_phases"])):
+            cells = [
+                f"{name} {v['seconds']:.2f} ({v['over_duckdb_read_csv'] or 0:.2f})"
+                for name, v in items.items()
+            ]
+            print(f"  {title}: " + "; ".join(cells))
+    incremental = result["incremental_run"]["stages"]
+    tick = incremental.get("ingest", {}).get("sensor_tick_seconds")
+    if tick is not None:
+        stages = ", ".join(f"{label} {stage['seconds']:.1f} s" for label, stage in incremental.items())
+        print(f"incremental run: inbox sensor tick (fresh cursor) {tick:.2f} s inside ingest; {stages}")
     print("ratios (time per row, ours / reference):")
     for key, value in result["ratios"].items():
         print(f"  {key:<44}{'n/a' if value is None else value:>8}")
@@ -600,13 +691,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     # Internal: one measurement in a child process.
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    for name in ("workspace", "group", "inbox", "registry", "sample-rows", "scratch"):
+    for name in ("workspace", "group", "inbox", "registry", "sample-rows", "scratch", "sensor"):
         parser.add_argument(f"--{name}", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
         if args.child == "stage":
-            measured = child_stage(Path(args.workspace), args.group)
+            measured = child_stage(Path(args.workspace), args.group, sensor=bool(args.sensor))
         elif args.child == "disclosure":
             measured = child_disclosure(Path(args.workspace))
         elif args.child == "duckdb":

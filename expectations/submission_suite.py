@@ -52,29 +52,38 @@ def _meta(rule: str, column: str) -> dict[str, str]:
 def build_submission_suite(
     facility_ids: Iterable[str], as_of_month_index: int, as_of_day_index: int | None = None
 ) -> gx.ExpectationSuite:
-    """The expectations every submitted row must meet, for a registry and a reporting date.
+    """The submission suite (build it inside a Great Expectations context)."""
+    suite = gx.ExpectationSuite(name=SUITE_NAME)
+    for expectation in submission_expectations(facility_ids, as_of_month_index, as_of_day_index):
+        suite.add_expectation(expectation)
+    return suite
+
+
+def submission_expectations(
+    facility_ids: Iterable[str], as_of_month_index: int, as_of_day_index: int | None = None
+) -> list[gxe.Expectation]:
+    """The expectations every submitted row must meet, for a registry and a reporting date, in order.
 
     `as_of_day_index` is the reporting date in days since 1970-01-01: no sample is taken after it.
     """
     catalogue = reference.metrics()
     unit_pairs = sorted((code, unit) for code, m in catalogue.items() for unit in m.accepted_units)
-    suite = gx.ExpectationSuite(name=SUITE_NAME)
-    suite.add_expectation(
+    expectations: list[gxe.Expectation] = [
         gxe.ExpectColumnValuesToBeBetween(
             column="longest_cell_chars", max_value=MAX_CELL_CHARS, meta=_meta("cell_too_long", "")
         )
-    )
-    for column in FORMULA_COLUMNS:
-        suite.add_expectation(
-            gxe.ExpectColumnValuesToNotMatchRegex(
-                column=column, regex=FORMULA, meta=_meta("formula_without_result", column)
-            )
+    ]
+    expectations += [
+        gxe.ExpectColumnValuesToNotMatchRegex(
+            column=column, regex=FORMULA, meta=_meta("formula_without_result", column)
         )
-    for column in ("facility_id", "period", "metric", "value", "unit"):
-        suite.add_expectation(
-            gxe.ExpectColumnValuesToNotBeNull(column=column, meta=_meta("required_missing", column))
-        )
-    expectations = [
+        for column in FORMULA_COLUMNS
+    ]
+    expectations += [
+        gxe.ExpectColumnValuesToNotBeNull(column=column, meta=_meta("required_missing", column))
+        for column in ("facility_id", "period", "metric", "value", "unit")
+    ]
+    expectations += [
         gxe.ExpectColumnValuesToBeInSet(
             column="facility_id",
             value_set=sorted(set(facility_ids)),
@@ -189,6 +198,4 @@ def build_submission_suite(
             column="extra_cells", value_set=[False], meta=_meta("extra_cells", "")
         ),
     ]
-    for expectation in [*expectations, *relation_expectations(), *history_expectations()]:
-        suite.add_expectation(expectation)
-    return suite
+    return [*expectations, *relation_expectations(), *history_expectations()]

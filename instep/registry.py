@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from instep.metadata.model import Resource, table_ddl
 from instep.metadata.registry import CONFIRMATIONS, REGISTRY_FACILITIES, REGISTRY_PARKS
@@ -138,11 +139,16 @@ def read_confirmations(registry_dir: Path) -> list[dict[str, str]]:
 def _replace_table(con: duckdb.DuckDBPyConnection, table: Resource, rows: list[dict[str, str]]) -> None:
     con.execute(table_ddl(table.name, table.fields, table.primary_key, enforce=True))
     if rows:
-        placeholders = ", ".join("?" for _ in table.fields)
-        con.executemany(
-            f'INSERT INTO "{table.name}" VALUES ({placeholders})',
-            [[row[c] or None for c in table.field_names] for row in rows],
+        # One insert of an Arrow table of the text, cast by DuckDB to the columns' types: a statement per
+        # row (executemany) costs milliseconds each, minutes for a registry of 20,000 facilities.
+        text = pa.table(
+            {c: pa.array([row[c] or None for row in rows], pa.string()) for c in table.field_names}
         )
+        con.register("_registry_rows", text)
+        try:
+            con.execute(f'INSERT INTO "{table.name}" SELECT * FROM _registry_rows')
+        finally:
+            con.unregister("_registry_rows")
 
 
 def load_registry(con: duckdb.DuckDBPyConnection, registry: Registry) -> None:

@@ -1,19 +1,21 @@
-"""The inbox sensor: one ingestion run per new submission file.
+"""The inbox sensor: one ingestion run per new submission file, naming that file.
 
-The cursor remembers each inbox file's size and modification time, so a tick only hashes files that
-appeared or changed since the last one. A file is new when its content hash is not in the warehouse
-ledger; its run key is that hash, so the same content is never ingested twice, whatever its name.
+A tick looks only at files that are new or changed: the cursor remembers each inbox file's size and
+modification time since the last tick, and the ledger (`inbox_fingerprints`) the fingerprint of every
+file already read, so a fresh cursor (a new Dagster instance, a reset sensor) does not hash the whole
+inbox again. Only the files left are hashed; a file is new when its content hash is not in the ledger.
+Its run key is that hash, so the same content is never ingested twice, whatever its name, and its run
+config names the file, so the run reads that file and nothing else.
 """
 
 import json
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from assets.ingest import InboxSelection, raw_submission_files
 from assets.resources import Workspace
-from instep.ingest import file_sha256, inbox_files
+from instep.ingest import file_fingerprint, file_sha256, inbox_files, recorded_fingerprints
 from instep.settings import Settings
 from instep.warehouse import WarehouseBusy, connect, writer_lock
 
@@ -22,23 +24,48 @@ LEDGER_WAIT_SECONDS = 2.0
 
 
 def fingerprint(path: Path) -> str:
-    stat = path.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
+    size, mtime_ns = file_fingerprint(path)
+    return f"{size}:{mtime_ns}"
 
 
 def inbox_fingerprints(inbox: Path) -> dict[str, str]:
     return {path.name: fingerprint(path) for path in inbox_files(inbox)}
 
 
-def ingested_hashes(settings: Settings) -> set[str]:
-    """Content hashes already in the ledger (raises WarehouseBusy while a run is writing)."""
+def ledger_view(settings: Settings) -> tuple[set[str], dict[str, str]]:
+    """Content hashes in the ledger and the fingerprints of the files read (raises WarehouseBusy while a
+    run is writing)."""
     if not settings.warehouse_path.exists():
-        return set()
+        return set(), {}
     with writer_lock(settings, timeout_s=LEDGER_WAIT_SECONDS), connect(settings, read_only=True) as con:
+        tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if "submission_files" not in tables:
+            return set(), {}
+        hashes = {row[0] for row in con.execute("SELECT file_hash FROM submission_files").fetchall()}
+        prints = {name: f"{size}:{mtime}" for name, (size, mtime) in recorded_fingerprints(con).items()}
+    return hashes, prints
+
+
+def new_inbox_files(
+    inbox: Path, changed: list[str], known: set[str], read: dict[str, str], current: dict[str, str]
+) -> list[tuple[str, str]]:
+    """(name, sha256) of the changed files whose content is not in the ledger, in inbox order.
+
+    A file whose fingerprint the ledger recorded when it was read is not opened; the others are hashed.
+    """
+    found = []
+    for name in changed:
+        if read.get(name) == current[name]:
+            continue
         try:
-            return {row[0] for row in con.execute("SELECT file_hash FROM submission_files").fetchall()}
-        except duckdb.CatalogException:
-            return set()
+            file_hash = file_sha256(inbox / name)
+        except FileNotFoundError:  # gone since the listing: looked at again if it comes back
+            continue
+        if file_hash in known:
+            continue
+        known.add(file_hash)
+        found.append((name, file_hash))
+    return found
 
 
 def ingest_run_request(file_name: str, file_hash: str) -> dg.RunRequest:
@@ -57,7 +84,8 @@ def build_inbox_sensor(job_name: str) -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(
             "Watches the workspace inbox and launches one ingestion run per new file (run key: the file's "
-            "sha256). Files whose content is already in the warehouse are not ingested again."
+            "sha256; run config: the file's name). Files whose content is already in the warehouse are "
+            "not ingested again, and files read before and unchanged are not even hashed."
         ),
     )
     def inbox_sensor(context: dg.SensorEvaluationContext, instep: Workspace) -> dg.SensorResult:
@@ -70,17 +98,12 @@ def build_inbox_sensor(job_name: str) -> dg.SensorDefinition:
                 skip_reason="no new files in the inbox", cursor=json.dumps(current, sort_keys=True)
             )
         try:
-            known = ingested_hashes(settings)
+            known, read = ledger_view(settings)
         except WarehouseBusy:
             # Keep the old cursor: the changed files are looked at again on the next tick.
             return dg.SensorResult(skip_reason="a run is writing the warehouse; trying again next tick")
-        requests = []
-        for name in changed:
-            file_hash = file_sha256(settings.inbox_dir / name)
-            if file_hash in known:
-                continue
-            known.add(file_hash)
-            requests.append(ingest_run_request(name, file_hash))
+        found = new_inbox_files(settings.inbox_dir, changed, known, read, current)
+        requests = [ingest_run_request(name, file_hash) for name, file_hash in found]
         context.log.info(f"{len(changed)} new or changed inbox files, {len(requests)} to ingest")
         cursor = json.dumps(current, sort_keys=True)
         if not requests:

@@ -7,8 +7,10 @@
 from instep.ingest.archive import ArchiveProblem, archive_problems, file_sha256
 from instep.ingest.staging import (
     StageSummary,
+    file_fingerprint,
     inbox_files,
     recorded_file_totals,
+    recorded_fingerprints,
     stage_new_files,
     submission_id_for,
 )
@@ -17,9 +19,11 @@ __all__ = [
     "ArchiveProblem",
     "StageSummary",
     "archive_problems",
+    "file_fingerprint",
     "file_sha256",
     "inbox_files",
     "recorded_file_totals",
+    "recorded_fingerprints",
     "stage_new_files",
     "submission_id_for",
 ]

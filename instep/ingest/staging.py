@@ -3,6 +3,11 @@ its rows put in `staged_rows` as submitted text, in one transaction.
 
 A file whose content was seen before is skipped: re-ingesting is a no-op. A crash rolls the transaction
 back; the archive is content-addressed, so writing a file there again is harmless.
+
+Telling the new files from those already ingested costs a `stat` per inbox file, not a read: every file
+read is fingerprinted in `inbox_fingerprints` (name, size, modification time, hash), and a file found
+again with the same fingerprint is skipped unread. Only new or changed files are read and hashed, and the
+hash decides, as before, whether their content is new.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from instep.ingest.archive import archive_name, archive_ready, file_sha256, publish_archived
-from instep.metadata.ledger import STAGED_ROWS, SUBMISSION_FILES
+from instep.metadata.ledger import INBOX_FINGERPRINTS, STAGED_ROWS, SUBMISSION_FILES
 from instep.metadata.model import arrow_schema
 from instep.readers import (
     MAX_FILE_BYTES,
@@ -59,6 +64,50 @@ def inbox_files(inbox: Path) -> list[Path]:
         ),
         key=lambda p: p.name,
     )
+
+
+Fingerprint = tuple[int, int]  # size in bytes, modification time in nanoseconds
+
+
+def file_fingerprint(path: Path) -> Fingerprint:
+    """Size and modification time of a file (raises FileNotFoundError when it is gone)."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def recorded_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, Fingerprint]:
+    """The fingerprint of each inbox file name when it was last read (`inbox_fingerprints`)."""
+    try:
+        # Only fingerprints of content the ledger holds: a fingerprint never hides a file from the ledger.
+        rows = con.execute(
+            "SELECT p.original_name, p.file_bytes, p.file_mtime_ns FROM inbox_fingerprints AS p "
+            "WHERE p.file_hash IN (SELECT file_hash FROM submission_files)"
+        ).fetchall()
+    except duckdb.CatalogException:  # a warehouse from before fingerprints were kept
+        return {}
+    return {name: (int(size), int(mtime)) for name, size, mtime in rows}
+
+
+def unread_candidates(
+    paths: Iterable[Path], recorded: dict[str, Fingerprint]
+) -> tuple[list[Path], list[str], dict[str, Fingerprint]]:
+    """Split listed files into those to read (new or changed since last read, or gone: reading says
+    which) and the names unchanged since they were read; with the fingerprint of each file to read."""
+    candidates: list[Path] = []
+    unchanged: list[str] = []
+    prints: dict[str, Fingerprint] = {}
+    for path in paths:
+        try:
+            print_ = file_fingerprint(path)
+        except FileNotFoundError:
+            candidates.append(path)
+            continue
+        if recorded.get(path.name) == print_:
+            unchanged.append(path.name)
+        else:
+            candidates.append(path)
+            prints[path.name] = print_
+    return candidates, unchanged, prints
 
 
 @dataclass
@@ -256,6 +305,17 @@ class StagedRowsWriter:
 
 
 _SUBMISSION_FILE_FIELDS = arrow_schema(SUBMISSION_FILES)
+_FINGERPRINT_FIELDS = arrow_schema(INBOX_FINGERPRINTS)
+
+
+def fingerprints_arrow(read: dict[str, tuple[int, int, str]]) -> pa.Table:
+    """Rows of `inbox_fingerprints` (name: size, mtime, hash) as one Arrow table."""
+    names = sorted(read)
+    columns = [names, *([read[name][i] for name in names] for i in range(3))]
+    arrays = [pa.array(values, f.type) for values, f in zip(columns, _FINGERPRINT_FIELDS, strict=True)]
+    return pa.table(arrays, schema=_FINGERPRINT_FIELDS)
+
+
 _STAGED_ROW_FIELDS = arrow_schema(STAGED_ROWS)
 
 
@@ -318,13 +378,15 @@ def stage_new_files(
     are made durable before it commits, so a committed file always has its archived copy.
     """
     summary = StageSummary()
-    known = {row[0] for row in con.execute("SELECT file_hash FROM submission_files").fetchall()}
-    next_seq = con.execute("SELECT coalesce(max(file_seq), 0) + 1 FROM submission_files").fetchall()[0][0]
-    paths = list(files if files is not None else inbox_files(inbox))
+    listed = list(files if files is not None else inbox_files(inbox))
+    paths, summary.skipped_known, prints = unread_candidates(listed, recorded_fingerprints(con))
     if not paths:
         return summary
+    known = {row[0] for row in con.execute("SELECT file_hash FROM submission_files").fetchall()}
+    next_seq = con.execute("SELECT coalesce(max(file_seq), 0) + 1 FROM submission_files").fetchall()[0][0]
     archive_ready(archive_dir)
     file_rows: list[tuple[object, ...]] = []
+    read: dict[str, tuple[int, int, str]] = {}  # name: size, mtime, hash of every file read
     moves: list[tuple[str, str]] = []
     writer = StagedRowsWriter(con)
     first_index = 0
@@ -336,6 +398,8 @@ def stage_new_files(
                 if prepared.vanished:
                     summary.vanished.append(prepared.name)
                     continue
+                if prepared.name in prints:
+                    read[prepared.name] = (*prints[prepared.name], prepared.file_hash)
                 if prepared.known or prepared.file_hash in known:
                     summary.skipped_known.append(prepared.name)
                     if prepared.partial:  # the same content earlier in this batch
@@ -361,6 +425,10 @@ def stage_new_files(
             con.register("_stage_files", submission_files_arrow(file_rows))
             con.execute("INSERT INTO submission_files SELECT * FROM _stage_files")
             con.unregister("_stage_files")
+        if read:
+            con.register("_stage_prints", fingerprints_arrow(read))
+            con.execute("INSERT OR REPLACE INTO inbox_fingerprints SELECT * FROM _stage_prints")
+            con.unregister("_stage_prints")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

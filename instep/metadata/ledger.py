@@ -123,6 +123,37 @@ SUBMISSION_FILES = Resource(
     row="file received",
 )
 
+INBOX_FINGERPRINTS = Resource(
+    name="inbox_fingerprints",
+    title="Inbox files read",
+    description=(
+        "The size and modification time of each inbox file name when it was last read, with the hash of "
+        "what was read. A file still found with the same name, size and modification time is not read "
+        "and hashed again: a run tells new files from the thousands already ingested by their "
+        "fingerprint, and hashes only the new or changed ones. The content hash stays the identity of a "
+        "submission."
+    ),
+    fields=(
+        Field("original_name", "string", "File name as found in the inbox.", required=True),
+        Field("file_bytes", "integer", "Size of the file when it was read.", unit="byte", required=True),
+        Field(
+            "file_mtime_ns",
+            "integer",
+            "Modification time of the file when it was read, in nanoseconds since 1970-01-01 UTC.",
+            required=True,
+        ),
+        Field(
+            "file_hash",
+            "string",
+            "SHA-256 of the bytes read (a file of submission_files, or one whose content was already there).",
+            required=True,
+            pattern=r"^[0-9a-f]{64}$",
+        ),
+    ),
+    primary_key=("original_name",),
+    row="inbox file name read",
+)
+
 STAGED_ROWS = Resource(
     name="staged_rows",
     title="Rows waiting for validation",
@@ -234,7 +265,7 @@ OBSERVATIONS = Resource(
     row="accepted value",
 )
 
-LEDGER_TABLES = (SUBMISSION_FILES, STAGED_ROWS, SUBMISSION_ROWS, ROW_ISSUES, OBSERVATIONS)
+LEDGER_TABLES = (SUBMISSION_FILES, INBOX_FINGERPRINTS, STAGED_ROWS, SUBMISSION_ROWS, ROW_ISSUES, OBSERVATIONS)
 
 DISCLOSURE_WITHHELD = Resource(
     name="disclosure_withheld",

@@ -8,7 +8,8 @@ the chunk being settled; the rows wait in `staged_rows` for the next run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
@@ -25,6 +26,11 @@ class SettleSummary:
     rejected: int
     superseded: int
     issues: int
+    # Facilities named by the rows of the batch (the observations they can change), trimmed, sorted.
+    facilities: tuple[str, ...] = ()
+    # Wall-clock seconds of each phase over the chunks: those of validate_staged (suite.PHASES), the
+    # wording of every failed rule (`describe_issues`) and the transaction that settles the rows.
+    seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
 
 # Accepted rows of this batch with their key and canonical value; `winner` marks the latest per key.
@@ -83,23 +89,39 @@ def settle_staged_rows(
     the submission that restated it.
     """
     restage_confirmed_rows(con)
+    facilities = tuple(
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT trim(facility_id) AS f FROM staged_rows WHERE nullif(f, '') IS NOT NULL "
+            "ORDER BY f"
+        ).fetchall()
+    )
     rows_per_file = con.execute(
         "SELECT file_seq, count(*) FROM staged_rows GROUP BY file_seq ORDER BY file_seq"
     ).fetchall()
     totals = [0, 0, 0, 0, 0]
+    seconds: dict[str, float] = {}
     since = rows_per_file[0][0] if rows_per_file else 0
     with SuiteRunner() as runner:
         for first, last in file_chunks(rows_per_file, chunk_rows):
-            *chunk, restated_in_batch = _settle_chunk(con, as_of, int(first), int(last), int(since), runner)
+            *chunk, restated_in_batch = _settle_chunk(
+                con, as_of, int(first), int(last), int(since), runner, seconds
+            )
             totals = [a + b for a, b in zip(totals, chunk, strict=True)]
             # A row accepted by an earlier chunk and restated by this one counts once, as superseded.
             totals[1] -= restated_in_batch
     con.execute("DROP VIEW IF EXISTS _settle_chunk")
-    return SettleSummary(*totals)
+    return SettleSummary(*totals, facilities=facilities, seconds=seconds)
 
 
 def _settle_chunk(
-    con: duckdb.DuckDBPyConnection, as_of: date, first: int, last: int, since: int, runner: SuiteRunner
+    con: duckdb.DuckDBPyConnection,
+    as_of: date,
+    first: int,
+    last: int,
+    since: int,
+    runner: SuiteRunner,
+    seconds: dict[str, float],
 ) -> tuple[int, ...]:
     """Validate and settle the staged rows of files `first`..`last` (file_seq), in one transaction.
 
@@ -113,7 +135,12 @@ def _settle_chunk(
     if staged == 0:
         return (0, 0, 0, 0, 0, 0)
     outcome = validate_staged(con, staged_table, as_of, runner)
+    for phase, spent in outcome.seconds.items():
+        seconds[phase] = seconds.get(phase, 0.0) + spent
+    started = time.perf_counter()
     detailed = describe_issues(con, outcome.issues)
+    described = time.perf_counter()
+    seconds["describe_issues"] = seconds.get("describe_issues", 0.0) + described - started
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("_issue_details", detailed)
@@ -197,4 +224,5 @@ def _settle_chunk(
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    seconds["settle_rows"] = seconds.get("settle_rows", 0.0) + time.perf_counter() - described
     return (staged, counts[0], counts[1], counts[2] + restated, len(detailed), restated_in_batch)

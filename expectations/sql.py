@@ -1,0 +1,243 @@
+"""Great Expectations expectations evaluated as set-based SQL in DuckDB.
+
+The suites stay the one definition of the rules: this module reads each expectation's configuration and
+writes the query that lists the rows it flags, with the semantics of Great Expectations' pandas engine
+(the engine the suites were written and tested against):
+
+- a column-map expectation ignores rows where its column is missing (NULL, or NaN in a float column);
+  `expect_column_values_to_not_be_null` and `..._to_be_null` judge exactly that;
+- a column pair with `ignore_row_if="either_value_is_missing"` ignores rows where either is missing;
+- compound uniqueness flags every row whose key occurs more than once (rows missing every key column are
+  ignored), NULLs in a key comparing equal, as pandas' `duplicated` does;
+- a row condition `column == value` holds only where the column equals the value (a missing one does
+  not), `column != value` wherever it does not (a missing one does), as `DataFrame.query` reads them.
+
+An expectation outside what this module knows (another type, `mostly` below 1, a regular expression that
+DuckDB's RE2 could read differently from Python's `re`: character classes, escapes, look-arounds) is not
+compiled: `compilable` says so, and the caller judges it with Great Expectations on a pandas frame.
+`tests/test_expectations_sql.py` and `tests/test_batch_validation.py` (the observation suite) check that
+both engines flag the same rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import great_expectations.expectations as gxe
+from great_expectations.expectations.row_conditions import (
+    AndCondition,
+    ComparisonCondition,
+    NullityCondition,
+    Operator,
+)
+
+# A regular expression both engines read alike: anchors, literal characters, nothing else.
+_PORTABLE_REGEX = re.compile(r"[\^$A-Za-z0-9=<>:;_ -]*")
+_FLOAT_TYPES = ("DOUBLE", "FLOAT", "REAL")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _condition_sql(condition: Any) -> str | None:
+    """A row condition as SQL, read as pandas' `DataFrame.query` reads it; None when not supported."""
+    if condition is None:
+        return "true"
+    if isinstance(condition, ComparisonCondition):
+        value = _literal(condition.parameter)
+        column = _quote(condition.column.name)
+        if value is None:
+            return None
+        if condition.operator == Operator.EQUAL:
+            return f"coalesce({column} = {value}, false)"
+        if condition.operator == Operator.NOT_EQUAL:
+            return f"({column} IS DISTINCT FROM {value})"
+        return None
+    if isinstance(condition, NullityCondition):
+        column = _quote(condition.column.name)
+        return f"({column} IS NULL)" if condition.is_null else f"({column} IS NOT NULL)"
+    if isinstance(condition, AndCondition):
+        parts = [_condition_sql(c) for c in condition.conditions]
+        return None if any(p is None for p in parts) else "(" + " AND ".join(parts) + ")"  # type: ignore[arg-type]
+    return None
+
+
+def _condition_columns(condition: Any) -> list[str]:
+    if isinstance(condition, ComparisonCondition | NullityCondition):
+        return [condition.column.name]
+    if isinstance(condition, AndCondition):
+        return [name for c in condition.conditions for name in _condition_columns(c)]
+    return []
+
+
+def expectation_columns(expectation: gxe.Expectation) -> list[str]:
+    """The columns an expectation reads, its row condition's included."""
+    kwargs = expectation.configuration.kwargs
+    names = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+    names += list(kwargs.get("column_list") or [])
+    return names + _condition_columns(expectation.row_condition)
+
+
+_ROW_TYPES = (
+    gxe.ExpectColumnValuesToNotBeNull,
+    gxe.ExpectColumnValuesToBeNull,
+    gxe.ExpectColumnValuesToBeInSet,
+    gxe.ExpectColumnValuesToBeBetween,
+    gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+    gxe.ExpectColumnValuesToMatchRegex,
+    gxe.ExpectColumnValuesToNotMatchRegex,
+    gxe.ExpectCompoundColumnsToBeUnique,
+)
+
+
+def compilable(expectation: gxe.Expectation) -> bool:
+    """Whether `compile_suite` writes this expectation as SQL (else Great Expectations judges it)."""
+    if type(expectation) not in _ROW_TYPES or getattr(expectation, "mostly", 1) != 1:
+        return False
+    if _condition_sql(expectation.row_condition) is None:
+        return False
+    if isinstance(expectation, gxe.ExpectColumnValuesToMatchRegex | gxe.ExpectColumnValuesToNotMatchRegex):
+        return bool(_PORTABLE_REGEX.fullmatch(expectation.regex))
+    if isinstance(expectation, gxe.ExpectColumnPairValuesAToBeGreaterThanB):
+        return expectation.ignore_row_if == "either_value_is_missing"
+    if isinstance(expectation, gxe.ExpectCompoundColumnsToBeUnique):
+        return expectation.ignore_row_if == "all_values_are_missing"
+    if isinstance(expectation, gxe.ExpectColumnValuesToBeBetween):
+        return expectation.min_value is not None or expectation.max_value is not None
+    return True
+
+
+@dataclass(frozen=True)
+class CompiledSuite:
+    """The SQL of a suite's compilable expectations over one table; `expectations[i]` flags the rows of
+    the query's `expectation = i`."""
+
+    expectations: tuple[gxe.Expectation, ...]
+    query: str
+    value_sets: dict[str, list[Any]]  # temporary tables the query reads: name -> values
+
+
+def _missing(column: str, types: dict[str, str]) -> str:
+    quoted = _quote(column)
+    if types.get(column, "").upper() in _FLOAT_TYPES:
+        return f"({quoted} IS NULL OR isnan({quoted}))"
+    return f"({quoted} IS NULL)"
+
+
+def _unexpected(expectation: gxe.Expectation, types: dict[str, str], set_table: str) -> str:
+    """SQL true for a row the expectation flags (its row condition aside)."""
+    kwargs = expectation.configuration.kwargs
+    if isinstance(expectation, gxe.ExpectColumnValuesToNotBeNull):
+        return _missing(kwargs["column"], types)
+    if isinstance(expectation, gxe.ExpectColumnValuesToBeNull):
+        return f"NOT {_missing(kwargs['column'], types)}"
+    if isinstance(expectation, gxe.ExpectColumnPairValuesAToBeGreaterThanB):
+        a, b = kwargs["column_A"], kwargs["column_B"]
+        operator = ">=" if expectation.or_equal else ">"
+        return (
+            f"NOT {_missing(a, types)} AND NOT {_missing(b, types)} "
+            f"AND NOT ({_quote(a)} {operator} {_quote(b)})"
+        )
+    column = kwargs["column"]
+    present = f"NOT {_missing(column, types)}"
+    quoted = _quote(column)
+    if isinstance(expectation, gxe.ExpectColumnValuesToBeInSet):
+        return f"{present} AND {quoted} NOT IN (SELECT v FROM {set_table})"
+    if isinstance(expectation, gxe.ExpectColumnValuesToBeBetween):
+        bounds = []
+        if expectation.min_value is not None:
+            bounds.append(
+                f"{quoted} {'>' if expectation.strict_min else '>='} {float(expectation.min_value)!r}"
+            )
+        if expectation.max_value is not None:
+            bounds.append(
+                f"{quoted} {'<' if expectation.strict_max else '<='} {float(expectation.max_value)!r}"
+            )
+        return f"{present} AND NOT ({' AND '.join(bounds)})"
+    pattern = _literal(expectation.regex)
+    found = f"regexp_matches(CAST({quoted} AS VARCHAR), {pattern})"
+    if isinstance(expectation, gxe.ExpectColumnValuesToMatchRegex):
+        return f"{present} AND NOT {found}"
+    return f"{present} AND {found}"
+
+
+def compile_suite(
+    expectations: Iterable[gxe.Expectation],
+    table: str,
+    types: dict[str, str],
+    keys: Sequence[str] = ("submission_id", "row_number"),
+    prefix: str = "_gx_set",
+) -> CompiledSuite:
+    """One query over `table` listing (keys..., expectation) for every row a compilable expectation flags.
+
+    `types` gives the DuckDB type of each column (`column_types`): NaN is missing in a float column.
+    """
+    chosen = tuple(e for e in expectations if compilable(e))
+    key_list = ", ".join(_quote(k) for k in keys)
+    selects = []
+    value_sets: dict[str, list[Any]] = {}
+    for index, expectation in enumerate(chosen):
+        condition = _condition_sql(expectation.row_condition)
+        if isinstance(expectation, gxe.ExpectCompoundColumnsToBeUnique):
+            columns = list(expectation.column_list)
+            partition = ", ".join(_quote(c) for c in columns)
+            all_missing = " AND ".join(_missing(c, types) for c in columns)
+            selects.append(
+                f"SELECT {key_list}, {index} AS expectation FROM ("
+                f"SELECT {key_list}, count(*) OVER (PARTITION BY {partition}) AS _copies FROM {table} "
+                f"WHERE {condition} AND NOT ({all_missing})) WHERE _copies > 1"
+            )
+            continue
+        set_table = f"{prefix}_{index}"
+        if isinstance(expectation, gxe.ExpectColumnValuesToBeInSet):
+            value_sets[set_table] = list(expectation.value_set)
+        selects.append(
+            f"SELECT {key_list}, {index} AS expectation FROM {table} "
+            f"WHERE {condition} AND {_unexpected(expectation, types, set_table)}"
+        )
+    query = (
+        "\nUNION ALL\n".join(selects)
+        if selects
+        else f"SELECT {key_list}, 0 AS expectation FROM {table} WHERE false"
+    )
+    return CompiledSuite(chosen, query, value_sets)
+
+
+def column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """The DuckDB type of each column of a table or view."""
+    return {row[0]: str(row[1]) for row in con.execute(f"DESCRIBE {table}").fetchall()}
+
+
+def flagged_by_sql(con: duckdb.DuckDBPyConnection, compiled: CompiledSuite) -> duckdb.DuckDBPyRelation:
+    """Run a compiled suite: its value sets as temporary tables, then the query (a relation)."""
+    create_value_sets(con, compiled)
+    return con.sql(compiled.query)
+
+
+def create_value_sets(con: duckdb.DuckDBPyConnection, compiled: CompiledSuite) -> None:
+    """The temporary tables of the value sets a compiled suite's query reads."""
+    for name, values in compiled.value_sets.items():
+        if values:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT unnest(?) AS v", [values])
+        else:  # an empty set: every present value is unexpected
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} (v VARCHAR)")
+
+
+def drop_value_sets(con: duckdb.DuckDBPyConnection, compiled: CompiledSuite) -> None:
+    for name in compiled.value_sets:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
