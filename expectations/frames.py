@@ -1,6 +1,10 @@
-"""Frames for the suites: Arrow tables from DuckDB as the pandas frames Great Expectations judges."""
+"""Frames for the suites: Arrow tables from DuckDB as the pandas frames Great Expectations judges, and a
+suite judged on one frame."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -19,3 +23,22 @@ def arrow_to_frame(table: pa.Table) -> pd.DataFrame:
             # A text column with no value at all is an object column of None there.
             frame[name] = pd.Series([None] * len(column), dtype=object, index=frame.index)
     return frame
+
+
+def validate_frame(make_suite: Callable[[], Any], frame: pd.DataFrame, result_format: dict[str, Any]) -> Any:
+    """The suite `make_suite()` builds (a `gx.ExpectationSuite`) judged on `frame` in an ephemeral
+    context, as one batch; the validation result, rows named as `result_format` asks. The suite is built
+    once the context exists: Great Expectations binds expectations to the active context."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    suite = context.suites.add(make_suite())
+    batch = (
+        context.data_sources.add_pandas("frame")
+        .add_dataframe_asset("rows")
+        .add_batch_definition_whole_dataframe("all_rows")
+        .get_batch(batch_parameters={"dataframe": frame})
+    )
+    return batch.validate(suite, result_format=result_format)

@@ -19,7 +19,7 @@ import great_expectations.expectations as gxe
 import pandas as pd
 
 from expectations import ROW_RESULT_FORMAT, flagged_rows
-from expectations.frames import arrow_to_frame
+from expectations.frames import arrow_to_frame, validate_frame
 from expectations.sql import column_types, compilable, compile_suite, drop_value_sets, flagged_by_sql
 from instep import reference
 
@@ -258,18 +258,7 @@ def check_observations_of_batch(
 def run_observation_suite(
     frame: pd.DataFrame, facility_parks: Iterable[tuple[str, str]]
 ) -> list[ObservationFailure]:
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = context.suites.add(build_observation_suite(facility_parks))
-    batch = (
-        context.data_sources.add_pandas("warehouse")
-        .add_dataframe_asset("observations")
-        .add_batch_definition_whole_dataframe("all_observations")
-        .get_batch(batch_parameters={"dataframe": frame})
-    )
-    result = batch.validate(suite, result_format=ROW_RESULT_FORMAT)
+    result = validate_frame(lambda: build_observation_suite(facility_parks), frame, ROW_RESULT_FORMAT)
     failures = [
         ObservationFailure(
             submission_id=submission_id,

@@ -104,16 +104,9 @@ def _run(settings: Settings, version: str | None, release_date: str | None, no_d
     _run_and_report("main_job", settings, release_run_config(version, release_date))
 
 
-@main.command()
-@click.option("--version", "version", required=True, help="Version of the release, e.g. 2026.1.")
-@click.option("--release-date", help="Release date YYYY-MM-DD (default: SOURCE_DATE_EPOCH or today).")
-def release(version: str, release_date: str | None) -> None:
-    """Cut release VERSION from the warehouse as it is (indicators, scorecards, package, site).
-
-    A published version is immutable: publishing it again with different content fails (exit status 4).
-    """
+def _run_on_the_warehouse(job: str, run_config: dict) -> None:
+    """Run `job` on the workspace's existing warehouse under the run lock (`release`, `preview`)."""
     from instep.warehouse import WarehouseBusy, run_lock
-    from pipelines.runs import release_run_config
 
     settings = Settings.from_env()
     if not settings.workspace.is_dir():
@@ -122,9 +115,22 @@ def release(version: str, release_date: str | None) -> None:
         with run_lock(settings):
             if not settings.warehouse_path.is_file():
                 _no_workspace(settings)
-            _run_and_report("release_job", settings, release_run_config(version, release_date))
+            _run_and_report(job, settings, run_config)
     except WarehouseBusy as error:
         fail(str(error), EXIT_CODES["workspace_busy"])
+
+
+@main.command()
+@click.option("--version", "version", required=True, help="Version of the release, e.g. 2026.1.")
+@click.option("--release-date", help="Release date YYYY-MM-DD (default: SOURCE_DATE_EPOCH or today).")
+def release(version: str, release_date: str | None) -> None:
+    """Cut release VERSION from the warehouse as it is (indicators, scorecards, package, site).
+
+    A published version is immutable: publishing it again with different content fails (exit status 4).
+    """
+    from pipelines.runs import release_run_config
+
+    _run_on_the_warehouse("release_job", release_run_config(version, release_date))
 
 
 @main.command()
@@ -134,18 +140,7 @@ def preview() -> None:
     Runs what the nightly schedule runs (indicators, scorecards, disclosure and a release and site
     marked "preview" under <workspace>/preview/), so a steward sees a release before cutting it.
     """
-    from instep.warehouse import WarehouseBusy, run_lock
-
-    settings = Settings.from_env()
-    if not settings.workspace.is_dir():
-        _no_workspace(settings)
-    try:
-        with run_lock(settings):
-            if not settings.warehouse_path.is_file():
-                _no_workspace(settings)
-            _run_and_report("nightly_preview_job", settings, {})
-    except WarehouseBusy as error:
-        fail(str(error), EXIT_CODES["workspace_busy"])
+    _run_on_the_warehouse("nightly_preview_job", {})
 
 
 @main.command()

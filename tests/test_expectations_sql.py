@@ -107,9 +107,9 @@ def test_edge_cases_flag_the_same_rows_in_both_engines(workspace: Settings):
 
 def test_every_expectation_kind_in_sql_matches_pandas_on_nulls_nan_and_infinities():
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
 
     from expectations import ROW_RESULT_FORMAT, flagged_rows
+    from expectations.frames import validate_frame
 
     nan, inf = float("nan"), float("inf")
     rows = pd.DataFrame(
@@ -143,18 +143,13 @@ def test_every_expectation_kind_in_sql_matches_pandas_on_nulls_nan_and_infinitie
     ]
     assert all(compilable(e) for e in expectations)
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    suite = context.suites.add(gx.ExpectationSuite(name="kinds"))
-    for expectation in expectations:
-        suite.add_expectation(expectation.copy(update={"id": None}))
-    batch = (
-        context.data_sources.add_pandas("kinds")
-        .add_dataframe_asset("rows")
-        .add_batch_definition_whole_dataframe("all")
-        .get_batch(batch_parameters={"dataframe": rows})
-    )
-    result = batch.validate(suite, result_format=ROW_RESULT_FORMAT)
+    def kinds() -> gx.ExpectationSuite:
+        suite = gx.ExpectationSuite(name="kinds")
+        for expectation in expectations:
+            suite.add_expectation(expectation.copy(update={"id": None}))
+        return suite
+
+    result = validate_frame(kinds, rows, ROW_RESULT_FORMAT)
     by_pandas = {(meta["i"], row) for meta, _sid, row in flagged_rows(result, "i")}
 
     con = duckdb.connect()
