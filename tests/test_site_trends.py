@@ -54,3 +54,38 @@ def test_overview_of_a_facility_without_figures_is_no_chart():
     monthly = _monthly([{"period": "2024-01", "scope1_t_co2e": "", "energy_total_gj": ""}])
     assert trends.facility_overview(monthly, "Silent Mill", "facility_monthly") is None
     assert trends.facility_overview(_monthly([]).assign(period=[]), "New Mill", "facility_monthly") is None
+
+
+def test_every_panel_title_is_drawn_whole_with_its_unit():
+    import re
+
+    from instep.site import charts
+    from instep.site.chartcache import render_svg_png
+
+    monthly = _monthly(
+        [
+            {
+                "period": f"2024-{m:02d}",
+                "scope1_t_co2e": "1.5",
+                "scope2_location_t_co2e": "2.25",
+                "energy_total_gj": "300",
+                "renewable_electricity_share_pct": "12",
+                "water_withdrawal_m3": "1000",
+                "zdhc_foundational_share_pct": "80",
+            }
+            for m in range(1, 7)
+        ]
+    )
+    figure = trends.facility_overview(monthly, "Alpha Garments", "facility_monthly")
+    assert figure is not None
+    spec = charts.chart_spec(figure)
+    svg, _ = render_svg_png(spec, png=False)
+    # a title of several lines is one <text> of <tspan>s
+    drawn = [t.replace("&amp;", "&") for t in re.findall(r"<(?:text|tspan)[^>]*>([^<]+)<", svg)]
+    assert not [t for t in drawn if "…" in t]  # nothing cut with an ellipsis
+    for panel in spec["vconcat"]:
+        text = panel["title"]["text"]
+        lines = [text] if isinstance(text, str) else text
+        assert all(line in drawn for line in lines), lines
+        assert " ".join(lines).endswith(")")  # the unit, last, is there
+    assert any("(t CO₂e)" in t for t in drawn)
