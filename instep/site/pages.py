@@ -236,16 +236,14 @@ WHAT_IS_NEW_ROWS = 10
 def _keep_changed_tables(section: changelog.Section) -> None:
     """The Rows section cut to the tables that changed: on a phone, one card per table buries the few
     that did. The release page keeps every table."""
-    counts = section.headers[2:]
-    changed = [
-        row for row in section.rows if any(cell.strip() not in ("", "0") for cell in row[2 : 2 + len(counts)])
-    ]
+    # the cells after the table's name and its row count: added, removed, changed, values restated
+    changed = [row for row in section.rows if any(cell.strip() not in ("", "0") for cell in row[2:])]
     unchanged = len(section.rows) - len(changed)
     section.rows = changed
     if not changed:
         section.headers = []
         section.text.append("No table has rows added, removed or changed.")
-    if changed and unchanged:
+    elif unchanged:
         section.text.append(f"The {unchanged} other tables are unchanged (all of them on the release page).")
 
 
