@@ -21,8 +21,7 @@ from assets.resources import Workspace
 from assets.review import flags_review
 from expectations import rule as rule_definition
 from expectations.observation_suite import check_observations_of_batch
-from instep.report import report_file_name, verdicts_from_warehouse, write_reports
-from instep.review_queue import write_review_queue
+from instep.reports_folder import update_reports
 from instep.validate import row_state_counts, settle_staged_rows
 from instep.validate.ledger import batch_outcome, file_names, ledger_row_problems, staged_submissions
 
@@ -155,25 +154,30 @@ def settle_submission_rows(context: dg.AssetExecutionContext, instep: Workspace)
 def submission_reports(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
     settings = instep.settings()
     with instep.warehouse() as con:
-        verdicts = verdicts_from_warehouse(con)
-        new = [v for v in verdicts if not (settings.reports_dir / report_file_name(v)).exists()]
-        write_reports(verdicts, settings.reports_dir)
-        queue = write_review_queue(con, verdicts, settings.reports_dir, settings.archive_dir)
-    progress(context, f"reports: {len(verdicts)} submission reports in {settings.reports_dir}")
+        update = update_reports(con, settings.reports_dir, settings.archive_dir)
+    reports = update.reports
+    progress(
+        context,
+        f"reports: {len(reports)} submission reports in {settings.reports_dir}, "
+        f"{len(update.written)} written now",
+    )
     return dg.MaterializeResult(
         metadata={
-            "reports": len(verdicts),
-            "reports_new": len(new),
-            "submissions_valid": sum(v.valid for v in verdicts),
-            "submissions_with_rejected_rows": sum(bool(v.issues) for v in verdicts),
-            "submissions_unreadable": sum(v.unreadable for v in verdicts),
-            "new_reports": markdown_table(
+            "reports": len(reports),
+            "reports_written": len(update.written),
+            "submissions_valid": sum(r.exit_code == 0 for r in reports),
+            "submissions_with_rejected_rows": sum(r.exit_code == 1 for r in reports),
+            "submissions_unreadable": sum(r.unreadable for r in reports),
+            "written_reports": markdown_table(
                 ["report", "file", "verdict"],
-                [[report_file_name(v), v.file_name, _verdict_word(v.exit_code)] for v in new[:LISTED_ROWS]],
+                [
+                    [r.report_name, r.file_name, _verdict_word(r.exit_code)]
+                    for r in update.written[:LISTED_ROWS]
+                ],
             ),
             "reports_dir": dg.MetadataValue.path(str(settings.reports_dir)),
-            "review_queue": dg.MetadataValue.path(str(queue)),
-            "review_queue_html": dg.MetadataValue.path(str(queue.with_suffix(".html"))),
+            "review_queue": dg.MetadataValue.path(str(update.queue)),
+            "review_queue_html": dg.MetadataValue.path(str(update.queue.with_suffix(".html"))),
         }
     )
 

@@ -6,9 +6,7 @@ One renderer serves the pipeline (a report per submission in the workspace's `re
 
 from __future__ import annotations
 
-import hashlib
 import html
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -419,39 +417,38 @@ def report_file_name(verdict: SubmissionVerdict) -> str:
     return "_".join(part for part in parts if part) + ".md"
 
 
-# Digest of each report's text as last written: a report whose text did not change is not written again.
-REPORT_DIGESTS = ".written.json"
-
-
 def write_reports(verdicts: Sequence[SubmissionVerdict], reports_dir: Path) -> list[Path]:
-    """Write one report per verdict (named by `report_file_name`); returns every report's path, written
-    now or unchanged.
+    """Write one report per verdict into `reports_dir` (named by `report_file_name`); return their paths.
 
-    A verdict is fixed once its submission is settled, so after the first run only new submissions'
-    reports are written: opening tens of thousands of files each run costs more than the rest of it. A
-    report this function wrote under another name before (`S-<id>.md` in earlier versions) is removed.
+    `instep.reports_folder` decides which verdicts need writing in the workspace.
     """
     reports_dir.mkdir(parents=True, exist_ok=True)
-    digests_path = reports_dir / REPORT_DIGESTS
-    try:
-        before = json.loads(digests_path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        before = {}
-    digests: dict[str, str] = {}
     written = []
     for verdict in verdicts:
         path = reports_dir / report_file_name(verdict)
-        text = render_report(verdict)
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        if before.get(path.name) != digest or not path.exists():
-            path.write_text(text, encoding="utf-8")
-        digests[path.name] = digest
+        path.write_text(render_report(verdict), encoding="utf-8")
         written.append(path)
-    for stale in set(before) - set(digests):
-        # only a plain name this function wrote: the digests file is not trusted to point elsewhere
-        if PurePath(stale).name == stale and stale.endswith(".md") and not stale.startswith("."):
-            (reports_dir / stale).unlink(missing_ok=True)
-    partial = digests_path.with_suffix(".partial")
-    partial.write_text(json.dumps(digests), encoding="utf-8")
-    partial.replace(digests_path)
     return written
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    """What the review queue and a run's summary say of one submission's report."""
+
+    submission_id: str
+    file_name: str
+    facility_ids: tuple[str, ...]
+    unreadable: bool
+    exit_code: int
+    report_name: str
+
+    @classmethod
+    def of(cls, verdict: SubmissionVerdict) -> ReportSummary:
+        return cls(
+            verdict.submission_id,
+            verdict.file_name,
+            verdict.facility_ids,
+            verdict.unreadable,
+            verdict.exit_code,
+            report_file_name(verdict),
+        )

@@ -8,7 +8,7 @@ the file unreadable) come first, so the steward knows which factories to write b
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from instep.readers import display_name
-from instep.report import SubmissionVerdict, html_page, markdown_text, report_file_name
+from instep.report import ReportSummary, html_page, markdown_text
 
 INDEX_MARKDOWN = "index.md"
 INDEX_HTML = "index.html"
@@ -26,7 +26,7 @@ HEADER = ("received", "facility", "park", "file", "accepted", "rejected", "super
 
 @dataclass(frozen=True)
 class QueueEntry:
-    verdict: SubmissionVerdict
+    report: ReportSummary
     file_seq: int
     received: date | None  # the day ingest archived the file; None if its archived copy is missing
     park_ids: tuple[str, ...]
@@ -36,23 +36,19 @@ class QueueEntry:
 
     @property
     def needs_attention(self) -> bool:
-        return self.verdict.unreadable or self.rejected > 0
-
-    @property
-    def report_name(self) -> str:
-        return report_file_name(self.verdict)
+        return self.report.unreadable or self.rejected > 0
 
 
 def queue_entries(
-    con: duckdb.DuckDBPyConnection, verdicts: Sequence[SubmissionVerdict], archive_dir: Path
+    con: duckdb.DuckDBPyConnection,
+    reports: Sequence[ReportSummary],
+    received: Mapping[str, date | None],
 ) -> list[QueueEntry]:
-    """The queue in its order: needs attention first, newest (last ingested) first in each group."""
-    files = {
-        sid: (seq, archived)
-        for sid, seq, archived in con.execute(
-            "SELECT submission_id, file_seq, archived_path FROM submission_files"
-        ).fetchall()
-    }
+    """The queue in its order: needs attention first, newest (last ingested) first in each group.
+
+    `received` gives each submission's day of receipt (see `received_on`).
+    """
+    files = dict(con.execute("SELECT submission_id, file_seq FROM submission_files").fetchall())
     states = {
         sid: (accepted, rejected, superseded)
         for sid, accepted, rejected, superseded in con.execute(
@@ -65,23 +61,23 @@ def queue_entries(
     }
     park_of = dict(con.execute("SELECT facility_id, park_id FROM facilities").fetchall())
     entries = []
-    for verdict in verdicts:
-        seq, archived = files[verdict.submission_id]
-        parks = dict.fromkeys(park_of[f] for f in verdict.facility_ids if f in park_of)
+    for report in reports:
+        parks = dict.fromkeys(park_of[f] for f in report.facility_ids if f in park_of)
         entries.append(
             QueueEntry(
-                verdict,
-                seq,
-                _received(archive_dir / archived),
+                report,
+                files[report.submission_id],
+                received.get(report.submission_id),
                 tuple(parks),
-                *states.get(verdict.submission_id, (0, 0, 0)),
+                *states.get(report.submission_id, (0, 0, 0)),
             )
         )
     return sorted(entries, key=lambda e: (not e.needs_attention, -e.file_seq))
 
 
-def _received(archived: Path) -> date | None:
-    # The archived copy is written once, when ingest first reads the file, and never modified.
+def received_on(archived: Path) -> date | None:
+    """The day ingest archived a file: its archived copy is written once, when ingest first reads the
+    file, and never modified. None when the copy is missing."""
     try:
         return datetime.fromtimestamp(archived.stat().st_mtime, UTC).date()
     except OSError:
@@ -94,17 +90,22 @@ def _several(values: Sequence[str]) -> str:
     return values[0] if len(values) == 1 else f"{values[0]} and {len(values) - 1} more"
 
 
-def _cells(entry: QueueEntry) -> list[str]:
-    """The row's cells as plain text (the caller escapes them for its format), report link last."""
+def _cells(entry: QueueEntry, escape: Callable[[str], str]) -> list[str]:
+    """The row's cells, report link left out; `escape` makes the submitted text (ids and file name)
+    literal in the caller's format. The other cells are dates, counts and fixed words."""
     return [
         entry.received.isoformat() if entry.received else UNKNOWN,
-        _several(entry.verdict.facility_ids),
-        _several(entry.park_ids),
-        entry.verdict.file_name,
-        "–" if entry.verdict.unreadable else str(entry.accepted),
-        "file unreadable" if entry.verdict.unreadable else str(entry.rejected),
-        "–" if entry.verdict.unreadable else str(entry.superseded),
+        escape(_several(entry.report.facility_ids)),
+        escape(_several(entry.park_ids)),
+        escape(entry.report.file_name),
+        "–" if entry.report.unreadable else str(entry.accepted),
+        "file unreadable" if entry.report.unreadable else str(entry.rejected),
+        "–" if entry.report.unreadable else str(entry.superseded),
     ]
+
+
+def _html_text(text: str) -> str:
+    return html.escape(display_name(text))
 
 
 def _groups(entries: Sequence[QueueEntry]) -> list[tuple[str, str, list[QueueEntry]]]:
@@ -137,8 +138,8 @@ def render_queue_markdown(entries: Sequence[QueueEntry]) -> str:
             continue
         lines += ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
         for entry in group:
-            cells = [markdown_text(cell) for cell in _cells(entry)]
-            lines.append("| " + " | ".join([*cells, f"[report]({entry.report_name})"]) + " |")
+            cells = _cells(entry, markdown_text)
+            lines.append("| " + " | ".join([*cells, f"[report]({entry.report.report_name})"]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -151,8 +152,8 @@ def render_queue_html(entries: Sequence[QueueEntry]) -> str:
             continue
         parts.append("<table><thead><tr>" + "".join(f"<th>{h}</th>" for h in HEADER) + "</tr></thead><tbody>")
         for entry in group:
-            cells = "".join(f"<td>{html.escape(display_name(cell))}</td>" for cell in _cells(entry))
-            link = f'<td><a href="{html.escape(entry.report_name)}">report</a></td>'
+            cells = "".join(f"<td>{cell}</td>" for cell in _cells(entry, _html_text))
+            link = f'<td><a href="{html.escape(entry.report.report_name)}">report</a></td>'
             parts.append(f"<tr>{cells}{link}</tr>")
         parts.append("</tbody></table>")
     return html_page("Review queue", "\n".join(parts) + "\n")
@@ -160,12 +161,12 @@ def render_queue_html(entries: Sequence[QueueEntry]) -> str:
 
 def write_review_queue(
     con: duckdb.DuckDBPyConnection,
-    verdicts: Sequence[SubmissionVerdict],
+    reports: Sequence[ReportSummary],
+    received: Mapping[str, date | None],
     reports_dir: Path,
-    archive_dir: Path,
 ) -> Path:
     """Write `index.md` and `index.html` into `reports_dir` (beside the reports); return index.md's path."""
-    entries = queue_entries(con, verdicts, archive_dir)
+    entries = queue_entries(con, reports, received)
     reports_dir.mkdir(parents=True, exist_ok=True)
     for name, text in (
         (INDEX_MARKDOWN, render_queue_markdown(entries)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -12,9 +13,11 @@ import dagster as dg
 
 from assets.resources import InstepWorkspace
 from assets.validate import submission_reports
-from instep.report import REPORT_DIGESTS, SubmissionVerdict, report_file_name, write_reports
+from instep.report import SubmissionVerdict, report_file_name
+from instep.reports_folder import FOLDER_STATE, ReportsUpdate, update_reports
 from instep.settings import Settings
-from tests.test_ingest import FAULTY_ROWS, GOOD_ROWS, HEADER, ingest
+from instep.warehouse import connect
+from tests.test_ingest import FAULTY_ROWS, GOOD_ROWS, HEADER, ingest, ledger
 
 MARKDOWN_LINK = re.compile(r"\[report\]\(([^)]+)\)")
 
@@ -104,17 +107,81 @@ def test_report_names_say_facility_period_and_file_in_safe_characters():
     assert report_file_name(unreadable) == "scan_S-00000000000000aa.md"
 
 
-def test_reports_written_under_an_earlier_name_are_removed_and_nothing_else(tmp_path: Path):
-    reports = tmp_path / "reports"
+def _update(settings: Settings) -> ReportsUpdate:
+    with connect(settings) as con:
+        return update_reports(con, settings.reports_dir, settings.archive_dir)
+
+
+def _folder(path: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.name != FOLDER_STATE}
+
+
+def test_reports_written_under_an_earlier_name_are_removed_and_nothing_else(workspace: Settings):
+    drop(workspace, "a.csv", GOOD_ROWS[:1])
+    reports = workspace.reports_dir
     reports.mkdir()
-    (reports / "S-1a2b3c4d5e6f7a8b.md").write_text("old", encoding="utf-8")
+    (submission_id,) = [row[0] for row in ledger(workspace)]
+    (reports / f"{submission_id}.md").write_text("old", encoding="utf-8")
     (reports / "notes.md").write_text("the steward's own notes", encoding="utf-8")
-    (reports / REPORT_DIGESTS).write_text(json.dumps({"S-1a2b3c4d5e6f7a8b.md": "x", "../x.md": "y"}))
-    verdict = SubmissionVerdict("a.csv", "S-1a2b3c4d5e6f7a8b", 1, 0, (), facility_ids=("ET-HAW-F001",))
-    (written,) = write_reports([verdict], reports)
-    assert written.name == "ET-HAW-F001_a_S-1a2b3c4d5e6f7a8b.md"
-    assert sorted(p.name for p in reports.iterdir()) == [
-        REPORT_DIGESTS,
-        "ET-HAW-F001_a_S-1a2b3c4d5e6f7a8b.md",
-        "notes.md",
-    ]
+    # the record of an earlier version: report name -> text digest; a path outside is never followed
+    (workspace.workspace / "outside.md").write_text("keep", encoding="utf-8")
+    (reports / FOLDER_STATE).write_text(json.dumps({f"{submission_id}.md": "x", "../outside.md": "y"}))
+    (written,) = _update(workspace).written
+    assert written.report_name == f"ET-HAW-F001_2024-01_a_{submission_id}.md"
+    assert sorted(p.name for p in reports.iterdir()) == sorted(
+        [FOLDER_STATE, written.report_name, "notes.md", "index.md", "index.html"]
+    )
+    assert (workspace.workspace / "outside.md").read_text(encoding="utf-8") == "keep"
+
+
+def test_a_new_file_writes_its_own_report_and_the_folder_reads_as_if_written_whole(
+    workspace: Settings, tmp_path: Path
+):
+    drop(workspace, "january.csv", GOOD_ROWS)
+    drop(workspace, "faulty.csv", [row for row, _ in FAULTY_ROWS[:4]])
+    assert len(_update(workspace).written) == 2
+    assert _update(workspace).written == []  # nothing changed: nothing rendered
+
+    # a restatement: the new file's report is written; January's rows change state (superseded), which
+    # its report does not say but the queue does
+    drop(workspace, "restated.csv", [GOOD_ROWS[0].replace(",850,", ",900,")])
+    update = _update(workspace)
+    assert [r.file_name for r in update.written] == ["restated.csv"]
+    assert [r.file_name for r in update.reports] == ["january.csv", "faulty.csv", "restated.csv"]
+    january = next(
+        line for line in (workspace.reports_dir / "index.md").read_text().splitlines() if "january" in line
+    )
+    assert f"| january.csv | {len(GOOD_ROWS) - 1} | 0 | 1 |" in january
+
+    # a report deleted by hand is written again
+    (workspace.reports_dir / update.reports[0].report_name).unlink()
+    assert [r.file_name for r in _update(workspace).written] == ["january.csv"]
+
+    # the folder written a step at a time is the folder written at once from the same ledger
+    incremental = _folder(workspace.reports_dir)
+    shutil.rmtree(workspace.reports_dir)
+    assert len(_update(workspace).written) == 3
+    assert _folder(workspace.reports_dir) == incremental
+
+
+def test_a_rejected_row_confirmed_later_rewrites_its_report(workspace: Settings):
+    drop(workspace, "faulty.csv", [row for row, _ in FAULTY_ROWS[:4]] + GOOD_ROWS[:1])
+    (report,) = _update(workspace).reports
+    before = (workspace.reports_dir / report.report_name).read_text(encoding="utf-8")
+    with connect(workspace) as con:
+        # a rejected row settled again as accepted, as a steward's confirmation does
+        sid, row_number = con.execute(
+            "SELECT submission_id, row_number FROM submission_rows WHERE state = 'rejected' "
+            "ORDER BY row_number LIMIT 1"
+        ).fetchall()[0]
+        con.execute(
+            "UPDATE submission_rows SET state = 'accepted', rule = NULL, message = NULL "
+            "WHERE submission_id = ? AND row_number = ?",
+            [sid, row_number],
+        )
+        con.execute("DELETE FROM row_issues WHERE submission_id = ? AND row_number = ?", [sid, row_number])
+    (rewritten,) = _update(workspace).written
+    after = (workspace.reports_dir / rewritten.report_name).read_text(encoding="utf-8")
+    rejected = re.search(r"rejected: (\d+)", before).group(1)
+    assert f"; rejected: {int(rejected) - 1}" in after
+    assert f"| {row_number + 1} |" in before and f"| {row_number + 1} |" not in after
