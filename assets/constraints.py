@@ -1,7 +1,8 @@
 """Constraint checks of every warehouse table, derived from the metadata model (`instep.metadata.checks`).
 
 One check per table, `<table>_constraints`, on the asset that writes the table: each counts the rows that
-break a constraint of the model (not null, unique keys, enum, pattern, foreign keys). One op per asset runs
+break a constraint of the model (not null, unique keys, enum, pattern, foreign keys), except those DuckDB
+holds on the table itself (its DDL's NOT NULL and keys: no write breaking them commits). One op per asset runs
 its tables' checks over one connection. Not blocking: the stage checks that guard what is computed
 (row states, the observation suite, park sums) stay the gates; these report a broken constraint.
 """
@@ -89,6 +90,7 @@ def _constraint_checks(key: dg.AssetKey, tables: tuple[Resource, ...]) -> dg.Ass
                     passed=not failing,
                     metadata={
                         "constraints_checked": len(outcomes),
+                        "constraints_held_by_duckdb": sum(o.enforced for o in outcomes),
                         "constraints_failing": len(failing),
                         "failing": markdown_table(
                             ["constraint", "rows breaking it"],

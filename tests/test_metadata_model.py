@@ -178,6 +178,27 @@ def test_constraint_checks_count_the_rows_breaking_each_constraint():
     }
 
 
+def test_constraints_duckdb_holds_are_not_counted_again_and_the_rest_still_are():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE sites (site_id VARCHAR PRIMARY KEY)")
+    con.execute("INSERT INTO sites VALUES ('S1')")
+    con.execute(table_ddl("plants", PLANTS.fields, PLANTS.primary_key, enforce=True))
+    # held by DuckDB: the key and the required site; the pattern and the foreign key are not
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO plants VALUES ('P1', NULL, 'boiler', 'A')")
+    con.execute("INSERT INTO plants VALUES ('P1', 'S1', 'boiler', 'A'), ('Q7', 'S9', 'solar', 'B')")
+    outcomes = {o.check.name: (o.failing_rows, o.enforced) for o in run_constraint_checks(con, PLANTS)}
+    assert outcomes == {
+        "not_null(plant_id)": (0, True),
+        "not_null(site_id)": (0, True),
+        "unique(plant_id)": (0, True),
+        "unique(serial)": (0, True),
+        "enum(kind)": (0, False),
+        "pattern(plant_id)": (1, False),
+        "foreign_key(site_id)": (1, False),
+    }
+
+
 def test_the_ledger_ddl_enforces_the_model_where_duckdb_can():
     con = duckdb.connect()
     con.execute(
