@@ -88,7 +88,6 @@ def build_park_coverage(con: duckdb.DuckDBPyConnection) -> None:
     """Needs out_facility_monthly, `ind_years` (instep.indicators.coverage) and `ref_metric_topics`."""
     from instep.indicators.facility import create_out_table
 
-    register_metric_topics(con)
     create_out_table(con, "park_coverage")
     con.execute(REPORTED_TOPICS_SQL)
     con.execute(PARK_COVERAGE_SQL)
