@@ -76,17 +76,30 @@ def indicator_tables(context: dg.AssetExecutionContext, instep: Workspace):
     settings = instep.settings()
     with instep.warehouse() as con:
         progress(context, f"indicators: computing from observations (GWP set {settings.gwp_set})")
-        rows = build_indicator_tables(con, settings)
+        build = build_indicator_tables(con, settings)
+        rows, plan = build.rows, build.plan
         coverage = con.execute(
             "SELECT count(DISTINCT park_id), min(period), max(period), "
             "count(*) FILTER (WHERE grid_factor_fallback) FROM out_park_monthly"
         ).fetchall()[0]
         mismatches = park_sum_mismatches(con)
-    progress(context, "indicators: " + ", ".join(f"{table} {count}" for table, count in rows.items()))
+    scope = (
+        f"full build ({plan.reason})"
+        if plan.full
+        else f"recomputed {plan.facility_months} facility-months, {plan.park_months} park-months, "
+        f"{plan.park_years} park-years"
+    )
+    progress(context, f"indicators: {scope}; " + ", ".join(f"{t} {n}" for t, n in rows.items()))
     for key in DESCRIPTIONS:
         metadata: dict[str, object] = {
             "dagster/row_count": rows[keys.table_of(key)],
             "gwp_set": settings.gwp_set,
+            "full_build": plan.full,
+            "full_build_reason": plan.reason,
+            "facility_months_recomputed": plan.facility_months,
+            "park_months_recomputed": plan.park_months,
+            "park_years_recomputed": plan.park_years,
+            "park_tables_whole": plan.park_tables_whole,
         }
         if key == keys.PARK_MONTHLY:
             metadata |= {

@@ -23,6 +23,9 @@ FROM (SELECT unnest(generate_series(first_month, last_month, INTERVAL 1 MONTH)) 
       WHERE first_month IS NOT NULL)
 """
 
+# The years with any accepted value: every park has a coverage row for each (instep.indicators.park_coverage).
+YEARS_SQL = "CREATE OR REPLACE TEMP TABLE ind_years AS SELECT DISTINCT year FROM observations"
+
 EXPECTED_SQL = """
 CREATE OR REPLACE TEMP TABLE ind_expected AS
 SELECT f.facility_id, f.park_id, w.period, w.year,
@@ -88,7 +91,19 @@ LEFT JOIN rows AS r USING (park_id, year)
 
 def build_coverage(con: duckdb.DuckDBPyConnection) -> None:
     """The reporting window, the expected facility-months and first-time acceptance (temporary tables)."""
+    build_reporting_window(con)
+    build_expected(con)
+
+
+def build_reporting_window(con: duckdb.DuckDBPyConnection) -> None:
+    """The months and years of the whole warehouse (`ind_window`, `ind_years`): they set which
+    facility-months every park is expected to report, so they are always taken from every observation."""
     con.execute(WINDOW_SQL)
+    con.execute(YEARS_SQL)
+
+
+def build_expected(con: duckdb.DuckDBPyConnection) -> None:
+    """Expected facility-months of the window and first-time acceptance (`ind_expected`, `ind_first_time`)."""
     con.execute(EXPECTED_SQL)
     con.execute(FIRST_TIME_SQL)
 

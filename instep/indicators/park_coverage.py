@@ -14,27 +14,33 @@ from __future__ import annotations
 import duckdb
 
 from instep import reference
+from instep.indicators.reference_tables import insert_rows
 from instep.metadata.resources import COVERAGE_THRESHOLD_PCT
 
 # Wastewater results are samples judged one by one, not monthly amounts summed into a park total.
 NOT_MONTHLY_TOPICS = ("wastewater",)
 ALL_TOPICS = "all"
 
+# The topics each facility reports at all, in any month (computed apart: an incremental build reads every
+# month of a facility for these and only the affected years for the rest).
+REPORTED_TOPICS_SQL = f"""
+CREATE OR REPLACE TEMP TABLE ind_reported_topics AS
+SELECT DISTINCT facility_id, topic FROM observations
+UNION
+SELECT DISTINCT trim(r.facility_id), t.topic
+FROM submission_rows AS r JOIN ref_metric_topics AS t ON t.metric = trim(r.metric)
+UNION
+SELECT facility_id, '{ALL_TOPICS}' FROM facilities
+"""
+
 PARK_COVERAGE_SQL = f"""
 INSERT INTO out_park_coverage BY NAME
-WITH years AS (SELECT DISTINCT year FROM observations),
+WITH years AS (SELECT year FROM ind_years),
 months AS (
     SELECT y.year, make_date(y.year, CAST(i.range AS INTEGER) + 1, 1) AS month_start
     FROM years AS y CROSS JOIN range(12) AS i
 ),
-reports_topic AS (
-    SELECT DISTINCT facility_id, topic FROM observations
-    UNION
-    SELECT DISTINCT trim(r.facility_id), t.topic
-    FROM submission_rows AS r JOIN ref_metric_topics AS t ON t.metric = trim(r.metric)
-    UNION
-    SELECT facility_id, '{ALL_TOPICS}' FROM facilities
-),
+reports_topic AS (SELECT facility_id, topic FROM ind_reported_topics),
 expected AS (
     SELECT f.facility_id, f.park_id, m.year, strftime(m.month_start, '%Y-%m') AS period, t.topic
     FROM facilities AS f
@@ -73,16 +79,15 @@ FROM judged GROUP BY park_id, year, topic
 
 def register_metric_topics(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE OR REPLACE TEMP TABLE ref_metric_topics (metric VARCHAR PRIMARY KEY, topic VARCHAR)")
-    con.executemany(
-        "INSERT INTO ref_metric_topics VALUES (?, ?)",
-        [[code, metric.topic] for code, metric in sorted(reference.metrics().items())],
+    insert_rows(
+        con, "ref_metric_topics", [[code, m.topic] for code, m in sorted(reference.metrics().items())]
     )
 
 
 def build_park_coverage(con: duckdb.DuckDBPyConnection) -> None:
-    """Needs out_facility_monthly."""
+    """Needs out_facility_monthly, `ind_years` (instep.indicators.coverage) and `ref_metric_topics`."""
     from instep.indicators.facility import create_out_table
 
-    register_metric_topics(con)
     create_out_table(con, "park_coverage")
+    con.execute(REPORTED_TOPICS_SQL)
     con.execute(PARK_COVERAGE_SQL)

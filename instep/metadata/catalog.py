@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from instep.metadata.ledger import DISCLOSURE_WITHHELD, LEDGER_TABLES
+from instep.metadata.ledger import DISCLOSURE_WITHHELD, INDICATOR_WATERMARK, LEDGER_TABLES
 from instep.metadata.model import ForeignKey, Resource
 from instep.metadata.registry import REGISTRY_TABLES
 from instep.metadata.resources import COMPUTED_RESOURCES, RESOURCES, warehouse_fields
@@ -42,6 +42,7 @@ def warehouse_tables() -> tuple[Resource, ...]:
         *REGISTRY_TABLES,
         *LEDGER_TABLES,
         *(computed_table(r) for r in COMPUTED_RESOURCES),
+        INDICATOR_WATERMARK,
         DISCLOSURE_WITHHELD,
         *(published_table(r) for r in RESOURCES),
     )

@@ -290,3 +290,80 @@ DISCLOSURE_WITHHELD = Resource(
     primary_key=("resource", "park_id", "key", "column"),
     row="withheld park cell",
 )
+
+INDICATOR_WATERMARK = Resource(
+    name="indicator_watermark",
+    title="What the indicator tables were built from",
+    description=(
+        "One row written with the out_* tables: the last file whose rows they include, the row and "
+        "observation counts of the ledger then, the reporting window and a fingerprint of everything else "
+        "they are computed from. The next build recomputes only the facility-months of later files (and "
+        "the park tables of their parks) when the ledger changed by those files alone and the fingerprint "
+        "is the same; otherwise it rebuilds every table."
+    ),
+    fields=(
+        Field(
+            "file_seq",
+            "integer",
+            "Last file (file_seq) whose rows the indicator tables include; -1 when there were none.",
+            required=True,
+        ),
+        *(
+            Field(
+                f"rows_{state}",
+                "integer",
+                f"Rows of files up to file_seq in state '{state}' when the tables were built.",
+                unit="count",
+                required=True,
+                minimum=0,
+            )
+            for state in ROW_STATES
+        ),
+        Field(
+            "observations",
+            "integer",
+            "Accepted values in the warehouse when the tables were built.",
+            unit="count",
+            required=True,
+            minimum=0,
+        ),
+        Field("first_period", "yearmonth", "First month of the reporting window.", pattern=PERIOD_PATTERN),
+        Field("last_period", "yearmonth", "Last month of the reporting window.", pattern=PERIOD_PATTERN),
+        Field("years", "string", "Years with an accepted value, separated by ';'.", required=True),
+        Field(
+            "inputs_fingerprint",
+            "string",
+            "SHA-256 of the GWP set, the reference factors, the parks and facilities of the registry and "
+            "the indicator code the tables were built with.",
+            required=True,
+            pattern=r"^[0-9a-f]{64}$",
+        ),
+        Field("full_build", "boolean", "True when every table was rebuilt whole.", required=True),
+        Field(
+            "facility_months_recomputed",
+            "integer",
+            "Facility-months recomputed by an incremental build (every facility-month by a full one).",
+            unit="count",
+            required=True,
+            minimum=0,
+        ),
+        Field(
+            "park_months_recomputed",
+            "integer",
+            "Park-months of out_park_monthly recomputed (every one by a full build).",
+            unit="count",
+            required=True,
+            minimum=0,
+        ),
+        Field(
+            "park_years_recomputed",
+            "integer",
+            "Park-years of out_park_coverage recomputed (every one of out_data_quality by a full build).",
+            unit="count",
+            required=True,
+            minimum=0,
+        ),
+    ),
+    primary_key=(),
+    row="indicator build",
+)
