@@ -457,3 +457,36 @@ def test_a_downloaded_chart_names_its_source_release_licence_and_synthetic_label
                 assert sorted(archive.namelist()) == sorted(f"{stem}.{s}" for s in ("csv", "png", "svg"))
     # Two parks' charts never share a file name.
     assert not names[parks[0]] & names[parks[1]]
+
+
+def test_the_chart_fonts_draw_a_chart_as_the_system_dejavu_sans_does(tmp_path: Path):
+    from instep.site.chartcache import WorkerPool, chart_fonts_cover, chart_key, spec_text
+
+    rows = [
+        {"month": f"2024-{m:02d}-01", "value": m * 1.5, "series": "Scope 2 (tCO₂e)"} for m in range(1, 13)
+    ]
+    spec = {
+        "data": {"values": rows},
+        "mark": "line",
+        "title": {"text": "Emissions of Nam Định's park", "fontWeight": "bold"},
+        "encoding": {
+            "x": {"field": "month", "type": "temporal"},
+            "y": {"field": "value", "type": "quantitative", "title": "tonnes CO₂e"},
+            "color": {"field": "series", "type": "nominal"},
+        },
+        "config": {"font": "DejaVu Sans, Helvetica, Arial, sans-serif"},
+    }
+    assert chart_fonts_cover(spec_text(spec))
+    assert not chart_fonts_cover(spec_text({**spec, "description": "東"}))
+    key = chart_key(spec)
+    drawn = {}
+    for chart_fonts in (True, False):
+        cache = tmp_path / str(chart_fonts)
+        pool = WorkerPool(1, cache, chart_fonts)
+        try:
+            pool.submit(key, spec, None).result()
+        finally:
+            pool.close()
+        drawn[chart_fonts] = (cache / key[:2] / f"{key}.svg").read_text(encoding="utf-8")
+    assert "DejaVu Sans" in drawn[True]
+    assert drawn[True] == drawn[False]

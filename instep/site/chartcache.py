@@ -18,6 +18,12 @@ being generated. Each worker is a fresh interpreter running `python -m instep.si
 fork: vl-convert runs its own threads; not multiprocessing's spawn, which re-imports the caller's main
 script), reading one spec a line and answering with its key once the entry is written. The files do
 not depend on the order in which the workers finish.
+
+The workers draw with the project's subset of DejaVu Sans (`instep/site/data/fonts`, made by
+`scripts/make_chart_fonts.py`) put ahead of the system's fonts: vl-convert reads a system font's file
+again for every glyph it measures or draws, which costs less the smaller the file. The subset has DejaVu
+Sans' own glyphs and metrics, so a chart is drawn the same; a chart with a character outside the subset
+is drawn by a worker with the system's fonts only.
 """
 
 from __future__ import annotations
@@ -43,6 +49,9 @@ from xml.sax.saxutils import escape as xml_escape
 
 import vl_convert as vlc
 
+CHART_FONTS = Path(__file__).resolve().parent / "data" / "fonts"
+SYSTEM_FONT_CONFIG = "/etc/fonts/fonts.conf"
+
 VEGA_LITE_VERSION = "v6.4"
 PNG_SCALE = 2
 # Bump when what is stored for a key changes, so older entries are not reused.
@@ -50,9 +59,14 @@ CACHE_FORMAT = "4"
 RENDERER = f"vl-convert {vlc.__version__}; vega-lite {VEGA_LITE_VERSION}; png scale {PNG_SCALE}"
 
 
-def chart_key(spec: dict[str, Any]) -> str:
-    """The cache key of a spec: what is drawn (spec and data) and what draws it (renderer versions)."""
-    text = json.dumps(spec, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+def spec_text(spec: dict[str, Any]) -> str:
+    return json.dumps(spec, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def chart_key(spec: dict[str, Any], text: str | None = None) -> str:
+    """The cache key of a spec (`text`: its spec_text, if at hand): what is drawn (spec and data) and
+    what draws it (renderer versions)."""
+    text = spec_text(spec) if text is None else text
     digest = hashlib.sha256()
     for part in (CACHE_FORMAT, RENDERER, text):
         digest.update(part.encode("utf-8"))
@@ -155,6 +169,40 @@ def render_svg_png(spec: dict[str, Any], png: bool = True) -> tuple[str, bytes |
     return svg, vlc.svg_to_png(svg, scale=PNG_SCALE) if png else None
 
 
+def _chart_font_coverage() -> frozenset[str]:
+    """The characters the chart fonts have (coverage.txt: inclusive hexadecimal ranges)."""
+    characters: set[str] = set()
+    for line in (CHART_FONTS / "coverage.txt").read_text(encoding="utf-8").split():
+        first, last = (int(bound, 16) for bound in line.split("-"))
+        characters.update(map(chr, range(first, last + 1)))
+    return frozenset(characters)
+
+
+CHART_FONT_COVERAGE = _chart_font_coverage()
+
+
+def chart_fonts_cover(spec_text: str) -> bool:
+    """Whether every character of a spec (its JSON text) is in the chart fonts: if not, the system's
+    fonts draw it, as they would draw any character DejaVu Sans has and the subset does not."""
+    return set(spec_text) <= CHART_FONT_COVERAGE
+
+
+def write_font_config(folder: Path) -> Path:
+    """A fontconfig file that lists the chart fonts before the system's fonts (fonts found first win
+    among faces of the same name in vl-convert); returns its path."""
+    system = os.environ.get("FONTCONFIG_FILE", SYSTEM_FONT_CONFIG)
+    text = (
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        f"  <dir>{xml_escape(str(CHART_FONTS))}</dir>\n"
+        f'  <include ignore_missing="yes">{xml_escape(system)}</include>\n</fontconfig>\n'
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "fonts.conf"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        _write_atomically(path, text.encode("utf-8"))
+    return path
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
@@ -184,10 +232,14 @@ def _render_into(cache: str, key: str, spec: dict[str, Any], footer: Sequence[st
 
 
 class WorkerPool:
-    """`size` worker processes fed through as many threads (which only wait on the pipes)."""
+    """`size` worker processes fed through as many threads (which only wait on the pipes); with
+    `chart_fonts`, the workers draw with the chart fonts ahead of the system's."""
 
-    def __init__(self, size: int, cache: Path) -> None:
+    def __init__(self, size: int, cache: Path, chart_fonts: bool = True) -> None:
         self._cache = cache
+        self._env = {**os.environ}
+        if chart_fonts:
+            self._env["FONTCONFIG_FILE"] = str(write_font_config(cache))
         self._idle: queue.Queue[subprocess.Popen[str]] = queue.Queue()
         self._all: list[subprocess.Popen[str]] = []
         self._lock = threading.Lock()
@@ -207,6 +259,7 @@ class WorkerPool:
                     stdout=subprocess.PIPE,
                     text=True,
                     encoding="utf-8",
+                    env=self._env,
                 )
                 self._all.append(process)
                 return process
@@ -288,7 +341,8 @@ class ChartRenderer:
         self._targets_asked: set[str] = set()
         self._bundles: list[tuple[Path, tuple[Path, ...]]] = []
         self._pending: list[Future[str]] = []
-        self._pool: WorkerPool | None = None
+        # Workers by whether they draw with the chart fonts (see the module's docstring).
+        self._pools: dict[bool, WorkerPool] = {}
 
     def _svg_entry(self, key: str) -> Path:
         return self.cache_dir / key[:2] / f"{key}.svg"
@@ -303,7 +357,8 @@ class ChartRenderer:
         png_path: Path | None = None,
         footer: Sequence[str] = (),
     ) -> str:
-        key = chart_key(spec)
+        text = spec_text(spec)
+        key = chart_key(spec, text)
         self._targets.setdefault(key, []).append(_Target(svg_path, png_path, tuple(footer)))
         png_footer = tuple(footer) if png_path is not None else None
         job = (key, footer_digest(png_footer) if png_footer is not None else None)
@@ -315,9 +370,8 @@ class ChartRenderer:
         if svg_cached and (png_footer is None or self._png_entry(key, png_footer).is_file()):
             return key
         self.rendered += 1
-        if self._pool is None:
-            self._pool = WorkerPool(self.workers, self.cache_dir)
-        self._pending.append(self._pool.submit(key, spec, list(png_footer) if png_footer else None))
+        pool = self._pool(chart_fonts_cover(text))
+        self._pending.append(pool.submit(key, spec, list(png_footer) if png_footer else None))
         return key
 
     def bundle(self, zip_path: Path, files: Sequence[Path]) -> None:
@@ -347,9 +401,17 @@ class ChartRenderer:
 
     def close(self) -> None:
         """Stop the workers (a failed build calls this; finish() does it itself)."""
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    def _pool(self, chart_fonts: bool) -> WorkerPool:
+        """The workers for charts the chart fonts cover (a process per core), or for the rare others
+        (one process)."""
+        if chart_fonts not in self._pools:
+            size = self.workers if chart_fonts else 1
+            self._pools[chart_fonts] = WorkerPool(size, self.cache_dir, chart_fonts)
+        return self._pools[chart_fonts]
 
     def _prune(self) -> None:
         if not self.cache_dir.is_dir():
