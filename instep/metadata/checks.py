@@ -26,6 +26,9 @@ class ConstraintCheck:
     description: str
     # A query returning one number: the rows that break the constraint.
     sql: str
+    # For a constraint judged row by row (not null, enum, pattern): the condition of a breaking row, the
+    # WHERE of `sql`, so that several can be counted in one scan.
+    row_condition: str | None = None
 
     @property
     def name(self) -> str:
@@ -36,19 +39,18 @@ def _columns(columns: tuple[str, ...]) -> str:
     return ", ".join(quote(c) for c in columns)
 
 
+def _row_check(table: str, kind: CheckKind, column: str, description: str, condition: str) -> ConstraintCheck:
+    sql = f"SELECT count(*) FROM {quote(table)} WHERE {condition}"
+    return ConstraintCheck(table, kind, (column,), description, sql, row_condition=condition)
+
+
 def constraint_checks(table: Resource) -> tuple[ConstraintCheck, ...]:
     """The SQL checks of every constraint of `table` (its name is the warehouse table's)."""
     name = quote(table.name)
     checks: list[ConstraintCheck] = []
     for column in table.required_names:
         checks.append(
-            ConstraintCheck(
-                table.name,
-                "not_null",
-                (column,),
-                f"{column} is never empty",
-                f"SELECT count(*) FROM {name} WHERE {quote(column)} IS NULL",
-            )
+            _row_check(table.name, "not_null", column, f"{column} is never empty", f"{quote(column)} IS NULL")
         )
     keys = [table.primary_key] if table.primary_key else []
     keys += [(f.name,) for f in table.fields if f.unique]
@@ -69,23 +71,22 @@ def constraint_checks(table: Resource) -> tuple[ConstraintCheck, ...]:
         if f.enum is not None:
             allowed = ", ".join(sql_literal(value) for value in f.enum)
             checks.append(
-                ConstraintCheck(
+                _row_check(
                     table.name,
                     "enum",
-                    (f.name,),
+                    f.name,
                     f"{f.name} is one of {', '.join(f.enum)}",
-                    f"SELECT count(*) FROM {name} WHERE {quote(f.name)} NOT IN ({allowed})",
+                    f"{quote(f.name)} NOT IN ({allowed})",
                 )
             )
         if f.pattern is not None and f.duckdb_type == "VARCHAR":
             checks.append(
-                ConstraintCheck(
+                _row_check(
                     table.name,
                     "pattern",
-                    (f.name,),
+                    f.name,
                     f"{f.name} matches {f.pattern}",
-                    f"SELECT count(*) FROM {name} "
-                    f"WHERE NOT regexp_full_match({quote(f.name)}, {sql_literal(f.pattern)})",
+                    f"NOT regexp_full_match({quote(f.name)}, {sql_literal(f.pattern)})",
                 )
             )
     for fk in table.foreign_keys:
@@ -116,10 +117,6 @@ class CheckOutcome:
     enforced: bool = False
 
 
-# Row by row constraints, counted together in one scan of the table.
-_ROW_KINDS = ("not_null", "enum", "pattern")
-
-
 def enforced_constraints(con: duckdb.DuckDBPyConnection, table: str) -> set[tuple[str, tuple[str, ...]]]:
     """(kind, columns) of the not-null and unique constraints DuckDB holds on `table`."""
     kinds = {"NOT NULL": "not_null", "PRIMARY KEY": "unique", "UNIQUE": "unique"}
@@ -133,11 +130,6 @@ def enforced_constraints(con: duckdb.DuckDBPyConnection, table: str) -> set[tupl
     }
 
 
-def _row_condition(check: ConstraintCheck) -> str:
-    # the WHERE of the check's own query: one definition of what breaks the constraint
-    return check.sql.split(" WHERE ", 1)[1]
-
-
 def run_constraint_checks(con: duckdb.DuckDBPyConnection, table: Resource) -> list[CheckOutcome]:
     """Every constraint check of `table` with the number of rows breaking it.
 
@@ -147,9 +139,9 @@ def run_constraint_checks(con: duckdb.DuckDBPyConnection, table: Resource) -> li
     checks = constraint_checks(table)
     enforced = enforced_constraints(con, table.name)
     counts: dict[ConstraintCheck, int] = {}
-    by_row = [c for c in checks if c.kind in _ROW_KINDS and (c.kind, c.columns) not in enforced]
+    by_row = [c for c in checks if c.row_condition is not None and (c.kind, c.columns) not in enforced]
     if by_row:
-        filters = ", ".join(f"count(*) FILTER (WHERE {_row_condition(c)})" for c in by_row)
+        filters = ", ".join(f"count(*) FILTER (WHERE {c.row_condition})" for c in by_row)
         found = con.execute(f"SELECT {filters} FROM {quote(table.name)}").fetchone()
         counts |= {check: int(n) for check, n in zip(by_row, found, strict=True)}
     outcomes = []
