@@ -143,6 +143,7 @@ def update_reports(con: duckdb.DuckDBPyConnection, reports_dir: Path, archive_di
     before, names_before = _load_state(state_path, renderer)
     present = set(os.listdir(reports_dir))
     current = con.execute(FINGERPRINTS_SQL).fetchall()
+    by_id = {row[0]: row for row in current}
     changed = [
         sid
         for sid, _archived, fingerprint in current
@@ -152,16 +153,16 @@ def update_reports(con: duckdb.DuckDBPyConnection, reports_dir: Path, archive_di
     ]
     verdicts = verdicts_from_warehouse(con, changed)
     write_reports(verdicts, reports_dir)
-    archived = {sid: path for sid, path, _fingerprint in current}
-    fingerprints = {sid: fingerprint for sid, _archived, fingerprint in current}
-    written = {sid: before[sid] for sid in fingerprints if sid in before}
-    for verdict in verdicts:
-        sid = verdict.submission_id
-        received = before[sid].received if sid in before else received_on(archive_dir / archived[sid])
-        written[sid] = _Written(fingerprints[sid], ReportSummary.of(verdict), received)
-    ordered = {sid: written[sid] for sid in fingerprints}
+    written_now = [ReportSummary.of(verdict) for verdict in verdicts]
+    fresh: dict[str, _Written] = {}
+    for summary in written_now:
+        sid, archived, fingerprint = by_id[summary.submission_id]
+        # the archived copy never changes: its day of receipt is read once per submission
+        received = before[sid].received if sid in before else received_on(archive_dir / archived)
+        fresh[sid] = _Written(fingerprint, summary, received)
+    ordered = {sid: fresh.get(sid) or before[sid] for sid, _archived, _fingerprint in current}
     _remove_stale(reports_dir, names_before - {w.report.report_name for w in ordered.values()})
     _save_state(state_path, renderer, ordered)
     summaries = [w.report for w in ordered.values()]
     queue = write_review_queue(con, summaries, {sid: w.received for sid, w in ordered.items()}, reports_dir)
-    return ReportsUpdate(summaries, [ReportSummary.of(v) for v in verdicts], queue)
+    return ReportsUpdate(summaries, written_now, queue)
