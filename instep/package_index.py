@@ -10,19 +10,14 @@ change; only these files do.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from instep.files import write_text_atomically
 
 INDEX_NAME = "releases.json"
 LATEST_NAME = "LATEST"
 LATEST_JSON_NAME = "latest.json"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(temporary, path)
 
 
 def read_index(package_dir: Path) -> list[dict[str, Any]]:
@@ -34,7 +29,7 @@ def read_index(package_dir: Path) -> list[dict[str, Any]]:
 
 def write_index(package_dir: Path, package_name: str, releases: list[dict[str, Any]]) -> None:
     document = {"package": package_name, "releases": releases}
-    _write_atomically(package_dir / INDEX_NAME, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomically(package_dir / INDEX_NAME, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 def add_release(package_dir: Path, package_name: str, entry: dict[str, Any]) -> None:
@@ -43,8 +38,9 @@ def add_release(package_dir: Path, package_name: str, entry: dict[str, Any]) -> 
     releases.append(entry)
     write_index(package_dir, package_name, releases)
     latest = {"package": package_name, **entry}
-    _write_atomically(package_dir / LATEST_JSON_NAME, json.dumps(latest, indent=2, ensure_ascii=False) + "\n")
-    _write_atomically(package_dir / LATEST_NAME, entry["version"] + "\n")
+    latest_text = json.dumps(latest, indent=2, ensure_ascii=False) + "\n"
+    write_text_atomically(package_dir / LATEST_JSON_NAME, latest_text)
+    write_text_atomically(package_dir / LATEST_NAME, entry["version"] + "\n")
 
 
 def latest_version(package_dir: Path) -> str | None:

@@ -24,6 +24,7 @@ import duckdb
 from expectations import RULES_FILE
 from expectations.messages import MESSAGES_FILE
 from instep import report
+from instep.files import write_text_atomically
 from instep.readers import core as reader_core
 from instep.report import ReportSummary, verdicts_from_warehouse, write_reports
 from instep.review_queue import received_on, write_review_queue
@@ -122,9 +123,7 @@ def _save_state(path: Path, renderer: str, written: dict[str, _Written]) -> None
             for sid, w in written.items()
         },
     }
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(record), encoding="utf-8")
-    partial.replace(path)
+    write_text_atomically(path, json.dumps(record))
 
 
 def _remove_stale(reports_dir: Path, names: set[str]) -> None:

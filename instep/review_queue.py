@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from instep.files import write_text_atomically
 from instep.readers import display_name
 from instep.report import ReportSummary, html_page, markdown_text
 
@@ -172,7 +173,5 @@ def write_review_queue(
         (INDEX_MARKDOWN, render_queue_markdown(entries)),
         (INDEX_HTML, render_queue_html(entries)),
     ):
-        partial = reports_dir / f".{name}.partial"
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(reports_dir / name)
+        write_text_atomically(reports_dir / name, text)
     return reports_dir / INDEX_MARKDOWN

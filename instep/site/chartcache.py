@@ -38,7 +38,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import uuid
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -48,6 +47,8 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 import vl_convert as vlc
+
+from instep.files import write_atomically
 
 CHART_FONTS = Path(__file__).resolve().parent / "data" / "fonts"
 SYSTEM_FONT_CONFIG = "/etc/fonts/fonts.conf"
@@ -199,17 +200,8 @@ def write_font_config(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "fonts.conf"
     if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        _write_atomically(path, text.encode("utf-8"))
+        write_atomically(path, text.encode("utf-8"))
     return path
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _render_into(cache: str, key: str, spec: dict[str, Any], footer: Sequence[str] | None) -> str:
@@ -225,9 +217,9 @@ def _render_into(cache: str, key: str, spec: dict[str, Any], footer: Sequence[st
         svg, _ = render_svg_png(spec, png=False)
     if footer is not None:
         png_bytes = vlc.svg_to_png(add_footer(svg, footer), scale=PNG_SCALE)
-        _write_atomically(folder / f"{key}.{footer_digest(footer)}.png", png_bytes)
+        write_atomically(folder / f"{key}.{footer_digest(footer)}.png", png_bytes)
     if not svg_path.is_file():
-        _write_atomically(svg_path, svg.encode("utf-8"))
+        write_atomically(svg_path, svg.encode("utf-8"))
     return key
 
 
