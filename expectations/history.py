@@ -13,11 +13,15 @@ history. Each prepared row carries `history_median`, `history_months`, `history_
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import great_expectations.expectations as gxe
 
 from expectations.messages import message
 from instep import reference
+
+if TYPE_CHECKING:
+    import great_expectations.expectations as gxe
 
 RULE = "implausible_change"
 
@@ -93,6 +97,8 @@ def add_history_columns(con: duckdb.DuckDBPyConnection, prepared: str) -> None:
 
 
 def history_expectations() -> list[gxe.Expectation]:
+    import great_expectations.expectations as gxe
+
     meta = {"rule": RULE, "column": "value"}
     return [
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(

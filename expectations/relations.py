@@ -11,11 +11,15 @@ is larger is rejected with `part_exceeds_whole`, both the part's and the whole's
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
-import great_expectations.expectations as gxe
 
 from expectations.messages import message, sql_text
 from instep import reference
+
+if TYPE_CHECKING:
+    import great_expectations.expectations as gxe
 
 RULE = "part_exceeds_whole"
 
@@ -94,6 +98,8 @@ def add_relation_columns(con: duckdb.DuckDBPyConnection, prepared: str) -> None:
 
 
 def relation_expectations() -> list[gxe.Expectation]:
+    import great_expectations.expectations as gxe
+
     return [
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A=_whole(r),

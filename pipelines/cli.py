@@ -34,14 +34,17 @@ def fail(message: str, exit_code: int) -> NoReturn:
     sys.exit(exit_code)
 
 
-def _run_and_report(job: str, settings: Settings, run_config: dict) -> None:
-    # Dagster and the asset graph are imported by the commands that run them: `instep check` stays quick.
+def _run_and_report(
+    job: str, settings: Settings, version: str | None = None, release_date: str | None = None
+) -> None:
+    # Dagster and the asset graph (seconds to import) are imported only once a job is to run: `instep
+    # check` stays quick, and a run refused (busy workspace, no registry) is refused at once.
     from instep.warehouse import WarehouseBusy
-    from pipelines.runs import ExpectedRunError, RunFailed, execute_job, show_progress_on
+    from pipelines.runs import ExpectedRunError, RunFailed, execute_job, release_run_config, show_progress_on
 
     show_progress_on()
     try:
-        summary = execute_job(job, settings, run_config)
+        summary = execute_job(job, settings, release_run_config(version, release_date))
     except WarehouseBusy as error:
         fail(str(error), EXIT_CODES["workspace_busy"])
     except ExpectedRunError as error:
@@ -89,8 +92,6 @@ def run(version: str | None, release_date: str | None, no_demo: bool) -> None:
 
 def _run(settings: Settings, version: str | None, release_date: str | None, no_demo: bool) -> None:
     """`instep run` under the run lock: the demo data is written only if no other run is working."""
-    from pipelines.runs import release_run_config
-
     if not (settings.registry_dir / "facilities.csv").exists():
         if no_demo:
             fail(f"no registry in {settings.registry_dir} (facilities.csv missing)", EXIT_NO_WORKSPACE)
@@ -101,10 +102,10 @@ def _run(settings: Settings, version: str | None, release_date: str | None, no_d
             f"Workspace {settings.workspace} was empty: wrote the SYNTHETIC demo registry and inbox "
             f"({manifest.files:,} files, {manifest.rows:,} rows)"
         )
-    _run_and_report("main_job", settings, release_run_config(version, release_date))
+    _run_and_report("main_job", settings, version, release_date)
 
 
-def _run_on_the_warehouse(job: str, run_config: dict) -> None:
+def _run_on_the_warehouse(job: str, version: str | None = None, release_date: str | None = None) -> None:
     """Run `job` on the workspace's existing warehouse under the run lock (`release`, `preview`)."""
     from instep.warehouse import WarehouseBusy, run_lock
 
@@ -115,7 +116,7 @@ def _run_on_the_warehouse(job: str, run_config: dict) -> None:
         with run_lock(settings):
             if not settings.warehouse_path.is_file():
                 _no_workspace(settings)
-            _run_and_report(job, settings, run_config)
+            _run_and_report(job, settings, version, release_date)
     except WarehouseBusy as error:
         fail(str(error), EXIT_CODES["workspace_busy"])
 
@@ -128,9 +129,7 @@ def release(version: str, release_date: str | None) -> None:
 
     A published version is immutable: publishing it again with different content fails (exit status 4).
     """
-    from pipelines.runs import release_run_config
-
-    _run_on_the_warehouse("release_job", release_run_config(version, release_date))
+    _run_on_the_warehouse("release_job", version, release_date)
 
 
 @main.command()
@@ -140,7 +139,7 @@ def preview() -> None:
     Runs what the nightly schedule runs (indicators, scorecards, disclosure and a release and site
     marked "preview" under <workspace>/preview/), so a steward sees a release before cutting it.
     """
-    _run_on_the_warehouse("nightly_preview_job", {})
+    _run_on_the_warehouse("nightly_preview_job")
 
 
 @main.command()

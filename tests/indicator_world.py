@@ -11,6 +11,8 @@ import duckdb
 from instep import reference
 from instep.disclosure import build_publishable_tables, publish_resource
 from instep.indicators import build_indicator_tables
+from instep.metadata.ledger import OBSERVATIONS
+from instep.metadata.model import records_table
 from instep.registry import Registry, load_registry
 from instep.scoring import build_scorecards
 from instep.settings import Settings
@@ -84,27 +86,29 @@ def warehouse(facilities: Sequence[dict[str, str]], observations: Iterable[Obs])
         year, month = (int(x) for x in o.period.split("-"))
         entry = catalogue[o.metric]
         rows.append(
-            [
-                "S-test",
-                number,
-                o.facility_id,
-                parks_of[o.facility_id],
-                o.period,
-                date(year, month, 1),
-                year,
-                o.metric,
-                entry.topic,
-                o.value,
-                entry.canonical_unit,
-                o.censored,
-                str(o.value),
-                entry.canonical_unit,
-                o.sample_point,
-                o.sample_date,
-            ]
+            {
+                "submission_id": "S-test",
+                "row_number": number,
+                "facility_id": o.facility_id,
+                "park_id": parks_of[o.facility_id],
+                "period": o.period,
+                "period_start": date(year, month, 1),
+                "year": year,
+                "metric": o.metric,
+                "topic": entry.topic,
+                "value": o.value,
+                "unit": entry.canonical_unit,
+                "censored": o.censored,
+                "submitted_value": str(o.value),
+                "submitted_unit": entry.canonical_unit,
+                "sample_point": o.sample_point,
+                "sample_date": date.fromisoformat(o.sample_date) if o.sample_date else None,
+            }
         )
     if rows:
-        con.executemany("INSERT INTO observations VALUES (" + ", ".join("?" * 16) + ")", rows)
+        con.register("_observation_rows", records_table(OBSERVATIONS.fields, rows))
+        con.execute("INSERT INTO observations SELECT * FROM _observation_rows")
+        con.unregister("_observation_rows")
     return con
 
 
