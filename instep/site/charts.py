@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,12 +158,14 @@ def panel_title_lines(text: str) -> list[str]:
     return textwrap.wrap(text, chars, break_on_hyphens=False) or [text]
 
 
-def small_multiples(frame: pd.DataFrame, panel_height: int = 70) -> dict[str, Any]:
-    """One panel per measure with its own y scale (percentages on 0-100), sharing the months: `frame`
-    has month, series, value, unit, order and panel (the panel's title: series and unit).
+def small_multiples(
+    rows: Sequence[tuple[str, str, float, str, int]], panel_height: int = 70
+) -> dict[str, Any]:
+    """One panel per measure with its own y scale (percentages on 0-100), sharing the months: `rows`
+    are (month, series, value, unit, order), a panel per order, titled with its series and unit.
 
-    Written as a Vega-Lite dict, not through Altair: it is the one chart of every facility page, and
-    Altair's object model costs more than rendering at national scale.
+    Written as a Vega-Lite dict from plain rows, not through Altair or pandas: it is the one chart of
+    every facility page, and their object models cost more than rendering at national scale.
     """
     tooltip = [
         {
@@ -175,9 +178,13 @@ def small_multiples(frame: pd.DataFrame, panel_height: int = 70) -> dict[str, An
         {"field": "panel", "title": "Measure", "type": "nominal"},
         {"field": "value", "format": ",.1f", "title": "Value", "type": "quantitative"},
     ]
-    groups = list(frame.groupby("order", sort=True))
+    groups: dict[int, list[tuple[str, str, float, str, int]]] = {}
+    for row in rows:
+        groups.setdefault(row[4], []).append(row)
     panels = []
-    for index, (_, rows) in enumerate(groups):
+    for index, order in enumerate(sorted(groups)):
+        panel = groups[order]
+        title = f"{panel[0][1]} ({unit_label(panel[0][3])})"
         last = index == len(groups) - 1
         x: dict[str, Any] = {"field": "month", "timeUnit": "utcyearmonth", "title": None, "type": "temporal"}
         x["axis"] = (
@@ -185,13 +192,8 @@ def small_multiples(frame: pd.DataFrame, panel_height: int = 70) -> dict[str, An
             if last
             else {"labels": False, "ticks": False, "tickCount": 6}
         )
-        scale = {"domain": [0, 100]} if rows["unit"].iloc[0] == "%" else {"zero": True}
-        values = [
-            {"month": m, "series": k, "value": v, "unit": u, "panel": t}
-            for m, k, v, u, t in zip(
-                rows["month"], rows["series"], rows["value"], rows["unit"], rows["panel"], strict=True
-            )
-        ]
+        scale = {"domain": [0, 100]} if panel[0][3] == "%" else {"zero": True}
+        values = [{"month": m, "series": k, "value": v, "unit": u, "panel": title} for m, k, v, u, _ in panel]
         panels.append(
             {
                 "data": {"values": values},
@@ -210,7 +212,7 @@ def small_multiples(frame: pd.DataFrame, panel_height: int = 70) -> dict[str, An
                 "height": panel_height,
                 "width": FACILITY_WIDTH,
                 "title": {
-                    "text": panel_title_lines(rows["panel"].iloc[0]),
+                    "text": panel_title_lines(title),
                     "anchor": "start",
                     "fontSize": TEXT_PX,
                     "fontWeight": "bold",

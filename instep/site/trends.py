@@ -247,45 +247,46 @@ def facility_overview(monthly: pd.DataFrame, name: str, table: str) -> Figure | 
     Built from plain rows, not with pandas: it runs once per facility page, and at twenty thousand
     facilities a few milliseconds of frame operations each add up to minutes.
     """
-    periods = list(monthly["period"])
+    periods = monthly["period"].tolist()
     in_time_order = sorted(range(len(periods)), key=periods.__getitem__)
     rows: list[tuple[str, str, float, str, int]] = []
+    described: list[str] = []
     for order, (label, columns, unit) in enumerate(OVERVIEW):
-        present = [list(monthly[c]) for c in columns if c in monthly.columns]
+        present = [monthly[c].tolist() for c in columns if c in monthly.columns]
+        panel = []
         for row in in_time_order:
             numbers = [round(float(cell), 6) for cells in present if (cell := str(cells[row]).strip())]
             numbers = [number for number in numbers if not math.isnan(number)]
             if numbers:
                 # A sum over the columns the month has (Scope 1 or Scope 2 alone still counts).
-                rows.append((f"{periods[row]}-01", label, round(sum(numbers), 6), unit, order))
+                panel.append((f"{periods[row]}-01", label, round(sum(numbers), 6), unit, order))
+        if panel:
+            described.append(_panel_text(label, unit, panel[0], panel[-1]))
+            rows += panel
     if not rows:
         return None
-    data = pd.DataFrame(rows, columns=COLUMNS)
-    first, last = data["month"].min()[:7], data["month"].max()[:7]
-    described = "; ".join(_panel_text(label, rows) for label, rows in data.groupby("series", sort=False))
-    frame = data.assign(
-        panel=[f"{s} ({unit_label(u)})" for s, u in zip(data["series"], data["unit"], strict=True)]
-    )
+    months = [row[0] for row in rows]
+    first, last = min(months)[:7], max(months)[:7]
     return Figure(
         slug="trends",
         title=f"Monthly trends, {name}",
-        alt=f"Monthly trends of {name}, {first} to {last}, one panel per measure: {described}.",
-        chart=small_multiples(frame),
-        data=data.drop(columns="order"),
+        alt=f"Monthly trends of {name}, {first} to {last}, one panel per measure: {'; '.join(described)}.",
+        chart=small_multiples(rows),
+        data=pd.DataFrame([row[:4] for row in rows], columns=COLUMNS[:4]),
         table=table,
         png=False,
         mobile=False,
     )
 
 
-def _panel_text(label: str, rows: pd.DataFrame) -> str:
-    unit = {"t CO2e": "t CO₂e", "m3": "m³"}.get(rows["unit"].iloc[0], rows["unit"].iloc[0])
-    values = rows["value"]
+def _panel_text(label: str, unit: str, first: tuple, last: tuple) -> str:
+    """A panel in words: its first and last month's (month, series, value, ...) row."""
+    unit = {"t CO2e": "t CO₂e", "m3": "m³"}.get(unit, unit)
     decimals = 1 if unit == "%" else 0
     spacer = "\u202f" if unit == "%" else " "
     return (
-        f"{label} {values.iloc[0]:,.{decimals}f}{spacer}{unit} in {rows['month'].iloc[0][:7]}, "
-        f"{values.iloc[-1]:,.{decimals}f}{spacer}{unit} in {rows['month'].iloc[-1][:7]}"
+        f"{label} {first[2]:,.{decimals}f}{spacer}{unit} in {first[0][:7]}, "
+        f"{last[2]:,.{decimals}f}{spacer}{unit} in {last[0][:7]}"
     )
 
 

@@ -49,9 +49,17 @@ def _abbreviations() -> tuple[tuple[re.Pattern[str], Term], ...]:
     return tuple((re.compile(rf"(?<![\w/#.-]){re.escape(t.term)}(?![\w-])"), t) for t in terms)
 
 
+@cache
+def _any_abbreviation() -> re.Pattern[str]:
+    """Any of the abbreviations as a substring: most text parts of a page (numbers, words) hold none,
+    and one search says so for all of them at once."""
+    return re.compile("|".join(re.escape(t.term) for _, t in _abbreviations()))
+
+
 # Where an abbreviation is not marked: inside these elements, and in Markdown headings and code.
 _SKIPPED = {"code", "pre", "script", "abbr", "a", "summary", "option", "select", "title", "h1", "h2", "h3"}
 _TAG = re.compile(r"(<[^>]+>)")
+_TAG_NAME = re.compile(r"<(/?)([a-zA-Z0-9]+)")
 
 
 def mark_abbreviations(body: str) -> str:
@@ -76,13 +84,15 @@ def _mark_line(line: str, seen: set[str], depth: dict[str, int]) -> str:
     parts = _TAG.split(line)
     for index, part in enumerate(parts):
         if index % 2:  # a tag
-            match = re.match(r"<(/?)([a-zA-Z0-9]+)", part)
+            match = _TAG_NAME.match(part)
             if match and not part.endswith("/>"):
                 name = match.group(2).lower()
                 if name in _SKIPPED:
                     depth[name] = depth.get(name, 0) + (-1 if match.group(1) else 1)
             continue
         if any(v > 0 for v in depth.values()) or "`" in part or "](" in part:
+            continue
+        if not _any_abbreviation().search(part):
             continue
         for pattern, term in _abbreviations():
             # the substring test first: a page's text part seldom holds a term, and it is ten times
