@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -173,10 +174,16 @@ def _scores(con) -> dict[tuple, float | None]:
     }
 
 
+@cache
+def _unscaled():
+    """The park at scale 1, computed once for all examples (they only read it)."""
+    return compute(warehouse(FACILITIES, _park(1.0, BASE)))
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(k=st.floats(min_value=1.0, max_value=1000.0))
 def test_scaling_all_quantities_of_a_park_leaves_intensities_and_scores_unchanged(k):
-    base = compute(warehouse(FACILITIES, _park(1.0, BASE)))
+    base = _unscaled()
     scaled = compute(warehouse(FACILITIES, _park(k, BASE)))
     columns = ", ".join(RATIO_COLUMNS)
     for before, after in zip(
@@ -196,13 +203,21 @@ def test_scaling_all_quantities_of_a_park_leaves_intensities_and_scores_unchange
             assert after[key] == pytest.approx(score, rel=1e-9, abs=1e-9), key
 
 
+# Five reporting facilities, so that one silent one leaves the year above the coverage threshold.
+FIVE_SIZES = {f"VN-TST-F00{n}": 1.0 + n / 2 for n in range(1, 6)}
+FIVE_REPORTING = [facility(fid) for fid in FIVE_SIZES]
+
+
+@cache
+def _five_reporting():
+    return compute(warehouse(FIVE_REPORTING, _park(1.0, BASE, FIVE_SIZES)))
+
+
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(active_from=st.sampled_from(["2020-01-01", "2023-06-01", "2024-02-01"]))
 def test_adding_a_facility_without_data_changes_no_score_but_completeness(active_from):
-    # five reporting facilities, so that one silent one leaves the year above the coverage threshold
-    sizes = {f"VN-TST-F00{n}": 1.0 + n / 2 for n in range(1, 6)}
-    reporting = [facility(fid) for fid in sizes]
-    base = compute(warehouse(reporting, _park(1.0, BASE, sizes)))
+    sizes, reporting = FIVE_SIZES, FIVE_REPORTING
+    base = _five_reporting()
     silent = facility("VN-TST-F009", active_from=active_from)
     more = compute(warehouse([*reporting, silent], _park(1.0, BASE, sizes)))
     completeness_driven = {"data_completeness", "pillar", "overall"}
