@@ -20,6 +20,7 @@ import pytest
 from assets import keys
 from instep.settings import REPO_ROOT, Settings
 from pipelines.jobs import STAGES
+from tests.conftest import AS_OF, write_registry
 
 STARTUP_SECONDS = 240
 
@@ -77,8 +78,21 @@ def wait_until_loaded(base: str, process: subprocess.Popen, log: Path) -> dict:
     )
 
 
-@pytest.fixture
-def dagster_dev(workspace: Settings, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def ui_workspace(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A workspace with the small registry and an empty inbox, for the one `dagster dev` of this module."""
+    root = tmp_path_factory.mktemp("ui")
+    settings = Settings(workspace=root / "ws", datapackages_dir=root / "datapackages", as_of=AS_OF)
+    write_registry(settings.registry_dir)
+    settings.inbox_dir.mkdir(parents=True)
+    return settings
+
+
+@pytest.fixture(scope="module")
+def dagster_dev(ui_workspace: Settings) -> Iterator[str]:
+    """One `instep ui` for the module's tests, which only read from it (it takes seconds to load)."""
+    workspace = ui_workspace
+    tmp_path = workspace.workspace.parent
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"} | {
         "INSTEP_WORKSPACE": str(workspace.workspace),
@@ -109,7 +123,8 @@ def dagster_dev(workspace: Settings, tmp_path: Path) -> Iterator[str]:
             process.wait(timeout=30)
 
 
-def test_instep_ui_serves_on_loopback_with_the_workspace_instance(dagster_dev: str, workspace: Settings):
+def test_instep_ui_serves_on_loopback_with_the_workspace_instance(dagster_dev: str, ui_workspace: Settings):
+    workspace = ui_workspace
     assert dagster_dev.startswith("http://127.0.0.1:")
     with urllib.request.urlopen(dagster_dev + "server_info", timeout=30) as response:
         assert response.status == 200
