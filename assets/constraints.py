@@ -2,12 +2,13 @@
 
 One check per table, `<table>_constraints`, on the asset that writes the table: each counts the rows that
 break a constraint of the model (not null, unique keys, enum, pattern, foreign keys), except those DuckDB
-holds on the table itself (its DDL's NOT NULL and keys: no write breaking them commits). One op per asset runs
-its tables' checks over one connection. Not blocking: the stage checks that guard what is computed
-(row states, the observation suite, park sums) stay the gates; these report a broken constraint.
+holds on the table itself (its DDL's NOT NULL and keys: no write breaking them commits). One op per asset
+runs its tables' checks over one connection; one op for all the indicator tables, which one op writes.
+Not blocking: the stage checks that guard what is computed (row states, the observation suite, park
+sums) stay the gates; these report a broken constraint.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import dagster as dg
 
@@ -54,10 +55,12 @@ def check_name(table: Resource) -> str:
     return f"{table.name}_constraints"
 
 
-def _constraint_checks(key: dg.AssetKey, tables: tuple[Resource, ...]) -> dg.AssetChecksDefinition:
+def _constraint_checks(
+    name: str, tables_by_key: Mapping[dg.AssetKey, tuple[Resource, ...]]
+) -> dg.AssetChecksDefinition:
 
     @dg.multi_asset_check(
-        name=f"{key.to_python_identifier()}_constraints",
+        name=name,
         specs=[
             dg.AssetCheckSpec(
                 check_name(table),
@@ -67,16 +70,17 @@ def _constraint_checks(key: dg.AssetKey, tables: tuple[Resource, ...]) -> dg.Ass
                     "filled, keys unique, enums and patterns respected, foreign keys resolved."
                 ),
             )
+            for key, tables in tables_by_key.items()
             for table in tables
         ],
         can_subset=True,
         pool=WAREHOUSE_POOL,
     )
     def _check(context: dg.AssetCheckExecutionContext, instep: Workspace) -> Iterator[dg.AssetCheckResult]:
-        selected = {k.name for k in context.selected_asset_check_keys}
+        selected = {(k.asset_key, k.name) for k in context.selected_asset_check_keys}
         with instep.warehouse() as con:
-            for table in tables:
-                if check_name(table) not in selected:
+            for key, table in ((key, table) for key, tables in tables_by_key.items() for table in tables):
+                if (key, check_name(table)) not in selected:
                     continue
                 outcomes = run_constraint_checks(con, table)
                 failing = [o for o in outcomes if o.failing_rows]
@@ -104,7 +108,18 @@ def _constraint_checks(key: dg.AssetKey, tables: tuple[Resource, ...]) -> dg.Ass
     return _check
 
 
-CONSTRAINT_CHECKS = tuple(
-    _constraint_checks(key, tuple(warehouse_table(name) for name in names))
-    for key, names in TABLES_BY_ASSET.items()
+def _tables(key: dg.AssetKey) -> tuple[Resource, ...]:
+    return tuple(warehouse_table(name) for name in TABLES_BY_ASSET[key])
+
+
+# The tables of `indicator_tables` (one op writes them all) are checked by one op: a step per table cost
+# more than its checks on an incremental run.
+_ONE_OP = tuple(key for key in _INDICATOR_KEYS.values() if key != keys.SCORECARDS)
+CONSTRAINT_CHECKS = (
+    _constraint_checks("indicator_tables_constraints", {key: _tables(key) for key in _ONE_OP}),
+    *(
+        _constraint_checks(f"{key.to_python_identifier()}_constraints", {key: _tables(key)})
+        for key in TABLES_BY_ASSET
+        if key not in _ONE_OP
+    ),
 )

@@ -371,7 +371,9 @@ submissions accepted without a correction.
 
 {coverage_html(ctx, names)}
 """
-    ctx.write("data-quality/index.md", "Data quality", body, charts=True)
+    # Its two tables have ten columns and more: they get the width of the table of contents, so that
+    # park names and headers wrap between words on a desktop instead of inside them.
+    ctx.write("data-quality/index.md", "Data quality", body, charts=True, wide=True)
 
 
 def coverage_html(ctx: SiteContext, names: dict[str, str]) -> str:
