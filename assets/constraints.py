@@ -58,6 +58,7 @@ def check_name(table: Resource) -> str:
 def _constraint_checks(
     name: str, tables_by_key: Mapping[dg.AssetKey, tuple[Resource, ...]]
 ) -> dg.AssetChecksDefinition:
+    checked = [(key, table) for key, tables in tables_by_key.items() for table in tables]
 
     @dg.multi_asset_check(
         name=name,
@@ -70,8 +71,7 @@ def _constraint_checks(
                     "filled, keys unique, enums and patterns respected, foreign keys resolved."
                 ),
             )
-            for key, tables in tables_by_key.items()
-            for table in tables
+            for key, table in checked
         ],
         can_subset=True,
         pool=WAREHOUSE_POOL,
@@ -79,7 +79,7 @@ def _constraint_checks(
     def _check(context: dg.AssetCheckExecutionContext, instep: Workspace) -> Iterator[dg.AssetCheckResult]:
         selected = {(k.asset_key, k.name) for k in context.selected_asset_check_keys}
         with instep.warehouse() as con:
-            for key, table in ((key, table) for key, tables in tables_by_key.items() for table in tables):
+            for key, table in checked:
                 if (key, check_name(table)) not in selected:
                     continue
                 outcomes = run_constraint_checks(con, table)

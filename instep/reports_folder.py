@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import date
 from pathlib import Path, PurePath
 from typing import Any
@@ -104,22 +104,11 @@ def _load_state(path: Path, renderer: str) -> tuple[dict[str, _Written], set[str
     return (written if recorded.get("renderer") == renderer else {}), names
 
 
-def _summary_record(summary: ReportSummary) -> list[object]:
-    return [
-        summary.submission_id,
-        summary.file_name,
-        list(summary.facility_ids),
-        summary.unreadable,
-        summary.exit_code,
-        summary.report_name,
-    ]
-
-
 def _save_state(path: Path, renderer: str, written: dict[str, _Written]) -> None:
     record: dict[str, Any] = {
         "renderer": renderer,
         "submissions": {
-            sid: [w.fingerprint, _summary_record(w.report), w.received.isoformat() if w.received else None]
+            sid: [w.fingerprint, astuple(w.report), w.received.isoformat() if w.received else None]
             for sid, w in written.items()
         },
     }

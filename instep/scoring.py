@@ -18,7 +18,7 @@ import duckdb
 
 from instep.disclosure import rules as disclosure_rules
 from instep.indicators.formulas import indicator_topics
-from instep.metadata.model import quote, records_table, table_ddl
+from instep.metadata.model import insert_records, table_ddl
 from instep.metadata.resources import (
     COVERAGE_THRESHOLD_PCT,
     MIN_PERSONS,
@@ -233,11 +233,5 @@ def build_scorecards(con: duckdb.DuckDBPyConnection, rubric_version: int, gwp_se
     rows = scorecard_rows(park_years, rubric, gwp_set)
     spec = resource("scorecards")
     con.execute(table_ddl("out_scorecards", warehouse_fields("scorecards"), spec.primary_key))
-    if rows:
-        con.register("_scorecard_rows", records_table(spec.fields, rows))
-        try:
-            names = ", ".join(quote(name) for name in spec.field_names)
-            con.execute(f"INSERT INTO out_scorecards ({names}) SELECT {names} FROM _scorecard_rows")
-        finally:
-            con.unregister("_scorecard_rows")
+    insert_records(con, "out_scorecards", spec.fields, rows)
     return len(rows)

@@ -12,7 +12,7 @@ from instep import reference
 from instep.disclosure import build_publishable_tables, publish_resource
 from instep.indicators import build_indicator_tables
 from instep.metadata.ledger import OBSERVATIONS
-from instep.metadata.model import records_table
+from instep.metadata.model import insert_records
 from instep.registry import Registry, load_registry
 from instep.scoring import build_scorecards
 from instep.settings import Settings
@@ -105,10 +105,7 @@ def warehouse(facilities: Sequence[dict[str, str]], observations: Iterable[Obs])
                 "sample_date": date.fromisoformat(o.sample_date) if o.sample_date else None,
             }
         )
-    if rows:
-        con.register("_observation_rows", records_table(OBSERVATIONS.fields, rows))
-        con.execute("INSERT INTO observations SELECT * FROM _observation_rows")
-        con.unregister("_observation_rows")
+    insert_records(con, OBSERVATIONS.name, OBSERVATIONS.fields, rows)
     return con
 
 

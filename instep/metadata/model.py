@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    import duckdb
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "year", "yearmonth"]
 
@@ -204,3 +207,17 @@ def records_table(fields: Sequence[Field], records: Sequence[Mapping[str, Any]])
     """Records (one mapping per row, a value for every field) as an Arrow table of the fields' types: the
     way to insert rows computed in Python in one statement (DuckDB's `executemany` runs one per row)."""
     return pa.table({f.name: pa.array([r[f.name] for r in records], f.arrow_type) for f in fields})
+
+
+def insert_records(
+    con: duckdb.DuckDBPyConnection, table: str, fields: Sequence[Field], records: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert `records` into the `fields` of `table` in one statement, through `records_table`."""
+    if not records:
+        return
+    names = ", ".join(quote(f.name) for f in fields)
+    con.register("_insert_records", records_table(fields, records))
+    try:
+        con.execute(f"INSERT INTO {quote(table)} ({names}) SELECT {names} FROM _insert_records")
+    finally:
+        con.unregister("_insert_records")
