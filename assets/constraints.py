@@ -2,8 +2,8 @@
 
 One check per table, `<table>_constraints`, on the asset that writes the table: each counts the rows that
 break a constraint of the model (not null, unique keys, enum, pattern, foreign keys), except those DuckDB
-holds on the table itself (its DDL's NOT NULL and keys: no write breaking them commits). One op per asset
-runs its tables' checks over one connection; one op for all the indicator tables, which one op writes.
+holds on the table itself (its DDL's NOT NULL and keys: no write breaking them commits). One op runs the
+checks of the tables one step writes, over one connection (`_SHARED_OPS`; one op per asset otherwise).
 Not blocking: the stage checks that guard what is computed (row states, the observation suite, park
 sums) stay the gates; these report a broken constraint.
 """
@@ -112,14 +112,24 @@ def _tables(key: dg.AssetKey) -> tuple[Resource, ...]:
     return tuple(warehouse_table(name) for name in TABLES_BY_ASSET[key])
 
 
-# The tables of `indicator_tables` (one op writes them all) are checked by one op: a step per table cost
-# more than its checks on an incremental run.
+# One op per step of the run that writes the tables: the ingest step (registry and submission files),
+# settling (its multi-asset writes the ledger rows and the observations) and the indicator build (one op
+# writes them all). A step of its own per table cost more than its checks on an incremental run.
 _ONE_OP = tuple(key for key in _INDICATOR_KEYS.values() if key != keys.SCORECARDS)
+_SHARED_OPS = {
+    "ingest_tables_constraints": (keys.REGISTRY, keys.SUBMISSION_FILES),
+    "settled_tables_constraints": (keys.SUBMISSION_ROWS, keys.OBSERVATIONS),
+    "indicator_tables_constraints": _ONE_OP,
+}
+_SHARED = {key for op_keys in _SHARED_OPS.values() for key in op_keys}
 CONSTRAINT_CHECKS = (
-    _constraint_checks("indicator_tables_constraints", {key: _tables(key) for key in _ONE_OP}),
+    *(
+        _constraint_checks(name, {key: _tables(key) for key in op_keys})
+        for name, op_keys in _SHARED_OPS.items()
+    ),
     *(
         _constraint_checks(f"{key.to_python_identifier()}_constraints", {key: _tables(key)})
         for key in TABLES_BY_ASSET
-        if key not in _ONE_OP
+        if key not in _SHARED
     ),
 )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path, PurePath
 from typing import Any
@@ -104,11 +104,20 @@ def _load_state(path: Path, renderer: str) -> tuple[dict[str, _Written], set[str
     return (written if recorded.get("renderer") == renderer else {}), names
 
 
+# The summary's fields in order: its record is a plain list of them (`dataclasses.astuple` deep-copies
+# every value, seconds for a programme's tens of thousands of submissions).
+_SUMMARY_FIELDS = tuple(f.name for f in fields(ReportSummary))
+
+
 def _save_state(path: Path, renderer: str, written: dict[str, _Written]) -> None:
     record: dict[str, Any] = {
         "renderer": renderer,
         "submissions": {
-            sid: [w.fingerprint, astuple(w.report), w.received.isoformat() if w.received else None]
+            sid: [
+                w.fingerprint,
+                [getattr(w.report, name) for name in _SUMMARY_FIELDS],
+                w.received.isoformat() if w.received else None,
+            ]
             for sid, w in written.items()
         },
     }

@@ -7,6 +7,11 @@ import pytest
 
 from assets import keys
 from instep.settings import Settings
+from instep.validate.ledger import (
+    ACCEPTED_WITHOUT_OBSERVATION,
+    OBSERVATION_WITHOUT_ACCEPTED,
+    ledger_row_problems,
+)
 from instep.warehouse import connect
 from pipelines.definitions import build_defs
 
@@ -72,6 +77,20 @@ def test_counts_not_adding_up_block_downstream_and_name_the_row(ingested):
         {"submission_id": submission_id, "row_number": 2, "problem": "observation without an accepted row"}
     ]
     assert materialized(result) == UPSTREAM_OF_CHECKS
+
+
+def test_accepted_rows_and_observations_missing_either_half_are_named(ingested):
+    settings, _defs, submission_id = ingested
+    with connect(settings) as con:
+        assert ledger_row_problems(con) == []
+        # rows 1 and 2 (the file's lines 2 and 3) were accepted
+        con.execute("DELETE FROM observations WHERE submission_id = ? AND row_number = 1", [submission_id])
+        con.execute("DELETE FROM submission_rows WHERE submission_id = ? AND row_number = 2", [submission_id])
+        problems = ledger_row_problems(con)
+    assert problems == [
+        (submission_id, 1, ACCEPTED_WITHOUT_OBSERVATION),
+        (submission_id, 2, OBSERVATION_WITHOUT_ACCEPTED),
+    ]
 
 
 def test_observation_outside_the_suite_blocks_downstream_and_names_the_row(ingested):

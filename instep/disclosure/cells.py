@@ -9,7 +9,6 @@ hidden sum, the cell's residual, is what a published park cell tells about them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -55,6 +54,9 @@ def hidden_condition(column: str) -> str:
 
 
 def _contributions_sql(columns: tuple[str, ...], has_ledger: bool) -> str:
+    """One row per hidden cell: its level, key and column, and its contributions as three lists in
+    facility order (facility, value, last file). An annual contribution is the facility's sum over the
+    months (stocks are divided by the months with data afterwards)."""
     boiler = "boiler_park"
     seq = "coalesce(s.last_file_seq, 0)" if has_ledger else "0"
     ledger = (
@@ -73,13 +75,25 @@ def _contributions_sql(columns: tuple[str, ...], has_ledger: bool) -> str:
         WHERE hidden AND value IS NOT NULL"""
         for column in columns
     ]
+    lists = (
+        "list(facility_id ORDER BY facility_id), list(value ORDER BY facility_id), "
+        "list(last_file_seq ORDER BY facility_id)"
+    )
     return f"""
 WITH boilers AS (SELECT DISTINCT park_id FROM facilities WHERE type = 'central_boiler'),
 rows AS (
     SELECT m.*, b.park_id IS NOT NULL AS boiler_park, {seq} AS last_file_seq
     FROM out_facility_monthly AS m LEFT JOIN boilers AS b USING (park_id){ledger}
+),
+contributions AS ({" UNION ALL ".join(parts)}),
+annual AS (
+    SELECT facility_id, park_id, year, "column", fsum(value) AS value, max(last_file_seq) AS last_file_seq
+    FROM contributions GROUP BY ALL
 )
-{" UNION ALL ".join(parts)}
+SELECT park_id, '{MONTH}', period, "column", {lists} FROM contributions GROUP BY park_id, period, "column"
+UNION ALL
+SELECT park_id, '{YEAR}', CAST(year AS VARCHAR), "column", {lists} FROM annual
+GROUP BY park_id, year, "column"
 """
 
 
@@ -102,24 +116,19 @@ def months_with_data(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str
 def hidden_cells(con: duckdb.DuckDBPyConnection) -> dict[Cell, HiddenCell]:
     """Every park cell (month and year) with at least one hidden contribution."""
     has_ledger = {"observations", "submission_files"} <= _tables(con)
-    rows = con.execute(_contributions_sql(PARK_ADDITIVE, has_ledger)).fetchall()
-    cells: dict[Cell, HiddenCell] = defaultdict(HiddenCell)
-    annual: dict[Cell, HiddenCell] = defaultdict(HiddenCell)
-    for facility_id, park_id, period, year, column, value, seq in rows:
-        month = cells[(park_id, MONTH, period, column)]
-        month.contributions[facility_id] = float(value)
-        month.last_file_seq[facility_id] = int(seq)
-        year_cell = annual[(park_id, YEAR, str(year), column)]
-        year_cell.contributions[facility_id] = year_cell.contributions.get(facility_id, 0.0) + float(value)
-        year_cell.last_file_seq[facility_id] = max(year_cell.last_file_seq.get(facility_id, 0), int(seq))
     divisors = months_with_data(con)
-    for key, cell in annual.items():
-        park_id, _, year, column = key
-        if column in STOCKS:
-            n = divisors.get((park_id, year, column), 0)
-            cell.contributions = {f: v / n for f, v in cell.contributions.items()} if n else {}
-        if cell.contributions:
-            cells[key] = cell
+    cells: dict[Cell, HiddenCell] = {}
+    for park_id, level, key, column, facilities, values, seqs in con.execute(
+        _contributions_sql(PARK_ADDITIVE, has_ledger)
+    ).fetchall():
+        contributions = dict(zip(facilities, map(float, values), strict=True))
+        if level == YEAR and column in STOCKS:
+            n = divisors.get((park_id, key, column), 0)
+            contributions = {f: v / n for f, v in contributions.items()} if n else {}
+        if contributions:
+            cells[(park_id, level, key, column)] = HiddenCell(
+                contributions, dict(zip(facilities, map(int, seqs), strict=True))
+            )
     for level, table, key in ((MONTH, "out_park_monthly", "period"), (YEAR, "out_park_annual", "year")):
         for row in con.execute(
             f"SELECT park_id, CAST({key} AS VARCHAR), {', '.join(PARK_ADDITIVE)} FROM {table}"
@@ -128,4 +137,4 @@ def hidden_cells(con: duckdb.DuckDBPyConnection) -> dict[Cell, HiddenCell]:
                 found = cells.get((row[0], level, row[1], column))
                 if found is not None and value is not None:
                     found.value = float(value)
-    return dict(cells)
+    return cells
