@@ -78,7 +78,7 @@ def _constraint_checks(
     )
     def _check(context: dg.AssetCheckExecutionContext, instep: Workspace) -> Iterator[dg.AssetCheckResult]:
         selected = {(k.asset_key, k.name) for k in context.selected_asset_check_keys}
-        with instep.warehouse() as con:
+        with instep.warehouse(bounded=True) as con:
             for key, table in checked:
                 if (key, check_name(table)) not in selected:
                     continue

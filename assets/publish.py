@@ -45,7 +45,7 @@ UPSTREAM = [
 )
 @readable_failures
 def pub_tables(context: dg.AssetExecutionContext, instep: Workspace) -> dg.MaterializeResult:
-    with instep.warehouse() as con:
+    with instep.warehouse(bounded=True) as con:
         rows = build_pub_tables(con, instep.settings())
     progress(context, f"publish: {len(rows)} publishable tables ({sum(rows.values()):,} rows)")
     return dg.MaterializeResult(

@@ -20,7 +20,7 @@ import dagster as dg
 import duckdb
 
 from instep.settings import Settings
-from instep.warehouse import WarehouseBusy, connect
+from instep.warehouse import WarehouseBusy, bounded_memory, connect
 
 # Progress lines for people watching a run from the command line; assets also log them to Dagster.
 progress_log = logging.getLogger("instep.pipeline")
@@ -56,8 +56,12 @@ class InstepWorkspace:
         return self.workspace_settings.with_(as_of=date.today())
 
     @contextmanager
-    def warehouse(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The warehouse, holding the single-writer lock; waits while another run is writing."""
+    def warehouse(self, *, bounded: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The warehouse, holding the single-writer lock; waits while another run is writing.
+
+        `bounded`: for a step that scans whole ledger tables (a check, disclosure's plan), DuckDB's
+        memory is limited (`instep.warehouse.bounded_memory`): it spills instead of holding the tables.
+        """
         settings = self.settings()
         deadline = time.monotonic() + self.lock_wait_seconds
         with ExitStack() as stack:
@@ -69,6 +73,8 @@ class InstepWorkspace:
                     if time.monotonic() >= deadline:
                         raise
                     progress_log.info("waiting for another run to finish writing the warehouse")
+            if bounded:
+                stack.enter_context(bounded_memory(con))
             yield con
 
 

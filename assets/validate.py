@@ -198,7 +198,7 @@ def _verdict_word(exit_code: int) -> str:
 )
 @readable_failures
 def row_states_add_up(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
-    with instep.warehouse() as con:
+    with instep.warehouse(bounded=True) as con:
         per_file = row_state_counts(con).fetchall()
         problems = ledger_row_problems(con)
         names = file_names(con)
@@ -268,7 +268,7 @@ def latest_batch_facilities(instance: dg.DagsterInstance) -> list[str] | None:
 def observations_pass_suite(context: dg.AssetCheckExecutionContext, instep: Workspace) -> dg.AssetCheckResult:
     facilities = latest_batch_facilities(context.instance)
     scope = "every facility" if facilities is None else f"{len(facilities)} facilities"
-    with instep.warehouse() as con:
+    with instep.warehouse(bounded=True) as con:
         progress(
             context,
             f"check: the latest batch's observations ({scope}) against the observation suite (Great "

@@ -39,7 +39,10 @@ def history_columns_sql(prepared: str, with_accepted: bool, with_confirmations: 
     accepted = (
         f"""SELECT facility_id, metric, year * 12 + month(period_start) - 1 AS period_index, value,
             0 AS source, 0 AS file_seq, 0 AS row_number
-        FROM observations WHERE metric IN ({compared})"""
+        FROM observations WHERE metric IN ({compared})
+            -- only the facilities of the batch are compared: a new file reads its facility's history,
+            -- not a table of every facility-month of the warehouse
+            AND facility_id IN (SELECT facility_id FROM {prepared})"""
         if with_accepted
         else "SELECT NULL::VARCHAR, NULL::VARCHAR, NULL::BIGINT, NULL::DOUBLE, 0, 0, 0 WHERE false"
     )

@@ -53,6 +53,8 @@ def relation_columns_sql(prepared: str, with_accepted: bool) -> str:
         f"""SELECT facility_id, period, {pivot} FROM (
             SELECT facility_id, period, metric, value AS v FROM observations
             WHERE metric IN ({_metrics_sql(tuple(metrics))})
+              -- the facilities of the batch only: the pivot is joined to its rows
+              AND facility_id IN (SELECT facility_id FROM {prepared})
         ) GROUP BY facility_id, period"""
         if with_accepted
         else "SELECT NULL::VARCHAR AS facility_id, NULL::VARCHAR AS period, "

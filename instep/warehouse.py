@@ -23,8 +23,26 @@ LEDGER_DDL = ";\n".join(
 )
 
 
+# What a scan of whole ledger tables may hold in memory: the checks judge every row of tables of tens of
+# millions of rows after each new file, and DuckDB keeps the blocks it reads (and the hash tables of its
+# joins) up to its memory limit, by default most of the machine; bounded, it evicts and spills to its
+# temporary directory instead. The full rebuild's writes keep the default.
+SCAN_MEMORY_LIMIT = "1GB"
+
+
 class WarehouseBusy(RuntimeError):
     pass
+
+
+@contextmanager
+def bounded_memory(con: duckdb.DuckDBPyConnection, limit: str = SCAN_MEMORY_LIMIT) -> Iterator[None]:
+    """Run the block with DuckDB's memory limited to `limit`, then back to DuckDB's default (the
+    warehouse's connections set no limit of their own)."""
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute("RESET memory_limit")
 
 
 @contextmanager

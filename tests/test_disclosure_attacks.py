@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,6 +25,7 @@ from instep.demo import generate_demo
 from instep.disclosure import rules
 from instep.disclosure.audit import DisclosureLeak, audit_release
 from instep.disclosure.history import earlier_releases
+from instep.disclosure.plan import plan_disclosure, withheld_rows
 from instep.indicators.formulas import IDENTITIES, RATIOS, STOCKS, ratio_inputs
 from instep.indicators.park import PARK_ADDITIVE
 from instep.release import publish_release
@@ -299,3 +301,15 @@ def test_the_release_is_refused_naming_the_cell_when_the_warehouse_tables_leak(r
         build_pub_tables(con, settings)  # the warehouse as the pipeline left it
     assert f"park_monthly {alone.park_id} {alone.period} water_municipal_m3: published" in str(refused.value)
     assert not (releases["package"] / "9.9.9").exists()
+
+
+def test_the_plan_made_park_by_park_is_the_plan_of_the_whole_warehouse(releases):
+    """No relation joins two parks' cells: planning each park alone (what the pipeline does, to hold one
+    park's contributions at a time) withholds exactly what planning them together does, history
+    included (the two releases of the package)."""
+    settings = releases["settings"]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        by_park = withheld_rows(con, releases["package"])
+        together = plan_disclosure(con, releases["package"]).rows()
+    assert by_park == together
+    assert len({park for _resource, park, *_rest in by_park}) >= 2, "cells withheld in two parks at least"

@@ -53,7 +53,7 @@ def hidden_condition(column: str) -> str:
     return condition
 
 
-def _contributions_sql(columns: tuple[str, ...], has_ledger: bool) -> str:
+def _contributions_sql(columns: tuple[str, ...], has_ledger: bool, park_id: str | None) -> str:
     """One row per hidden cell: its level, key and column, and its contributions as three lists in
     facility order (facility, value, last file). An annual contribution is the facility's sum over the
     months (stocks are divided by the months with data afterwards)."""
@@ -75,6 +75,7 @@ def _contributions_sql(columns: tuple[str, ...], has_ledger: bool) -> str:
         WHERE hidden AND value IS NOT NULL"""
         for column in columns
     ]
+    in_park = "\n    WHERE m.park_id = $park_id" if park_id is not None else ""
     lists = (
         "list(facility_id ORDER BY facility_id), list(value ORDER BY facility_id), "
         "list(last_file_seq ORDER BY facility_id)"
@@ -83,7 +84,7 @@ def _contributions_sql(columns: tuple[str, ...], has_ledger: bool) -> str:
 WITH boilers AS (SELECT DISTINCT park_id FROM facilities WHERE type = 'central_boiler'),
 rows AS (
     SELECT m.*, b.park_id IS NOT NULL AS boiler_park, {seq} AS last_file_seq
-    FROM out_facility_monthly AS m LEFT JOIN boilers AS b USING (park_id){ledger}
+    FROM out_facility_monthly AS m LEFT JOIN boilers AS b USING (park_id){ledger}{in_park}
 ),
 contributions AS ({" UNION ALL ".join(parts)}),
 annual AS (
@@ -101,37 +102,53 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
 
-def months_with_data(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], int]:
-    """(park_id, year, column) -> months of the year with a park value: the divisor of an annual stock."""
+def _park_filter(park_id: str | None) -> tuple[str, dict[str, str]]:
+    return ("WHERE park_id = $park_id", {"park_id": park_id}) if park_id is not None else ("", {})
+
+
+def months_with_data(
+    con: duckdb.DuckDBPyConnection, park_id: str | None = None
+) -> dict[tuple[str, str, str], int]:
+    """(park_id, year, column) -> months of the year with a park value: the divisor of an annual stock
+    (of one park, or of every park)."""
     counts = ", ".join(f"count({c}) AS {c}" for c in STOCKS)
+    where, params = _park_filter(park_id)
     out: dict[tuple[str, str, str], int] = {}
     for row in con.execute(
-        f"SELECT park_id, CAST(year AS VARCHAR), {counts} FROM out_park_monthly GROUP BY ALL"
+        f"SELECT park_id, CAST(year AS VARCHAR), {counts} FROM out_park_monthly {where} GROUP BY ALL", params
     ).fetchall():
         for column, n in zip(STOCKS, row[2:], strict=True):
             out[(row[0], row[1], column)] = n
     return out
 
 
-def hidden_cells(con: duckdb.DuckDBPyConnection) -> dict[Cell, HiddenCell]:
-    """Every park cell (month and year) with at least one hidden contribution."""
+def park_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The parks with facility-months: each park's cells are planned on their own (no relation joins
+    two parks' cells), so one park's contributions are in memory at a time."""
+    query = "SELECT DISTINCT park_id FROM out_facility_monthly ORDER BY 1"
+    return [row[0] for row in con.execute(query).fetchall()]
+
+
+def hidden_cells(con: duckdb.DuckDBPyConnection, park_id: str | None = None) -> dict[Cell, HiddenCell]:
+    """Every park cell (month and year) with at least one hidden contribution, of one park or all."""
     has_ledger = {"observations", "submission_files"} <= _tables(con)
-    divisors = months_with_data(con)
+    divisors = months_with_data(con, park_id)
+    where, params = _park_filter(park_id)
     cells: dict[Cell, HiddenCell] = {}
-    for park_id, level, key, column, facilities, values, seqs in con.execute(
-        _contributions_sql(PARK_ADDITIVE, has_ledger)
+    for park, level, key, column, facilities, values, seqs in con.execute(
+        _contributions_sql(PARK_ADDITIVE, has_ledger, park_id), params
     ).fetchall():
         contributions = dict(zip(facilities, map(float, values), strict=True))
         if level == YEAR and column in STOCKS:
-            n = divisors.get((park_id, key, column), 0)
+            n = divisors.get((park, key, column), 0)
             contributions = {f: v / n for f, v in contributions.items()} if n else {}
         if contributions:
-            cells[(park_id, level, key, column)] = HiddenCell(
+            cells[(park, level, key, column)] = HiddenCell(
                 contributions, dict(zip(facilities, map(int, seqs), strict=True))
             )
     for level, table, key in ((MONTH, "out_park_monthly", "period"), (YEAR, "out_park_annual", "year")):
         for row in con.execute(
-            f"SELECT park_id, CAST({key} AS VARCHAR), {', '.join(PARK_ADDITIVE)} FROM {table}"
+            f"SELECT park_id, CAST({key} AS VARCHAR), {', '.join(PARK_ADDITIVE)} FROM {table} {where}", params
         ).fetchall():
             for column, value in zip(PARK_ADDITIVE, row[2:], strict=True):
                 found = cells.get((row[0], level, row[1], column))

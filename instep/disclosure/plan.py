@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from instep.disclosure import rules
 from instep.disclosure.attack import weak_cells
-from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell, HiddenCell, hidden_cells
+from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell, HiddenCell, hidden_cells, park_ids
 from instep.disclosure.history import EarlierRelease, earlier_releases
 from instep.disclosure.relations import Relation, relations
 from instep.indicators.formulas import RATIOS, ratio_inputs
@@ -44,6 +44,8 @@ CHANGES = {
 }
 DISPLAYS = {"grievances_gbv_received_display": "grievances_gbv_received"}
 OUTSIDER = ""
+# (resource, park_id, key, column, rule) of a withheld cell.
+PlanRow = tuple[str, str, str, str, str]
 
 
 @dataclass
@@ -54,7 +56,7 @@ class Plan:
     known: set[Cell] = field(default_factory=set)
     relations: list[Relation] = field(default_factory=list)
 
-    def rows(self) -> list[tuple[str, str, str, str, str]]:
+    def rows(self) -> list[PlanRow]:
         """(resource, park_id, key, column, rule) for every withheld cell, sorted."""
         return sorted(
             (LEVEL_RESOURCES[level], park, key, column, rule)
@@ -268,15 +270,33 @@ def plan_disclosure(
     package_dir: Path | None = None,
     params: rules.Parameters | None = None,
     earlier: Iterable[EarlierRelease] | None = None,
+    park_id: str | None = None,
 ) -> Plan:
-    """The suppression plan of the warehouse's park tables, given the releases already in `package_dir`."""
+    """The suppression plan of the warehouse's park tables (of one park, or of all), given the releases
+    already in `package_dir`."""
     params = params or rules.parameters()
     history = list(earlier) if earlier is not None else earlier_releases(package_dir)
-    plan = primary_plan(hidden_cells(con), history, params)
+    plan = primary_plan(hidden_cells(con, park_id), history, params)
     plan.relations = relations(con, plan.cells)
     secondary_suppression(plan, params)
     plan.withheld.update({k: v for k, v in _derived(plan.withheld).items() if k not in plan.withheld})
     return plan
+
+
+def withheld_rows(
+    con: duckdb.DuckDBPyConnection,
+    package_dir: Path | None = None,
+    params: rules.Parameters | None = None,
+) -> list[PlanRow]:
+    """The plan's rows (`Plan.rows`), planned park by park: no relation joins two parks' cells, so each
+    park's plan is the one of the whole warehouse, and only one park's contributions are held at a time
+    (some millions at global scale)."""
+    params = params or rules.parameters()
+    history = earlier_releases(package_dir)
+    rows: list[PlanRow] = []
+    for park_id in park_ids(con):
+        rows += plan_disclosure(con, params=params, earlier=history, park_id=park_id).rows()
+    return sorted(rows)
 
 
 def protection_levels(plan: Plan, params: rules.Parameters | None = None) -> dict[Cell, float]:
@@ -286,10 +306,9 @@ def protection_levels(plan: Plan, params: rules.Parameters | None = None) -> dic
     }
 
 
-def store_plan(con: duckdb.DuckDBPyConnection, plan: Plan) -> int:
-    """Write the plan to the warehouse table the publishable tables and the scorecards read."""
+def store_plan(con: duckdb.DuckDBPyConnection, rows: list[PlanRow]) -> int:
+    """Write the plan's rows to the warehouse table the publishable tables and the scorecards read."""
     con.execute(table_ddl(PLAN_TABLE, DISCLOSURE_WITHHELD.fields, DISCLOSURE_WITHHELD.primary_key))
-    rows = plan.rows()
     names = DISCLOSURE_WITHHELD.field_names
     table = pa.table({n: pa.array([r[i] for r in rows], pa.string()) for i, n in enumerate(names)})
     con.register("plan_rows", table)

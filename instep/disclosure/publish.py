@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from instep.disclosure import rules
-from instep.disclosure.plan import PLAN_TABLE, plan_disclosure, store_plan
+from instep.disclosure.plan import PLAN_TABLE, store_plan, withheld_rows
 from instep.indicators.formulas import RATIOS, SUPPRESSED_COUNTS
 from instep.metadata.model import table_ddl
 from instep.metadata.resources import COMPUTED_RESOURCES, MIN_PERSONS, resource
@@ -118,7 +118,7 @@ def disclosed_query(name: str) -> str:
 def ensure_plan(con: duckdb.DuckDBPyConnection, settings: Settings | None) -> int:
     """Compute the suppression plan against the releases already published, and store it."""
     package_dir: Path | None = settings.datapackages_dir / settings.package_name if settings else None
-    return store_plan(con, plan_disclosure(con, package_dir))
+    return store_plan(con, withheld_rows(con, package_dir))
 
 
 # Computed from published tables (the scorecards read pub_park_annual): they carry no cell of their own to

@@ -28,13 +28,18 @@ class Relation:
     members: tuple[tuple[Cell, float], ...]
 
 
-def _coefficients(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], dict[str, float]]:
-    """(park_id, level, key) -> value of each coefficient column of that park row."""
+def _coefficients(
+    con: duckdb.DuckDBPyConnection, park_id: str | None
+) -> dict[tuple[str, str, str], dict[str, float]]:
+    """(park_id, level, key) -> value of each coefficient column of that park row (of one park or all)."""
     names = list(COEFFICIENT_COLUMNS)
     select = ", ".join(f"{sql} AS {name}" for name, sql in COEFFICIENT_COLUMNS.items())
     out: dict[tuple[str, str, str], dict[str, float]] = {}
     for level, table, key in ((MONTH, "out_park_monthly", "period"), (YEAR, "out_park_annual", "year")):
-        for row in con.execute(f"SELECT park_id, CAST({key} AS VARCHAR), {select} FROM {table}").fetchall():
+        where = "WHERE park_id = $park_id" if park_id is not None else ""
+        params = {"park_id": park_id} if park_id is not None else {}
+        query = f"SELECT park_id, CAST({key} AS VARCHAR), {select} FROM {table} {where}"
+        for row in con.execute(query, params).fetchall():
             out[(row[0], level, row[1])] = {
                 n: float(v) for n, v in zip(names, row[2:], strict=True) if v is not None
             }
@@ -61,7 +66,10 @@ def relations(con: duckdb.DuckDBPyConnection, cells: dict[Cell, HiddenCell]) -> 
     contract does not exceed the grid electricity) is left out: it cannot pin anything exactly.
     """
     out: list[Relation] = []
-    divisors = months_with_data(con)
+    parks = {cell[0] for cell in cells}
+    # The cells of one park (as the plan gives them) need that park's rows only.
+    only_park = next(iter(parks)) if len(parks) == 1 else None
+    divisors = months_with_data(con, only_park)
     months: dict[tuple[str, str, str], list[Cell]] = defaultdict(list)
     for cell in cells:
         park_id, level, key, column = cell
@@ -74,7 +82,7 @@ def relations(con: duckdb.DuckDBPyConnection, cells: dict[Cell, HiddenCell]) -> 
         if year_cell in cells:
             members.append((year_cell, weight))
         out.append(Relation("months", tuple(members)))
-    coefficients = _coefficients(con)
+    coefficients = _coefficients(con, only_park)
     rows = sorted({(c[0], c[1], c[2]) for c in cells})
     for row in rows:
         for identity in IDENTITIES:
