@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from instep.disclosure import rules
 from instep.disclosure.attack import weak_cells
-from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell, hidden_cells
+from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell, hidden_cells, park_ids
 from instep.disclosure.history import KEYS, EarlierRelease, earlier_releases
 from instep.disclosure.plan import CHANGES, DISPLAYS, primary_plan, protection_levels, ratio_input_columns
 from instep.disclosure.relations import relations
@@ -151,26 +151,30 @@ def audit_release(
         return []  # a release without park tables hides nobody inside a total
     params = params or rules.parameters()
     history = earlier if earlier is not None else earlier_releases(package_dir)
-    truth = primary_plan(hidden_cells(con), history, params)
     rows = read_published(release_dir)
-    findings = [
-        Finding(cell, "published", rules.reason_text(truth.withheld[cell], params))
-        for cell in sorted(truth.sensitive)
-        if rows.published(cell)
-    ]
-    findings += _ratio_findings(rows)
-    findings += _scorecard_findings(release_dir, rows)
-    unknown = {c for c in truth.cells if rows.is_withheld(c) and c not in truth.known}
-    levels = protection_levels(truth, params)
-    for weak in weak_cells(relations(con, truth.cells), unknown, truth.cells, levels):
-        findings.append(
-            Finding(
-                weak.cell,
-                "linear relations",
-                f"bounded to [{weak.low:.6g}, {weak.high:.6g}] for a value of {weak.value:.6g}, "
-                f"protection {weak.level:.6g}",
+    published: list[Finding] = []
+    bounded: list[Finding] = []
+    # Park by park, as the plan is made: no relation joins two parks' cells, and one park's hidden
+    # contributions are in memory at a time.
+    for park_id in park_ids(con):
+        truth = primary_plan(hidden_cells(con, park_id), history, params)
+        published += [
+            Finding(cell, "published", rules.reason_text(truth.withheld[cell], params))
+            for cell in sorted(truth.sensitive)
+            if rows.published(cell)
+        ]
+        unknown = {c for c in truth.cells if rows.is_withheld(c) and c not in truth.known}
+        levels = protection_levels(truth, params)
+        for weak in weak_cells(relations(con, truth.cells), unknown, truth.cells, levels):
+            bounded.append(
+                Finding(
+                    weak.cell,
+                    "linear relations",
+                    f"bounded to [{weak.low:.6g}, {weak.high:.6g}] for a value of {weak.value:.6g}, "
+                    f"protection {weak.level:.6g}",
+                )
             )
-        )
+    findings = [*published, *_ratio_findings(rows), *_scorecard_findings(release_dir, rows), *bounded]
     return sorted(findings, key=lambda f: f.cell)  # stable: a cell's findings keep their order
 
 
