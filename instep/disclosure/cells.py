@@ -59,11 +59,19 @@ def _contributions_sql(columns: tuple[str, ...], has_ledger: bool, park_id: str 
     months (stocks are divided by the months with data afterwards)."""
     boiler = "boiler_park"
     seq = "coalesce(s.last_file_seq, 0)" if has_ledger else "0"
+    # Planned park by park, the last files are read for that park's facilities only, not aggregated over
+    # every observation of the warehouse once per park.
+    of_park = (
+        "\n        WHERE o.facility_id IN "
+        "(SELECT facility_id FROM out_facility_monthly WHERE park_id = $park_id)"
+        if park_id is not None
+        else ""
+    )
     ledger = (
-        """
+        f"""
     LEFT JOIN (
         SELECT o.facility_id, o.period, max(f.file_seq) AS last_file_seq
-        FROM observations AS o JOIN submission_files AS f USING (submission_id) GROUP BY ALL
+        FROM observations AS o JOIN submission_files AS f USING (submission_id){of_park} GROUP BY ALL
     ) AS s USING (facility_id, period)"""
         if has_ledger
         else ""
@@ -102,7 +110,8 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
 
-def _park_filter(park_id: str | None) -> tuple[str, dict[str, str]]:
+def park_filter(park_id: str | None) -> tuple[str, dict[str, str]]:
+    """The WHERE clause and parameters that keep one park's rows of a park table (all without a park)."""
     return ("WHERE park_id = $park_id", {"park_id": park_id}) if park_id is not None else ("", {})
 
 
@@ -112,7 +121,7 @@ def months_with_data(
     """(park_id, year, column) -> months of the year with a park value: the divisor of an annual stock
     (of one park, or of every park)."""
     counts = ", ".join(f"count({c}) AS {c}" for c in STOCKS)
-    where, params = _park_filter(park_id)
+    where, params = park_filter(park_id)
     out: dict[tuple[str, str, str], int] = {}
     for row in con.execute(
         f"SELECT park_id, CAST(year AS VARCHAR), {counts} FROM out_park_monthly {where} GROUP BY ALL", params
@@ -133,7 +142,7 @@ def hidden_cells(con: duckdb.DuckDBPyConnection, park_id: str | None = None) -> 
     """Every park cell (month and year) with at least one hidden contribution, of one park or all."""
     has_ledger = {"observations", "submission_files"} <= _tables(con)
     divisors = months_with_data(con, park_id)
-    where, params = _park_filter(park_id)
+    where, params = park_filter(park_id)
     cells: dict[Cell, HiddenCell] = {}
     for park, level, key, column, facilities, values, seqs in con.execute(
         _contributions_sql(PARK_ADDITIVE, has_ledger, park_id), params

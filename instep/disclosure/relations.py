@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from instep.disclosure.cells import MONTH, YEAR, Cell, HiddenCell, months_with_data
+from instep.disclosure.cells import MONTH, YEAR, Cell, HiddenCell, months_with_data, park_filter
 from instep.indicators.formulas import COEFFICIENT_COLUMNS, IDENTITIES, STOCKS
 
 
@@ -34,10 +34,9 @@ def _coefficients(
     """(park_id, level, key) -> value of each coefficient column of that park row (of one park or all)."""
     names = list(COEFFICIENT_COLUMNS)
     select = ", ".join(f"{sql} AS {name}" for name, sql in COEFFICIENT_COLUMNS.items())
+    where, params = park_filter(park_id)
     out: dict[tuple[str, str, str], dict[str, float]] = {}
     for level, table, key in ((MONTH, "out_park_monthly", "period"), (YEAR, "out_park_annual", "year")):
-        where = "WHERE park_id = $park_id" if park_id is not None else ""
-        params = {"park_id": park_id} if park_id is not None else {}
         query = f"SELECT park_id, CAST({key} AS VARCHAR), {select} FROM {table} {where}"
         for row in con.execute(query, params).fetchall():
             out[(row[0], level, row[1])] = {
