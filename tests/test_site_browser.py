@@ -153,7 +153,9 @@ def test_pages_in_a_browser(built: BuiltSite, width: int, height: int):
                     assert figures > 0, where
                 if figures:
                     mounted = "document.querySelectorAll('figure.instep-chart.is-interactive').length"
-                    page.wait_for_function(f"{mounted} === {figures}")
+                    # a function, not an expression: Playwright evaluates an expression with eval() in
+                    # the page on every poll, which the site's CSP (no 'unsafe-eval') refuses
+                    page.wait_for_function(f"() => {mounted} === {figures}")
                     assert page.locator(".instep-chart__interactive svg").count() >= figures
                 assert page.locator(".instep-synthetic").count() == 1
                 page.screenshot(path=str(ARTIFACTS / f"site-{name}-{width}.png"), full_page=True)
@@ -239,7 +241,8 @@ def test_the_explorer_filters_a_table_and_downloads_the_rows_of_the_release_file
             page.fill("#explorer-to", end)
             page.locator("#explorer-to").dispatch_event("change")
             page.wait_for_function(
-                f"document.getElementById('explorer-status').textContent.startsWith('{len(expected)} of')"
+                "() => document.getElementById('explorer-status').textContent"
+                f".startsWith('{len(expected)} of')"
             )
             assert page.locator("#explorer-rows tbody tr").count() == len(expected)
             with page.expect_download() as download:
