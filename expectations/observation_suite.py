@@ -12,16 +12,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
-import great_expectations as gx
-import great_expectations.expectations as gxe
 import pandas as pd
 
 from expectations import ROW_RESULT_FORMAT, flagged_rows
 from expectations.frames import arrow_to_frame, validate_frame
 from expectations.sql import column_types, compilable, compile_suite, drop_value_sets, flagged_by_sql
 from instep import reference
+
+if TYPE_CHECKING:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
 
 # Usage statistics would be a request leaving the machine; the pipeline runs offline.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -91,6 +94,8 @@ def _meta(expectation: str) -> dict[str, str]:
 
 def observation_expectations(facility_parks: Iterable[tuple[str, str]]) -> list[gxe.Expectation]:
     """The expectations on accepted observations, for the registry's (facility_id, park_id) pairs."""
+    import great_expectations.expectations as gxe
+
     pairs = sorted(set(facility_parks))
     catalogue = reference.metrics()
     return [
@@ -124,6 +129,8 @@ def observation_expectations(facility_parks: Iterable[tuple[str, str]]) -> list[
 
 def build_observation_suite(facility_parks: Iterable[tuple[str, str]]) -> gx.ExpectationSuite:
     """The observation suite (build it inside a Great Expectations context)."""
+    import great_expectations as gx
+
     suite = gx.ExpectationSuite(name=SUITE_NAME)
     for expectation in observation_expectations(facility_parks):
         suite.add_expectation(expectation)

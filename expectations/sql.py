@@ -24,16 +24,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import great_expectations.expectations as gxe
-from great_expectations.expectations.row_conditions import (
-    AndCondition,
-    ComparisonCondition,
-    NullityCondition,
-    Operator,
-)
+
+if TYPE_CHECKING:
+    import great_expectations.expectations as gxe
+
+# Great Expectations is imported where an expectation is read, not with this module: the library takes
+# seconds to import, and a process that judges no row (a release, the UI, a preview) should not pay it.
 
 # A regular expression both engines read alike: anchors, literal characters, nothing else.
 _PORTABLE_REGEX = re.compile(r"[\^$A-Za-z0-9=<>:;_ -]*")
@@ -56,6 +56,13 @@ def _literal(value: Any) -> str | None:
 
 def _condition_sql(condition: Any) -> str | None:
     """A row condition as SQL, read as pandas' `DataFrame.query` reads it; None when not supported."""
+    from great_expectations.expectations.row_conditions import (
+        AndCondition,
+        ComparisonCondition,
+        NullityCondition,
+        Operator,
+    )
+
     if condition is None:
         return "true"
     if isinstance(condition, ComparisonCondition):
@@ -78,6 +85,12 @@ def _condition_sql(condition: Any) -> str | None:
 
 
 def _condition_columns(condition: Any) -> list[str]:
+    from great_expectations.expectations.row_conditions import (
+        AndCondition,
+        ComparisonCondition,
+        NullityCondition,
+    )
+
     if isinstance(condition, ComparisonCondition | NullityCondition):
         return [condition.column.name]
     if isinstance(condition, AndCondition):
@@ -93,21 +106,28 @@ def expectation_columns(expectation: gxe.Expectation) -> list[str]:
     return names + _condition_columns(expectation.row_condition)
 
 
-_ROW_TYPES = (
-    gxe.ExpectColumnValuesToNotBeNull,
-    gxe.ExpectColumnValuesToBeNull,
-    gxe.ExpectColumnValuesToBeInSet,
-    gxe.ExpectColumnValuesToBeBetween,
-    gxe.ExpectColumnPairValuesAToBeGreaterThanB,
-    gxe.ExpectColumnValuesToMatchRegex,
-    gxe.ExpectColumnValuesToNotMatchRegex,
-    gxe.ExpectCompoundColumnsToBeUnique,
-)
+@cache
+def _row_types() -> tuple[type, ...]:
+    """The expectation types `compile_suite` writes as SQL."""
+    import great_expectations.expectations as gxe
+
+    return (
+        gxe.ExpectColumnValuesToNotBeNull,
+        gxe.ExpectColumnValuesToBeNull,
+        gxe.ExpectColumnValuesToBeInSet,
+        gxe.ExpectColumnValuesToBeBetween,
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+        gxe.ExpectColumnValuesToMatchRegex,
+        gxe.ExpectColumnValuesToNotMatchRegex,
+        gxe.ExpectCompoundColumnsToBeUnique,
+    )
 
 
 def compilable(expectation: gxe.Expectation) -> bool:
     """Whether `compile_suite` writes this expectation as SQL (else Great Expectations judges it)."""
-    if type(expectation) not in _ROW_TYPES or getattr(expectation, "mostly", 1) != 1:
+    import great_expectations.expectations as gxe
+
+    if type(expectation) not in _row_types() or getattr(expectation, "mostly", 1) != 1:
         return False
     if _condition_sql(expectation.row_condition) is None:
         return False
@@ -141,6 +161,8 @@ def _missing(column: str, types: dict[str, str]) -> str:
 
 def _unexpected(expectation: gxe.Expectation, types: dict[str, str], set_table: str) -> str:
     """SQL true for a row the expectation flags (its row condition aside)."""
+    import great_expectations.expectations as gxe
+
     kwargs = expectation.configuration.kwargs
     if isinstance(expectation, gxe.ExpectColumnValuesToNotBeNull):
         return _missing(kwargs["column"], types)
@@ -187,6 +209,8 @@ def compile_suite(
 
     `types` gives the DuckDB type of each column (`column_types`): NaN is missing in a float column.
     """
+    import great_expectations.expectations as gxe
+
     chosen = tuple(e for e in expectations if compilable(e))
     key_list = ", ".join(_quote(k) for k in keys)
     selects = []

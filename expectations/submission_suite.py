@@ -8,10 +8,7 @@ Each expectation carries `meta.rule`, the rule id reported for the rows it flags
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-import great_expectations as gx
-import great_expectations.expectations as gxe
-from great_expectations.expectations.row_conditions import Column
+from typing import TYPE_CHECKING
 
 from expectations.history import history_expectations
 from expectations.limits import MAX_CELL_CHARS
@@ -19,9 +16,11 @@ from expectations.relations import relation_expectations
 from instep import reference
 from instep.metadata.ledger import SUBMISSION
 
+if TYPE_CHECKING:
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+
 SUITE_NAME = "submission_rows"
-WASTEWATER = Column("topic") == "wastewater"
-NOT_WASTEWATER = Column("topic") != "wastewater"
 SAMPLE_POINTS = ("raw", "treated", "discharge")
 
 # A number as a person types it, optionally below a detection limit ("<0.01"); commas are let through
@@ -53,6 +52,8 @@ def build_submission_suite(
     facility_ids: Iterable[str], as_of_month_index: int, as_of_day_index: int | None = None
 ) -> gx.ExpectationSuite:
     """The submission suite (build it inside a Great Expectations context)."""
+    import great_expectations as gx
+
     suite = gx.ExpectationSuite(name=SUITE_NAME)
     for expectation in submission_expectations(facility_ids, as_of_month_index, as_of_day_index):
         suite.add_expectation(expectation)
@@ -66,6 +67,11 @@ def submission_expectations(
 
     `as_of_day_index` is the reporting date in days since 1970-01-01: no sample is taken after it.
     """
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
+
+    wastewater = Column("topic") == "wastewater"
+    not_wastewater = Column("topic") != "wastewater"
     catalogue = reference.metrics()
     unit_pairs = sorted((code, unit) for code, m in catalogue.items() for unit in m.accepted_units)
     expectations: list[gxe.Expectation] = [
@@ -150,7 +156,7 @@ def submission_expectations(
         gxe.ExpectColumnValuesToNotMatchRegex(
             column="value",
             regex=r"^\s*<",
-            row_condition=NOT_WASTEWATER,
+            row_condition=not_wastewater,
             meta=_meta("censored_not_allowed", "value"),
         ),
         gxe.ExpectColumnValuesToBeBetween(
@@ -166,12 +172,12 @@ def submission_expectations(
         gxe.ExpectColumnValuesToBeInSet(
             column="sample_point_or_blank",
             value_set=list(SAMPLE_POINTS),
-            row_condition=WASTEWATER,
+            row_condition=wastewater,
             meta=_meta("sample_point_missing", "sample_point"),
         ),
         gxe.ExpectColumnValuesToNotBeNull(
             column="sample_day_index",
-            row_condition=WASTEWATER,
+            row_condition=wastewater,
             meta=_meta("sample_date_invalid", "sample_date"),
         ),
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
@@ -184,7 +190,7 @@ def submission_expectations(
         *(
             # Only a laboratory result has a sample; anywhere else one would split the row's key.
             gxe.ExpectColumnValuesToBeNull(
-                column=column, row_condition=NOT_WASTEWATER, meta=_meta("sample_not_applicable", column)
+                column=column, row_condition=not_wastewater, meta=_meta("sample_not_applicable", column)
             )
             for column in ("sample_point", "sample_date")
         ),
