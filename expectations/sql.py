@@ -208,31 +208,33 @@ def compile_suite(
     """One query over `table` listing (keys..., expectation) for every row a compilable expectation flags.
 
     `types` gives the DuckDB type of each column (`column_types`): NaN is missing in a float column.
+    The expectations that judge a row alone are read in one scan of `table` (each row's list of the
+    expectations it fails); each compound uniqueness groups the keys and joins the rows of the keys that
+    occur more than once, where a window over every row would sort them all.
     """
     import great_expectations.expectations as gxe
 
     chosen = tuple(e for e in expectations if compilable(e))
     key_list = ", ".join(_quote(k) for k in keys)
+    row_checks: list[tuple[int, str]] = []  # (index, SQL true for a row the expectation flags)
     selects = []
     value_sets: dict[str, list[Any]] = {}
     for index, expectation in enumerate(chosen):
         condition = _condition_sql(expectation.row_condition)
         if isinstance(expectation, gxe.ExpectCompoundColumnsToBeUnique):
-            columns = list(expectation.column_list)
-            partition = ", ".join(_quote(c) for c in columns)
-            all_missing = " AND ".join(_missing(c, types) for c in columns)
-            selects.append(
-                f"SELECT {key_list}, {index} AS expectation FROM ("
-                f"SELECT {key_list}, count(*) OVER (PARTITION BY {partition}) AS _copies FROM {table} "
-                f"WHERE {condition} AND NOT ({all_missing})) WHERE _copies > 1"
-            )
+            selects.append(_duplicates_sql(index, expectation.column_list, condition, table, keys, types))
             continue
         set_table = f"{prefix}_{index}"
         if isinstance(expectation, gxe.ExpectColumnValuesToBeInSet):
             value_sets[set_table] = list(expectation.value_set)
-        selects.append(
-            f"SELECT {key_list}, {index} AS expectation FROM {table} "
-            f"WHERE {condition} AND {_unexpected(expectation, types, set_table)}"
+        row_checks.append((index, f"{condition} AND {_unexpected(expectation, types, set_table)}"))
+    if row_checks:
+        flags = ", ".join(f"CASE WHEN {check} THEN {index} END" for index, check in row_checks)
+        any_flag = " OR ".join(f"({check})" for _, check in row_checks)
+        selects.insert(
+            0,
+            f"SELECT {key_list}, unnest(list_filter([{flags}], lambda x: x IS NOT NULL)) AS expectation "
+            f"FROM {table} WHERE {any_flag}",
         )
     query = (
         "\nUNION ALL\n".join(selects)
@@ -240,6 +242,22 @@ def compile_suite(
         else f"SELECT {key_list}, 0 AS expectation FROM {table} WHERE false"
     )
     return CompiledSuite(chosen, query, value_sets)
+
+
+def _duplicates_sql(
+    index: int, columns: Sequence[str], condition: str, table: str, keys: Sequence[str], types: dict[str, str]
+) -> str:
+    """The rows whose values of `columns` occur more than once among the rows meeting `condition`
+    (rows missing every column left out), NULLs comparing equal."""
+    names = ", ".join(_quote(c) for c in columns)
+    judged = f"{condition} AND NOT ({' AND '.join(_missing(c, types) for c in columns)})"
+    same_key = " AND ".join(f"r.{_quote(c)} IS NOT DISTINCT FROM d.{_quote(c)}" for c in columns)
+    row_keys = ", ".join(f"r.{_quote(k)}" for k in keys)
+    return (
+        f"SELECT {row_keys}, {index} AS expectation FROM (SELECT * FROM {table} WHERE {judged}) AS r "
+        f"JOIN (SELECT {names} FROM {table} WHERE {judged} GROUP BY ALL HAVING count(*) > 1) AS d "
+        f"ON {same_key}"
+    )
 
 
 def column_types(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
