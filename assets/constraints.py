@@ -97,6 +97,9 @@ def _constraint_checks(
                     metadata={
                         "constraints_checked": len(outcomes),
                         "constraints_held_by_duckdb": sum(o.enforced for o in outcomes),
+                        "constraints_held_by_other_checks": ", ".join(
+                            f"{o.check.name}: {o.held_by}" for o in outcomes if o.held_by
+                        ),
                         "constraints_failing": len(failing),
                         "failing": markdown_table(
                             ["constraint", "rows breaking it"],

@@ -27,7 +27,7 @@ from instep import report
 from instep.files import write_text_atomically
 from instep.readers import core as reader_core
 from instep.report import ReportSummary, verdicts_from_warehouse, write_reports
-from instep.review_queue import received_on, write_review_queue
+from instep.review_queue import RowCounts, received_on, write_review_queue
 
 FOLDER_STATE = ".written.json"
 
@@ -40,7 +40,10 @@ _RENDERER_SOURCES = (Path(report.__file__), Path(reader_core.__file__), RULES_FI
 # hashes, so the query is one pass over each ledger table.
 FINGERPRINTS_SQL = """
 WITH row_states AS (
-    SELECT submission_id, bit_xor(hash(row_number, state = 'rejected', facility_id, period)) AS rows_hash
+    SELECT submission_id, bit_xor(hash(row_number, state = 'rejected', facility_id, period)) AS rows_hash,
+           count(*) FILTER (WHERE state = 'accepted') AS accepted,
+           count(*) FILTER (WHERE state = 'rejected') AS rejected,
+           count(*) FILTER (WHERE state = 'superseded') AS superseded
     FROM submission_rows GROUP BY submission_id
 ), issues AS (
     SELECT submission_id,
@@ -49,7 +52,8 @@ WITH row_states AS (
 )
 SELECT f.submission_id, f.archived_path,
        hash(f.original_name, f.rows_read, f.rule, f.message, f.ignored_columns, f.file_seq,
-            coalesce(r.rows_hash, 0), coalesce(i.issues_hash, 0)) AS fingerprint
+            coalesce(r.rows_hash, 0), coalesce(i.issues_hash, 0)) AS fingerprint,
+       f.file_seq, coalesce(r.accepted, 0), coalesce(r.rejected, 0), coalesce(r.superseded, 0)
 FROM submission_files AS f
 LEFT JOIN row_states AS r USING (submission_id)
 LEFT JOIN issues AS i USING (submission_id)
@@ -139,11 +143,13 @@ def update_reports(con: duckdb.DuckDBPyConnection, reports_dir: Path, archive_di
     renderer = renderer_fingerprint()
     before, names_before = _load_state(state_path, renderer)
     present = set(os.listdir(reports_dir))
+    # The fingerprints, with each submission's place and row counts for the queue (one scan of the rows;
+    # the counts are not in the fingerprint: a restatement elsewhere changes them, not the report).
     current = con.execute(FINGERPRINTS_SQL).fetchall()
-    by_id = {row[0]: row for row in current}
+    by_id = {row[0]: row[:3] for row in current}
     changed = [
         sid
-        for sid, _archived, fingerprint in current
+        for sid, _archived, fingerprint, *_ in current
         if sid not in before
         or before[sid].fingerprint != fingerprint
         or before[sid].report.report_name not in present
@@ -157,9 +163,11 @@ def update_reports(con: duckdb.DuckDBPyConnection, reports_dir: Path, archive_di
         # the archived copy never changes: its day of receipt is read once per submission
         received = before[sid].received if sid in before else received_on(archive_dir / archived)
         fresh[sid] = _Written(fingerprint, summary, received)
-    ordered = {sid: fresh.get(sid) or before[sid] for sid, _archived, _fingerprint in current}
+    ordered = {sid: fresh.get(sid) or before[sid] for sid, *_ in current}
     _remove_stale(reports_dir, names_before - {w.report.report_name for w in ordered.values()})
     _save_state(state_path, renderer, ordered)
     summaries = [w.report for w in ordered.values()]
-    queue = write_review_queue(con, summaries, {sid: w.received for sid, w in ordered.items()}, reports_dir)
+    rows = {sid: RowCounts(*counts) for sid, _archived, _fingerprint, *counts in current}
+    received_days = {sid: w.received for sid, w in ordered.items()}
+    queue = write_review_queue(con, summaries, received_days, rows, reports_dir)
     return ReportsUpdate(summaries, written_now, queue)

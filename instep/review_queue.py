@@ -26,6 +26,16 @@ HEADER = ("received", "facility", "park", "file", "accepted", "rejected", "super
 
 
 @dataclass(frozen=True)
+class RowCounts:
+    """A submission's place in the ledger and its rows by state."""
+
+    file_seq: int
+    accepted: int
+    rejected: int
+    superseded: int
+
+
+@dataclass(frozen=True)
 class QueueEntry:
     report: ReportSummary
     file_seq: int
@@ -44,33 +54,27 @@ def queue_entries(
     con: duckdb.DuckDBPyConnection,
     reports: Sequence[ReportSummary],
     received: Mapping[str, date | None],
+    rows: Mapping[str, RowCounts],
 ) -> list[QueueEntry]:
     """The queue in its order: needs attention first, newest (last ingested) first in each group.
 
-    `received` gives each submission's day of receipt (see `received_on`).
+    `received` gives each submission's day of receipt (see `received_on`), `rows` its place and row
+    counts.
     """
-    files = dict(con.execute("SELECT submission_id, file_seq FROM submission_files").fetchall())
-    states = {
-        sid: (accepted, rejected, superseded)
-        for sid, accepted, rejected, superseded in con.execute(
-            """
-            SELECT submission_id, count(*) FILTER (WHERE state = 'accepted'),
-                   count(*) FILTER (WHERE state = 'rejected'), count(*) FILTER (WHERE state = 'superseded')
-            FROM submission_rows GROUP BY submission_id
-            """
-        ).fetchall()
-    }
     park_of = dict(con.execute("SELECT facility_id, park_id FROM facilities").fetchall())
     entries = []
     for report in reports:
         parks = dict.fromkeys(park_of[f] for f in report.facility_ids if f in park_of)
+        counts = rows[report.submission_id]
         entries.append(
             QueueEntry(
                 report,
-                files[report.submission_id],
+                counts.file_seq,
                 received.get(report.submission_id),
                 tuple(parks),
-                *states.get(report.submission_id, (0, 0, 0)),
+                counts.accepted,
+                counts.rejected,
+                counts.superseded,
             )
         )
     return sorted(entries, key=lambda e: (not e.needs_attention, -e.file_seq))
@@ -164,10 +168,11 @@ def write_review_queue(
     con: duckdb.DuckDBPyConnection,
     reports: Sequence[ReportSummary],
     received: Mapping[str, date | None],
+    rows: Mapping[str, RowCounts],
     reports_dir: Path,
 ) -> Path:
     """Write `index.md` and `index.html` into `reports_dir` (beside the reports); return index.md's path."""
-    entries = queue_entries(con, reports, received)
+    entries = queue_entries(con, reports, received, rows)
     reports_dir.mkdir(parents=True, exist_ok=True)
     for name, text in (
         (INDEX_MARKDOWN, render_queue_markdown(entries)),

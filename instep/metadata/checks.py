@@ -29,6 +29,8 @@ class ConstraintCheck:
     # For a constraint judged row by row (not null, enum, pattern): the condition of a breaking row, the
     # WHERE of `sql`, so that several can be counted in one scan.
     row_condition: str | None = None
+    # A foreign key another blocking check guarantees (see ForeignKey.held_by): not scanned for here.
+    held_by: str = ""
 
     @property
     def name(self) -> str:
@@ -103,6 +105,7 @@ def constraint_checks(table: Resource) -> tuple[ConstraintCheck, ...]:
                 f"every {', '.join(fk.fields)} is in {fk.resource}",
                 f"SELECT count(*) FROM {name} AS t WHERE {present} "
                 f"AND NOT EXISTS (SELECT 1 FROM {quote(fk.resource)} AS r WHERE {match})",
+                held_by=fk.held_by,
             )
         )
     return tuple(checks)
@@ -115,6 +118,11 @@ class CheckOutcome:
     # DuckDB holds the constraint on the live table (a NOT NULL, PRIMARY KEY or UNIQUE of its DDL): no
     # write that breaks it can commit, so the rows are not counted again.
     enforced: bool = False
+
+    @property
+    def held_by(self) -> str:
+        """The blocking check that guarantees the constraint instead (its rows not counted here)."""
+        return self.check.held_by
 
 
 def enforced_constraints(con: duckdb.DuckDBPyConnection, table: str) -> set[tuple[str, tuple[str, ...]]]:
@@ -133,8 +141,9 @@ def enforced_constraints(con: duckdb.DuckDBPyConnection, table: str) -> set[tupl
 def run_constraint_checks(con: duckdb.DuckDBPyConnection, table: Resource) -> list[CheckOutcome]:
     """Every constraint check of `table` with the number of rows breaking it.
 
-    A constraint DuckDB enforces on the table is not scanned for; the row by row ones are counted in
-    one pass; each key and foreign key is a query of its own.
+    A constraint DuckDB enforces on the table, or a foreign key another blocking check guarantees
+    (`held_by`), is not scanned for; the row by row ones are counted in one pass; each key and foreign
+    key is a query of its own.
     """
     checks = constraint_checks(table)
     enforced = enforced_constraints(con, table.name)
@@ -148,6 +157,9 @@ def run_constraint_checks(con: duckdb.DuckDBPyConnection, table: Resource) -> li
     for check in checks:
         if (check.kind, check.columns) in enforced:
             outcomes.append(CheckOutcome(check, 0, enforced=True))
+            continue
+        if check.held_by:
+            outcomes.append(CheckOutcome(check, 0))
             continue
         if check not in counts:
             counts[check] = int(con.execute(check.sql).fetchone()[0])

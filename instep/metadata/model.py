@@ -85,6 +85,9 @@ class ForeignKey:
     fields: tuple[str, ...]
     resource: str
     reference_fields: tuple[str, ...]
+    # The blocking check of the pipeline that already guarantees this key, if any (its name): the
+    # table's constraint check reports the key as held by it instead of joining the tables again.
+    held_by: str = ""
 
 
 @dataclass(frozen=True)
