@@ -10,11 +10,16 @@ makes the process SIGKILL itself at an injected point, the way a power cut or th
   settling   inside the settling transaction, just before its COMMIT
 `--hold-lock-until FILE` keeps the writer lock, once taken, until FILE exists. Prints "lock taken" when
 it holds the lock. Exit status 0 done, 3 another run is writing (message on stderr).
+
+The tests start it as `Child(argv, folder)`: forked from a server process that has imported the pipeline
+once, so that a run starts in milliseconds; `python -m tests.ingest_child` runs it by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import multiprocessing.context
 import os
 import signal
 import sys
@@ -94,6 +99,74 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BUSY
     print("done", flush=True)
     return 0
+
+
+# ---------------------------------------------------------------- started from the tests
+
+# What a run imports (Great Expectations above all: seconds), imported once by the fork server.
+PRELOAD = ["instep.validate.suite", "great_expectations", "instep.ingest", "instep.registry", __name__]
+
+
+def _run_with_output(argv: list[str], stdout: str, stderr: str) -> None:
+    """The child's body: `main(argv)` with its standard output and error in the two files."""
+    for fd, path in ((1, stdout), (2, stderr)):
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(handle, fd)
+        os.close(handle)
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 (the process's own)
+    sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.exit(main(argv))
+
+
+class Child:
+    """One ingestion run in a process of its own, forked from a server that has imported the pipeline
+    already (multiprocessing's fork server): a real process, killed with SIGKILL as any other, that
+    starts in milliseconds instead of seconds of imports. Its output goes to two files in `folder`."""
+
+    _context: multiprocessing.context.ForkServerContext | None = None
+
+    def __init__(self, argv: list[str], folder: Path) -> None:
+        if Child._context is None:
+            Child._context = multiprocessing.get_context("forkserver")
+            Child._context.set_forkserver_preload(PRELOAD)
+        folder.mkdir(parents=True, exist_ok=True)
+        self._out = folder / f"child-{time.monotonic_ns()}.out"
+        self._err = self._out.with_suffix(".err")
+        self._out.touch()
+        self.process = Child._context.Process(
+            target=_run_with_output, args=(argv, str(self._out), str(self._err))
+        )
+        self.process.start()
+
+    def first_line(self, timeout: float = 600) -> str:
+        """The first line the child prints (waits for it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self._out.read_text(encoding="utf-8")
+            if "\n" in text:
+                return text.split("\n", 1)[0]
+            if not self.process.is_alive():
+                break
+            time.sleep(0.01)
+        raise AssertionError(f"the child printed no line: {self._err.read_text(encoding='utf-8')[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL, unless it has ended (the fork server, its parent, has then reaped it)."""
+        self.process.kill()
+
+    def communicate(self, timeout: float = 600) -> tuple[str, str]:
+        """Wait for the child to end; its standard output and error."""
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.kill()
+            self.process.join()
+            raise AssertionError(f"the child was still running after {timeout} s")
+        return self._out.read_text(encoding="utf-8"), self._err.read_text(encoding="utf-8")
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status; minus the signal's number when a signal ended it (SIGKILL: -9)."""
+        return self.process.exitcode
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from instep.settings import REPO_ROOT, Settings
 from instep.validate import row_state_counts
 from instep.warehouse import connect, writer_lock
 from tests.conftest import AS_OF
-from tests.ingest_child import EXIT_BUSY
+from tests.ingest_child import EXIT_BUSY, Child
 from tests.release_helpers import RELEASE_DATE, all_published_bytes, prepare
 
 KILL_LOOPS = 20
@@ -44,29 +44,14 @@ def fresh_workspace(demo: Path, target: Path) -> Settings:
     return Settings(workspace=target, datapackages_dir=target / "datapackages", as_of=AS_OF)
 
 
-def child(settings: Settings, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.ingest_child",
-            str(settings.workspace),
-            "--as-of",
-            AS_OF.isoformat(),
-            *args,
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-    )
+def child(settings: Settings, *args: str) -> Child:
+    return Child([str(settings.workspace), "--as-of", AS_OF.isoformat(), *args], settings.workspace.parent)
 
 
 def run_child(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     process = child(settings, *args)
     stdout, stderr = process.communicate(timeout=600)
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
 def snapshot(settings: Settings) -> dict[str, list[tuple]]:
@@ -147,28 +132,41 @@ def test_killed_at_an_injected_point_the_next_run_recovers(
     recover_and_compare(settings, reference)
 
 
-def kill_after_random_delay(settings: Settings, rng: random.Random) -> float:
+@pytest.fixture(scope="module")
+def ingest_seconds(demo_inbox: Path, tmp_path_factory: pytest.TempPathFactory) -> float:
+    """How long an uninterrupted run holds the lock: the random kills land within that time."""
+    settings = fresh_workspace(demo_inbox, tmp_path_factory.mktemp("timed") / "ws")
     process = child(settings)
-    # Wait until the child holds the lock, so the kill lands during ingestion rather than during import.
-    assert process.stdout is not None
-    assert process.stdout.readline().strip() == "lock taken"
-    delay = rng.uniform(0.0, 6.0)
+    assert process.first_line() == "lock taken"
+    started = time.monotonic()
+    process.communicate()
+    assert process.returncode == 0
+    return time.monotonic() - started
+
+
+def kill_after_random_delay(settings: Settings, rng: random.Random, seconds: float) -> float:
+    process = child(settings)
+    # Wait until the child holds the lock, so the kill lands during ingestion rather than before it.
+    assert process.first_line() == "lock taken"
+    delay = rng.uniform(0.0, seconds)
     time.sleep(delay)
-    process.send_signal(signal.SIGKILL)
+    process.kill()
     process.communicate(timeout=600)
     return delay
 
 
 @pytest.mark.slow
-def test_killed_after_a_random_delay_the_next_run_recovers(demo_inbox: Path, reference: dict, tmp_path: Path):
+def test_killed_after_a_random_delay_the_next_run_recovers(
+    demo_inbox: Path, reference: dict, ingest_seconds: float, tmp_path: Path
+):
     settings = fresh_workspace(demo_inbox, tmp_path / "ws")
-    kill_after_random_delay(settings, random.Random(20261125))
+    kill_after_random_delay(settings, random.Random(20261125), ingest_seconds)
     recover_and_compare(settings, reference)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("attempt", range(KILL_LOOPS))
-def test_sigkill_loop(attempt: int, demo_inbox: Path, reference: dict, tmp_path: Path):
+def test_sigkill_loop(attempt: int, demo_inbox: Path, reference: dict, ingest_seconds: float, tmp_path: Path):
     """Twenty kills at random moments (and each injected point in turn), each followed by recovery."""
     settings = fresh_workspace(demo_inbox, tmp_path / "ws")
     rng = random.Random(attempt)
@@ -176,10 +174,10 @@ def test_sigkill_loop(attempt: int, demo_inbox: Path, reference: dict, tmp_path:
         point = ("archive", "staged", "settling")[(attempt // 4) % 3]
         assert run_child(settings, "--kill-at", point).returncode == -signal.SIGKILL
     else:
-        kill_after_random_delay(settings, rng)
+        kill_after_random_delay(settings, rng, ingest_seconds)
     # A second kill during the recovery run itself, then the final recovery.
     if attempt % 2 == 1:
-        kill_after_random_delay(settings, rng)
+        kill_after_random_delay(settings, rng, ingest_seconds)
     recover_and_compare(settings, reference)
 
 
@@ -205,8 +203,7 @@ def test_a_second_run_stops_with_a_clear_message_while_the_first_writes(
     settings = fresh_workspace(demo_inbox, tmp_path / "ws")
     release = tmp_path / "release-the-lock"
     first = child(settings, "--hold-lock-until", str(release))
-    assert first.stdout is not None
-    assert first.stdout.readline().strip() == "lock taken"
+    assert first.first_line() == "lock taken"
     second = run_child(settings, "--lock-timeout", "1")
     release.touch()
     first.communicate(timeout=600)
