@@ -22,6 +22,10 @@ def _env_date(name: str) -> date | None:
     return date.fromisoformat(raw) if raw else None
 
 
+# Where the site is built in the workspace (the nightly preview builds its own beside it).
+SITE_BUILD_FOLDER = "site-build"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Paths and methodological choices for one workspace.
@@ -42,7 +46,7 @@ class Settings:
     # Public address of the transparency site (sitemap, canonical links, JSON-LD download URLs).
     site_url: str = "http://127.0.0.1:8000/"
     # Folder of the site build inside the workspace; the nightly preview builds into its own.
-    site_build_folder: str = "site-build"
+    site_build_folder: str = SITE_BUILD_FOLDER
 
     @property
     def registry_dir(self) -> Path:

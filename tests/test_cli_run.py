@@ -158,6 +158,9 @@ def test_preview_after_the_run_leaves_every_asset_materialised_and_publishes_not
     descriptor = settings.preview().datapackages_dir / settings.package_name / "preview" / "datapackage.json"
     assert json.loads(descriptor.read_text(encoding="utf-8"))["version"] == "preview"
     assert sorted(p.name for p in published.iterdir()) == before
+    # the preview's charts come from (and go to) the workspace's one chart cache, not a second one
+    assert not (settings.preview().site_build_dir / "chart-cache").exists()
+    assert any((settings.site_build_dir / "chart-cache").rglob("*.svg"))
     # what the README's main command leaves: the whole graph materialised in the workspace's instance
     every_asset = build_defs(settings).resolve_asset_graph().get_all_asset_keys()
     with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:

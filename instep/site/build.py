@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from instep.settings import REPO_ROOT, Settings
+from instep.settings import REPO_ROOT, SITE_BUILD_FOLDER, Settings
 from instep.site import search
 from instep.site.chartcache import ChartRenderer
 from instep.site.context import SiteContext
@@ -54,8 +54,10 @@ def package_dir(settings: Settings) -> Path:
 
 
 def chart_cache_dir(settings: Settings) -> Path:
-    """Rendered charts kept between builds (see instep.site.chartcache)."""
-    return settings.site_build_dir / "chart-cache"
+    """Rendered charts kept between builds (see instep.site.chartcache), one cache for every build of
+    the workspace: the nightly preview draws mostly the charts of the last release and finds them there
+    (a build adds only its own footers and PNGs, as a new release does)."""
+    return settings.workspace / SITE_BUILD_FOLDER / "chart-cache"
 
 
 def generate_pages(
