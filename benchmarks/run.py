@@ -96,6 +96,9 @@ def child_stage(workspace: Path, group: str, sensor: bool = False) -> dict[str, 
     stage (asset group) it belongs to.
     """
     import dagster as dg
+
+    # Imports are the process's start, outside the timed runs: Great Expectations with the code
+    # location's other libraries, where a step would otherwise pay for it on first use.
     import great_expectations  # noqa: F401
 
     from assets import keys
@@ -103,8 +106,6 @@ def child_stage(workspace: Path, group: str, sensor: bool = False) -> dict[str, 
     from pipelines.definitions import build_defs
     from pipelines.jobs import PREVIEW
 
-    # Imports are the process's start, outside the timed runs: Great Expectations is imported with the
-    # code location's other libraries here, where a step would otherwise pay for it on first use.
     groups = group.split(",")
     settings = Settings(workspace=workspace, datapackages_dir=workspace / "datapackages", as_of=AS_OF)
     # The stage as the main job runs it: the nightly preview (a second release and site) is not part of it.

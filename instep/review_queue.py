@@ -38,16 +38,13 @@ class RowCounts:
 @dataclass(frozen=True)
 class QueueEntry:
     report: ReportSummary
-    file_seq: int
+    rows: RowCounts
     received: date | None  # the day ingest archived the file; None if its archived copy is missing
     park_ids: tuple[str, ...]
-    accepted: int
-    rejected: int
-    superseded: int
 
     @property
     def needs_attention(self) -> bool:
-        return self.report.unreadable or self.rejected > 0
+        return self.report.unreadable or self.rows.rejected > 0
 
 
 def queue_entries(
@@ -65,19 +62,10 @@ def queue_entries(
     entries = []
     for report in reports:
         parks = dict.fromkeys(park_of[f] for f in report.facility_ids if f in park_of)
-        counts = rows[report.submission_id]
         entries.append(
-            QueueEntry(
-                report,
-                counts.file_seq,
-                received.get(report.submission_id),
-                tuple(parks),
-                counts.accepted,
-                counts.rejected,
-                counts.superseded,
-            )
+            QueueEntry(report, rows[report.submission_id], received.get(report.submission_id), tuple(parks))
         )
-    return sorted(entries, key=lambda e: (not e.needs_attention, -e.file_seq))
+    return sorted(entries, key=lambda e: (not e.needs_attention, -e.rows.file_seq))
 
 
 def received_on(archived: Path) -> date | None:
@@ -103,9 +91,9 @@ def _cells(entry: QueueEntry, escape: Callable[[str], str]) -> list[str]:
         escape(_several(entry.report.facility_ids)),
         escape(_several(entry.park_ids)),
         escape(entry.report.file_name),
-        "–" if entry.report.unreadable else str(entry.accepted),
-        "file unreadable" if entry.report.unreadable else str(entry.rejected),
-        "–" if entry.report.unreadable else str(entry.superseded),
+        "–" if entry.report.unreadable else str(entry.rows.accepted),
+        "file unreadable" if entry.report.unreadable else str(entry.rows.rejected),
+        "–" if entry.report.unreadable else str(entry.rows.superseded),
     ]
 
 

@@ -239,10 +239,8 @@ def test_a_second_run_is_refused_before_it_touches_the_workspace(tmp_path: Path,
 
 
 def test_two_runs_started_at_once_one_publishes_the_other_is_refused(first_runs: FirstRuns, demo_env):
-    assert (first_runs.ran.returncode, first_runs.refused.returncode) == (0, 5), first_runs.refused.stderr[
-        -3000:
-    ]
     message = first_runs.refused.stderr
+    assert (first_runs.ran.returncode, first_runs.refused.returncode) == (0, 5), message[-3000:]
     assert message.strip().splitlines()[-1].startswith("error: another run is working on the workspace")
     assert first_runs.refused.stdout == ""  # no summary: it did nothing
     release = Path(demo_env["INSTEP_DATAPACKAGES"]) / "instep-open-data" / "1.0.0"
