@@ -2,7 +2,7 @@
 every kind of page on a phone and a desktop (nothing wider than the screen, charts interactive and
 readable, no console error, nothing from another origin, the CSP holds, axe-core finds nothing serious),
 the site search, the table explorer, the facilities list and charts without JavaScript. Screenshots of
-each page kind at both sizes go to test-artifacts/.
+each page kind at both sizes go to test-artifacts/ (`site-<page>-<width>.jpg`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 from instep.serve import serving
 from instep.site.build import SITE_SOURCES
 from tests.shared_demo import VERSION, BuiltSite
-from tests.test_site import ARTIFACTS, SITE_ROOT, target_file
+from tests.test_site import SITE_ROOT, save_screenshot, target_file
 
 pytestmark = pytest.mark.browser
 
@@ -147,7 +147,6 @@ def test_pages_in_a_browser(built: BuiltSite, width: int, height: int):
     paths = _page_paths(built)
     for _, path in paths:
         assert target_file(built.path, SITE_ROOT + path).is_file(), path
-    ARTIFACTS.mkdir(exist_ok=True)
     axe = Axe()
     # Colour contrast is judged at desktop width only: the site's colours do not change with the width
     # (its media queries change layout, never a text colour), and the rule is most of axe's time.
@@ -187,7 +186,7 @@ def test_pages_in_a_browser(built: BuiltSite, width: int, height: int):
                     page.wait_for_function(f"() => {mounted} === {figures}")
                     assert page.locator(".instep-chart__interactive svg").count() >= figures
                 assert page.locator(".instep-synthetic").count() == 1
-                page.screenshot(path=str(ARTIFACTS / f"site-{name}-{width}.png"), full_page=True)
+                save_screenshot(page, name, width)
                 assert page.evaluate("document.documentElement.scrollWidth") <= width, where
                 assert page.evaluate(OVERFLOWING) == [], where
                 if width < 600:
@@ -332,35 +331,22 @@ def test_charts_stay_readable_without_javascript(built: BuiltSite):
             browser.close()
 
 
-def test_factories_pages_fit_phone_and_desktop_screens(built: BuiltSite):
+def test_the_factories_page_links_the_three_templates_and_each_downloads(built: BuiltSite):
+    """(The factories pages' fit at both widths, their CSP and their screenshots are the walk's.)"""
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
     with serving(built.path) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         try:
-            for width in (390, 1280):
-                context = browser.new_context(viewport={"width": width, "height": 844})
-                context.add_init_script(CSP_LISTENER)
-                for path in ("factories/", "factories/rules/"):
-                    page = context.new_page()
-                    response = page.goto(base + path)
-                    assert response is not None and response.ok, path
-                    page.wait_for_load_state("networkidle")
-                    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-                    assert overflow <= 0, (path, width, overflow)
-                    assert not page.evaluate("window.__cspViolations"), path
-                    name = path.strip("/").replace("/", "_")
-                    page.screenshot(path=str(ARTIFACTS / f"site-{name}-{width}.png"), full_page=True)
-                    if path == "factories/":
-                        hrefs = page.eval_on_selector_all(
-                            "article a[href*='templates/']", "links => links.map(a => a.href)"
-                        )
-                        assert len(hrefs) == 3, hrefs
-                        for href in hrefs:
-                            download = context.request.get(href)
-                            assert download.ok and download.body(), href
-                    page.close()
-                context.close()
+            context = browser.new_context(viewport={"width": 390, "height": 844})
+            page = context.new_page()
+            response = page.goto(base + "factories/")
+            assert response is not None and response.ok
+            links = "article a[href*='templates/']"
+            hrefs = page.eval_on_selector_all(links, "links => links.map(a => a.href)")
+            assert len(hrefs) == 3, hrefs
+            for href in hrefs:
+                download = context.request.get(href)
+                assert download.ok and download.body(), href
         finally:
             browser.close()

@@ -13,7 +13,7 @@ from instep.serve import serving
 from instep.site.build import build_site
 from tests.shared_demo import BuiltSite, copy_demo
 from tests.test_release_pipeline import release
-from tests.test_site import ARTIFACTS
+from tests.test_site import save_screenshot
 from tests.test_site_browser import OVERFLOWING, TABLES_CUT_OFF, chromium_path
 
 HEADER = "facility_id,period,metric,value,unit,sample_point,sample_date,comment\n"
@@ -119,7 +119,6 @@ def test_each_release_has_its_page_with_changes_downloads_citation_and_supersede
 def test_release_pages_fit_a_phone_and_a_desktop(two_releases: dict):
     from playwright.sync_api import sync_playwright
 
-    ARTIFACTS.mkdir(exist_ok=True)
     with serving(two_releases["site"]) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         try:
@@ -128,7 +127,7 @@ def test_release_pages_fit_a_phone_and_a_desktop(two_releases: dict):
                 for name, path in (("home-second-release", ""), ("release-restated", "releases/1.1.0/")):
                     page.goto(base + path)
                     page.wait_for_load_state("networkidle")
-                    page.screenshot(path=str(ARTIFACTS / f"site-{name}-{width}.png"), full_page=True)
+                    save_screenshot(page, name, width)
                     assert page.evaluate("document.documentElement.scrollWidth") <= width, (path, width)
                     assert page.evaluate(OVERFLOWING) == [], (path, width)
                     if width > 600:  # the restated values' last column is in sight
