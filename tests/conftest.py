@@ -49,9 +49,10 @@ def demo_site(tmp_path_factory: pytest.TempPathFactory):
 
 
 # The modules that take longest, longest first. With two test processes each taking whole modules
-# (`--dist loadfile`), handing these out first lets the short modules fill the gaps at the end; in
-# collection order two of them arrive last and one process works alone for a minute. Only the order
-# changes: a module missing here runs after them, as before.
+# (`--dist loadfile`), handing these out first lets the short modules fill the gaps at the end.
+# pytest-xdist's own order (most tests first, turned off by `--no-loadscope-reorder`) handed these
+# few-test modules out last, and one process worked alone for the last 45 s. Only the order changes:
+# a module missing here runs after them, in collection order.
 LONGEST_MODULES_FIRST = (
     "test_site_browser.py",
     "test_cli_run.py",

@@ -15,6 +15,7 @@ import shutil
 from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 import pandas as pd
@@ -28,11 +29,14 @@ from instep.site.markup import format_number
 from instep.site.release import load_releases
 from tests.shared_demo import VERSION, BuiltSite
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 SITE_ROOT = "http://site.invalid/"
 
 
-def save_screenshot(page, name: str, width: int) -> None:
+def save_screenshot(page: Page, name: str, width: int) -> None:
     """A picture of the whole of a Playwright `page` in test-artifacts/, for a person to look at: JPEG,
     which Chromium encodes in about a third of a full-page PNG's time."""
     ARTIFACTS.mkdir(exist_ok=True)
