@@ -40,11 +40,11 @@ def _run_and_report(
     # Dagster and the asset graph (seconds to import) are imported only once a job is to run: `instep
     # check` stays quick, and a run refused (busy workspace, no registry) is refused at once.
     from instep.warehouse import WarehouseBusy
-    from pipelines.runs import ExpectedRunError, RunFailed, execute_job, release_run_config, show_progress_on
+    from pipelines.runs import ExpectedRunError, RunFailed, execute_job, progress_shown, release_run_config
 
-    show_progress_on()
     try:
-        summary = execute_job(job, settings, release_run_config(version, release_date))
+        with progress_shown():
+            summary = execute_job(job, settings, release_run_config(version, release_date))
     except WarehouseBusy as error:
         fail(str(error), EXIT_CODES["workspace_busy"])
     except ExpectedRunError as error:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import dagster as dg
 
@@ -92,17 +93,24 @@ class RunSummary:
         return out
 
 
-def show_progress_on(stream: Any = sys.stderr) -> None:
-    """Print the assets' progress lines (logger `instep.pipeline`) as plain lines."""
+@contextmanager
+def progress_shown(stream: TextIO | None = None) -> Iterator[None]:
+    """Print the assets' progress lines (logger `instep.pipeline`) as plain lines while the block runs, on
+    `stream` (the standard error of the moment by default: a command run by Click's test runner writes
+    them to its own captured stream, and nothing is left writing to it afterwards)."""
     logger = logging.getLogger("instep.pipeline")
-    if any(getattr(handler, "_instep_cli", False) for handler in logger.handlers):
-        return
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s  %(message)s", datefmt="%H:%M:%S"))
-    handler._instep_cli = True  # type: ignore[attr-defined]
+    level, propagate = logger.level, logger.propagate
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 def _quiet_dagster_logs(run_config: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""`instep check` run in the test's own process, as Click runs it: the rules' modules (Great Expectations
-among them) are imported once per test process instead of once per command."""
+"""`instep` commands run in the test's own process, as Click runs them: the rules' modules (Great
+Expectations among them), Dagster and the asset graph are imported once per test process instead of once
+per command. Tests of what only a process of its own shows (the command's imports, two runs at once, a
+kill) start one."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from click.testing import CliRunner
 
-from instep.cli import main
+from pipelines.cli import main
 
 
 def invoke_instep(argv: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,8 @@
-"""`instep run`, `instep release` and `instep preview` through the real command line, on a small demo."""
+"""`instep run`, `instep release` and `instep preview` through the real command line, on a small demo.
+
+The first runs are processes of their own, two started at once as a steward's terminal and a cron job
+would; the commands after them run through the same Click entry point in the test's process.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,15 @@ import pytest
 
 from instep.demo.generate import generate_demo
 from instep.settings import REPO_ROOT, Settings
+from tests.cli_helpers import invoke_instep
 from tests.release_helpers import frictionless_validate
 
 
 def instep(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *args], env=env, capture_output=True, text=True, timeout=900
-    )
+    return invoke_instep(args, {name: env[name] for name in INSTEP_VARIABLES if name in env})
+
+
+INSTEP_VARIABLES = ("INSTEP_WORKSPACE", "INSTEP_DATAPACKAGES", "INSTEP_AS_OF")
 
 
 @pytest.fixture(scope="module")

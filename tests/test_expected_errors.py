@@ -14,20 +14,18 @@ from assets.common import ERROR_KIND
 from instep.settings import Settings
 from pipelines.cli import EXIT_CODES, EXIT_NO_WORKSPACE
 from pipelines.definitions import build_defs
+from tests.cli_helpers import invoke_instep
 from tests.conftest import AS_OF, write_registry
 from tests.shared_demo import BuiltSite, copy_demo
 
 
 def instep(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
         "INSTEP_WORKSPACE": str(workspace),
         "INSTEP_DATAPACKAGES": str(workspace.parent / "datapackages"),
         "INSTEP_AS_OF": AS_OF.isoformat(),
     }
-    return subprocess.run(
-        [sys.executable, "-m", "pipelines", *args], env=env, capture_output=True, text=True, timeout=900
-    )
+    return invoke_instep(args, env)
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
