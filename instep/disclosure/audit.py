@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from instep.disclosure import rules
 from instep.disclosure.attack import weak_cells
-from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell, hidden_cells, park_ids
+from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell, hidden_cells_by_park
 from instep.disclosure.history import KEYS, EarlierRelease, earlier_releases
 from instep.disclosure.plan import CHANGES, DISPLAYS, primary_plan, protection_levels, ratio_input_columns
 from instep.disclosure.relations import relations
@@ -156,8 +156,8 @@ def audit_release(
     bounded: list[Finding] = []
     # Park by park, as the plan is made: no relation joins two parks' cells, and one park's hidden
     # contributions are in memory at a time.
-    for park_id in park_ids(con):
-        truth = primary_plan(hidden_cells(con, park_id), history, params)
+    for _park_id, cells in hidden_cells_by_park(con):
+        truth = primary_plan(cells, history, params)
         published += [
             Finding(cell, "published", rules.reason_text(truth.withheld[cell], params))
             for cell in sorted(truth.sensitive)

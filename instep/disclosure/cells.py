@@ -9,6 +9,7 @@ hidden sum, the cell's residual, is what a published park cell tells about them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -53,29 +54,25 @@ def hidden_condition(column: str) -> str:
     return condition
 
 
-def _contributions_sql(columns: tuple[str, ...], has_ledger: bool, park_id: str | None) -> str:
+# The last file (file_seq) behind each facility-month's observations: when a hidden value last changed.
+LAST_FILES = "disclosure_last_files"
+
+
+def _last_files_sql(of_park: str = "") -> str:
+    return (
+        "SELECT o.facility_id, o.period, max(f.file_seq) AS last_file_seq "
+        f"FROM observations AS o JOIN submission_files AS f USING (submission_id){of_park} GROUP BY ALL"
+    )
+
+
+def _contributions_sql(columns: tuple[str, ...], last_files: str | None, park_id: str | None) -> str:
     """One row per hidden cell: its level, key and column, and its contributions as three lists in
     facility order (facility, value, last file). An annual contribution is the facility's sum over the
-    months (stocks are divided by the months with data afterwards)."""
+    months (stocks are divided by the months with data afterwards). `last_files`: the relation of each
+    facility-month's last file (none without a ledger)."""
     boiler = "boiler_park"
-    seq = "coalesce(s.last_file_seq, 0)" if has_ledger else "0"
-    # Planned park by park, the last files are read for that park's facilities only, not aggregated over
-    # every observation of the warehouse once per park.
-    of_park = (
-        "\n        WHERE o.facility_id IN "
-        "(SELECT facility_id FROM out_facility_monthly WHERE park_id = $park_id)"
-        if park_id is not None
-        else ""
-    )
-    ledger = (
-        f"""
-    LEFT JOIN (
-        SELECT o.facility_id, o.period, max(f.file_seq) AS last_file_seq
-        FROM observations AS o JOIN submission_files AS f USING (submission_id){of_park} GROUP BY ALL
-    ) AS s USING (facility_id, period)"""
-        if has_ledger
-        else ""
-    )
+    seq = "coalesce(s.last_file_seq, 0)" if last_files else "0"
+    ledger = f"\n    LEFT JOIN {last_files} AS s USING (facility_id, period)" if last_files else ""
     parts = [
         f"""SELECT facility_id, park_id, period, year, '{column}' AS column, value, last_file_seq FROM (
         SELECT facility_id, park_id, period, year, ({park_contribution_sql(column, boiler)}) AS value,
@@ -138,14 +135,28 @@ def park_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [row[0] for row in con.execute(query).fetchall()]
 
 
-def hidden_cells(con: duckdb.DuckDBPyConnection, park_id: str | None = None) -> dict[Cell, HiddenCell]:
-    """Every park cell (month and year) with at least one hidden contribution, of one park or all."""
-    has_ledger = {"observations", "submission_files"} <= _tables(con)
+def hidden_cells(
+    con: duckdb.DuckDBPyConnection, park_id: str | None = None, last_files: str | None = None
+) -> dict[Cell, HiddenCell]:
+    """Every park cell (month and year) with at least one hidden contribution, of one park or all.
+
+    `last_files`: a table of each facility-month's last file (`LAST_FILES`, see `hidden_cells_by_park`);
+    without it, they are read from the ledger for the park's facilities.
+    """
+    if last_files is None and _has_ledger(con):
+        # the last files of the park's facilities only, not aggregated over the whole warehouse
+        of_park = (
+            "\n        WHERE o.facility_id IN "
+            "(SELECT facility_id FROM out_facility_monthly WHERE park_id = $park_id)"
+            if park_id is not None
+            else ""
+        )
+        last_files = f"({_last_files_sql(of_park)})"
     divisors = months_with_data(con, park_id)
     where, params = park_filter(park_id)
     cells: dict[Cell, HiddenCell] = {}
     for park, level, key, column, facilities, values, seqs in con.execute(
-        _contributions_sql(PARK_ADDITIVE, has_ledger, park_id), params
+        _contributions_sql(PARK_ADDITIVE, last_files, park_id), params
     ).fetchall():
         contributions = dict(zip(facilities, map(float, values), strict=True))
         if level == YEAR and column in STOCKS:
@@ -164,3 +175,24 @@ def hidden_cells(con: duckdb.DuckDBPyConnection, park_id: str | None = None) -> 
                 if found is not None and value is not None:
                     found.value = float(value)
     return cells
+
+
+def _has_ledger(con: duckdb.DuckDBPyConnection) -> bool:
+    return {"observations", "submission_files"} <= _tables(con)
+
+
+def hidden_cells_by_park(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, dict[Cell, HiddenCell]]]:
+    """Each park's hidden cells (`hidden_cells`), park by park: one park's contributions are in memory at a
+    time, and the last file of every facility-month is read from the ledger once for all parks (a
+    temporary table of one row per facility-month) instead of once per park."""
+    parks = park_ids(con)
+    if not _has_ledger(con):
+        for park_id in parks:
+            yield park_id, hidden_cells(con, park_id)
+        return
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {LAST_FILES} AS {_last_files_sql()}")
+    try:
+        for park_id in parks:
+            yield park_id, hidden_cells(con, park_id, last_files=f"temp.main.{LAST_FILES}")
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS temp.main.{LAST_FILES}")

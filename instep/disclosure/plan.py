@@ -28,7 +28,15 @@ import pyarrow as pa
 
 from instep.disclosure import rules
 from instep.disclosure.attack import weak_cells
-from instep.disclosure.cells import LEVEL_RESOURCES, MONTH, YEAR, Cell, HiddenCell, hidden_cells, park_ids
+from instep.disclosure.cells import (
+    LEVEL_RESOURCES,
+    MONTH,
+    YEAR,
+    Cell,
+    HiddenCell,
+    hidden_cells,
+    hidden_cells_by_park,
+)
 from instep.disclosure.history import EarlierRelease, earlier_releases
 from instep.disclosure.relations import Relation, relations
 from instep.indicators.formulas import RATIOS, ratio_inputs
@@ -276,7 +284,16 @@ def plan_disclosure(
     already in `package_dir`."""
     params = params or rules.parameters()
     history = list(earlier) if earlier is not None else earlier_releases(package_dir)
-    plan = primary_plan(hidden_cells(con, park_id), history, params)
+    return _plan(con, hidden_cells(con, park_id), history, params)
+
+
+def _plan(
+    con: duckdb.DuckDBPyConnection,
+    cells: dict[Cell, HiddenCell],
+    history: list[EarlierRelease],
+    params: rules.Parameters,
+) -> Plan:
+    plan = primary_plan(cells, history, params)
     plan.relations = relations(con, plan.cells)
     secondary_suppression(plan, params)
     plan.withheld.update({k: v for k, v in _derived(plan.withheld).items() if k not in plan.withheld})
@@ -294,8 +311,8 @@ def withheld_rows(
     params = params or rules.parameters()
     history = earlier_releases(package_dir)
     rows: list[PlanRow] = []
-    for park_id in park_ids(con):
-        rows += plan_disclosure(con, params=params, earlier=history, park_id=park_id).rows()
+    for _park_id, cells in hidden_cells_by_park(con):
+        rows += _plan(con, cells, history, params).rows()
     return sorted(rows)
 
 

@@ -161,14 +161,12 @@ def build_reference_pub_tables(con: duckdb.DuckDBPyConnection) -> dict[str, int]
 
 
 def build_pub_tables(con: duckdb.DuckDBPyConnection, settings: Settings) -> dict[str, int]:
-    """Every `pub_*` table: disclosure's computed tables, then registry and reference."""
-    build_publishable_tables(con, settings)
-    build_reference_pub_tables(con)
-    build_annual_tables(con)
-    return {
-        name[len("pub_") :]: con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
-        for (name,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'pub\\_%' ESCAPE '\\' "
-            "ORDER BY 1"
-        ).fetchall()
+    """Every `pub_*` table but those computed from published tables (`FROM_PUBLISHED`: the scorecards
+    publish theirs after scoring): disclosure's computed tables, then registry and reference, then the
+    annual tables of published cells; returns the rows of each table built here."""
+    built = {
+        **build_publishable_tables(con, settings),
+        **{f"pub_{name}": rows for name, rows in build_reference_pub_tables(con).items()},
     }
+    built |= build_annual_tables(con)
+    return {name.removeprefix("pub_"): rows for name, rows in sorted(built.items())}
