@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 import dagster as dg
 
@@ -94,12 +94,12 @@ class RunSummary:
 
 
 @contextmanager
-def progress_shown(stream: TextIO | None = None) -> Iterator[None]:
+def progress_shown() -> Iterator[None]:
     """Print the assets' progress lines (logger `instep.pipeline`) as plain lines while the block runs, on
-    `stream` (the standard error of the moment by default: a command run by Click's test runner writes
-    them to its own captured stream, and nothing is left writing to it afterwards)."""
+    the standard error of the moment: a command run by Click's test runner writes them to its own
+    captured stream, and nothing is left writing to it afterwards."""
     logger = logging.getLogger("instep.pipeline")
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s  %(message)s", datefmt="%H:%M:%S"))
     level, propagate = logger.level, logger.propagate
     logger.addHandler(handler)

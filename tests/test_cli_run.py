@@ -24,10 +24,7 @@ from tests.release_helpers import frictionless_validate
 
 
 def instep(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return invoke_instep(args, {name: env[name] for name in INSTEP_VARIABLES if name in env})
-
-
-INSTEP_VARIABLES = ("INSTEP_WORKSPACE", "INSTEP_DATAPACKAGES", "INSTEP_AS_OF")
+    return invoke_instep(args, env)
 
 
 @pytest.fixture(scope="module")

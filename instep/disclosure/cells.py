@@ -186,13 +186,11 @@ def hidden_cells_by_park(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, 
     time, and the last file of every facility-month is read from the ledger once for all parks (a
     temporary table of one row per facility-month) instead of once per park."""
     parks = park_ids(con)
-    if not _has_ledger(con):
-        for park_id in parks:
-            yield park_id, hidden_cells(con, park_id)
-        return
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {LAST_FILES} AS {_last_files_sql()}")
+    last_files = f"temp.main.{LAST_FILES}" if _has_ledger(con) else None
+    if last_files:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {LAST_FILES} AS {_last_files_sql()}")
     try:
         for park_id in parks:
-            yield park_id, hidden_cells(con, park_id, last_files=f"temp.main.{LAST_FILES}")
+            yield park_id, hidden_cells(con, park_id, last_files)
     finally:
         con.execute(f"DROP TABLE IF EXISTS temp.main.{LAST_FILES}")
