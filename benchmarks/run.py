@@ -128,13 +128,13 @@ def child_stage(workspace: Path, group: str, sensor: bool = False) -> dict[str, 
         started = time.perf_counter()
         run_config = None
         if sensor:
-            context = dg.build_sensor_context(
+            with dg.build_sensor_context(
                 instance=instance,
                 cursor=None,
                 definitions=defs,
                 resources={"instep": defs.resources["instep"]},
-            )
-            tick = defs.resolve_sensor_def("inbox_sensor")(context)
+            ) as context:
+                tick = defs.resolve_sensor_def("inbox_sensor")(context)
             requests = tick.run_requests or []
             if len(requests) != 1:
                 raise RuntimeError(f"the inbox sensor requested {len(requests)} runs, not one")

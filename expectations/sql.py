@@ -253,10 +253,23 @@ def _duplicates_sql(
     judged = f"{condition} AND NOT ({' AND '.join(_missing(c, types) for c in columns)})"
     same_key = " AND ".join(f"r.{_quote(c)} IS NOT DISTINCT FROM d.{_quote(c)}" for c in columns)
     row_keys = ", ".join(f"r.{_quote(k)}" for k in keys)
+    repeated = f"SELECT {names} FROM {{rows}} GROUP BY ALL HAVING count(*) > 1"
+    if any(types.get(c, "").upper() in _FLOAT_TYPES for c in columns):
+        # 0.0 and -0.0 compare equal but need not hash alike: a float key is grouped as it is
+        return (
+            f"SELECT {row_keys}, {index} AS expectation FROM (SELECT * FROM {table} WHERE {judged}) AS r "
+            f"JOIN ({repeated.format(rows=f'{table} WHERE {judged}')}) AS d ON {same_key}"
+        )
+    # The rows whose key's hash repeats hold every duplicate (equal keys hash alike, NULLs too) and only
+    # the rare collision besides: grouping one hash costs a fraction of grouping the key's values, and
+    # leaves next to no rows to group by the key itself.
+    candidates = f"_duplicate_candidates_{index}"
+    repeated_hashes = f"SELECT hash({names}) FROM {table} WHERE {judged} GROUP BY 1 HAVING count(*) > 1"
     return (
-        f"SELECT {row_keys}, {index} AS expectation FROM (SELECT * FROM {table} WHERE {judged}) AS r "
-        f"JOIN (SELECT {names} FROM {table} WHERE {judged} GROUP BY ALL HAVING count(*) > 1) AS d "
-        f"ON {same_key}"
+        f"SELECT * FROM (WITH {candidates} AS MATERIALIZED (SELECT * FROM {table} WHERE {judged} "
+        f"AND hash({names}) IN ({repeated_hashes})) "
+        f"SELECT {row_keys}, {index} AS expectation FROM {candidates} AS r "
+        f"JOIN ({repeated.format(rows=candidates)}) AS d ON {same_key})"
     )
 
 

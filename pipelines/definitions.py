@@ -8,7 +8,7 @@ variables (default: `var/` and `datapackages/` in the repository). Tests and the
 import dagster as dg
 
 from assets import ASSET_CHECKS, ASSETS
-from assets.resources import InstepWorkspace
+from assets.resources import InstepWorkspace, workspace_resource
 from instep.settings import Settings
 from pipelines.jobs import JOBS, ingest_job, nightly_preview_schedule
 from pipelines.sensors import build_inbox_sensor
@@ -23,7 +23,7 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
         jobs=list(JOBS),
         sensors=[build_inbox_sensor(ingest_job.name)],
         schedules=[nightly_preview_schedule],
-        resources={"instep": workspace},
+        resources={"instep": workspace_resource(workspace)},
         # DuckDB has one writer: the steps of a run take turns in one process.
         executor=dg.in_process_executor,
     )

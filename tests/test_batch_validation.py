@@ -220,10 +220,12 @@ def test_sensor_with_a_fresh_cursor_hashes_and_requests_only_the_new_files(
 
     monkeypatch.setattr(sensors, "file_sha256", recording)
     defs = build_defs(workspace)
-    with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
             instance=instance, cursor=None, definitions=defs, resources={"instep": defs.resources["instep"]}
-        )
+        ) as context,
+    ):
         result = defs.resolve_sensor_def("inbox_sensor")(context)
     assert hashed == ["c-alpha-restated.csv", "d-gamma-copy.csv"]
     assert [r.run_key for r in result.run_requests] == [hashlib.sha256(ALPHA_RESTATED.encode()).hexdigest()]

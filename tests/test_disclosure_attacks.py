@@ -24,6 +24,7 @@ from assets.resources import InstepWorkspace
 from instep.demo import generate_demo
 from instep.disclosure import rules
 from instep.disclosure.audit import DisclosureLeak, audit_release
+from instep.disclosure.cells import hidden_cells, hidden_cells_by_park, park_batches
 from instep.disclosure.history import earlier_releases
 from instep.disclosure.plan import plan_disclosure, withheld_rows
 from instep.indicators.formulas import IDENTITIES, RATIOS, STOCKS, ratio_inputs
@@ -313,3 +314,17 @@ def test_the_plan_made_park_by_park_is_the_plan_of_the_whole_warehouse(releases)
         together = plan_disclosure(con, releases["package"]).rows()
     assert by_park == together
     assert len({park for _resource, park, *_rest in by_park}) >= 2, "cells withheld in two parks at least"
+
+
+def test_parks_read_together_give_each_park_the_hidden_cells_it_has_alone(releases):
+    """The plan reads several parks' contributions in one query (`park_batches`): each park still gets
+    exactly its own cells, whether the parks are read all at once, one per query, or alone."""
+    settings = releases["settings"]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        assert len(park_batches(con)) == 1 and len(park_batches(con, limit=1)) >= 2
+        together = dict(hidden_cells_by_park(con))
+        one_per_read = dict(hidden_cells_by_park(con, limit=1))
+        alone = {park_id: hidden_cells(con, park_id) for park_id in together}
+    assert together == one_per_read == alone
+    assert all(cell[0] == park_id for park_id, cells in together.items() for cell in cells)
+    assert sum(map(len, together.values())) > 100, "the demo's parks have hidden cells to compare"

@@ -24,10 +24,10 @@ FILE_B = "facility_id,period,metric,value,unit\nVN-TST-F001,2024-02,water.recycl
 
 def evaluate(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None) -> dg.SensorResult:
     sensor = defs.resolve_sensor_def("inbox_sensor")
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, cursor=cursor, definitions=defs, resources={"instep": defs.resources["instep"]}
-    )
-    result = sensor(context)
+    ) as context:
+        result = sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 

@@ -39,12 +39,12 @@ def sensor_run(workspace: Settings, instance: dg.DagsterInstance, name: str, tex
     (workspace.inbox_dir / name).write_text(text, encoding="utf-8")
     defs = build_defs(workspace)
     sensor = defs.resolve_sensor_def("inbox_sensor")
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, definitions=defs, resources={"instep": defs.resources["instep"]}
-    )
-    requests = [
-        r for r in sensor(context).run_requests if r.run_key == file_sha256(workspace.inbox_dir / name)
-    ]
+    ) as context:
+        requests = [
+            r for r in sensor(context).run_requests if r.run_key == file_sha256(workspace.inbox_dir / name)
+        ]
     assert len(requests) == 1
     job = defs.resolve_job_def(sensor.job_name)
     result = job.execute_in_process(

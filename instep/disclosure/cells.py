@@ -9,7 +9,8 @@ hidden sum, the cell's residual, is what a published park cell tells about them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -65,7 +66,7 @@ def _last_files_sql(of_park: str = "") -> str:
     )
 
 
-def _contributions_sql(columns: tuple[str, ...], last_files: str | None, park_id: str | None) -> str:
+def _contributions_sql(columns: tuple[str, ...], last_files: str | None, parks: Sequence[str] | None) -> str:
     """One row per hidden cell: its level, key and column, and its contributions as three lists in
     facility order (facility, value, last file). An annual contribution is the facility's sum over the
     months (stocks are divided by the months with data afterwards). `last_files`: the relation of each
@@ -80,7 +81,7 @@ def _contributions_sql(columns: tuple[str, ...], last_files: str | None, park_id
         WHERE hidden AND value IS NOT NULL"""
         for column in columns
     ]
-    in_park = "\n    WHERE m.park_id = $park_id" if park_id is not None else ""
+    in_park = "\n    WHERE m.park_id IN (SELECT unnest($park_ids))" if parks is not None else ""
     lists = (
         "list(facility_id ORDER BY facility_id), list(value ORDER BY facility_id), "
         "list(last_file_seq ORDER BY facility_id)"
@@ -107,18 +108,27 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
 
 
-def park_filter(park_id: str | None) -> tuple[str, dict[str, str]]:
-    """The WHERE clause and parameters that keep one park's rows of a park table (all without a park)."""
-    return ("WHERE park_id = $park_id", {"park_id": park_id}) if park_id is not None else ("", {})
+def parks_filter(parks: Sequence[str] | None) -> tuple[str, dict[str, list[str]]]:
+    """The WHERE clause and parameters that keep some parks' rows of a park table (all without parks)."""
+    return (
+        ("WHERE park_id IN (SELECT unnest($park_ids))", {"park_ids": list(parks)})
+        if parks is not None
+        else ("", {})
+    )
+
+
+def park_filter(park_id: str | None) -> tuple[str, dict[str, list[str]]]:
+    """`parks_filter` of one park (all without a park)."""
+    return parks_filter(None if park_id is None else [park_id])
 
 
 def months_with_data(
-    con: duckdb.DuckDBPyConnection, park_id: str | None = None
+    con: duckdb.DuckDBPyConnection, park_id: str | None = None, parks: Sequence[str] | None = None
 ) -> dict[tuple[str, str, str], int]:
     """(park_id, year, column) -> months of the year with a park value: the divisor of an annual stock
-    (of one park, or of every park)."""
+    (of one park, of `parks`, or of every park)."""
     counts = ", ".join(f"count({c}) AS {c}" for c in STOCKS)
-    where, params = park_filter(park_id)
+    where, params = parks_filter(parks) if parks is not None else park_filter(park_id)
     out: dict[tuple[str, str, str], int] = {}
     for row in con.execute(
         f"SELECT park_id, CAST(year AS VARCHAR), {counts} FROM out_park_monthly {where} GROUP BY ALL", params
@@ -126,13 +136,6 @@ def months_with_data(
         for column, n in zip(STOCKS, row[2:], strict=True):
             out[(row[0], row[1], column)] = n
     return out
-
-
-def park_ids(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The parks with facility-months: each park's cells are planned on their own (no relation joins
-    two parks' cells), so one park's contributions are in memory at a time."""
-    query = "SELECT DISTINCT park_id FROM out_facility_monthly ORDER BY 1"
-    return [row[0] for row in con.execute(query).fetchall()]
 
 
 def hidden_cells(
@@ -143,20 +146,27 @@ def hidden_cells(
     `last_files`: a table of each facility-month's last file (`LAST_FILES`, see `hidden_cells_by_park`);
     without it, they are read from the ledger for the park's facilities.
     """
+    return _hidden_cells(con, None if park_id is None else [park_id], last_files)
+
+
+def _hidden_cells(
+    con: duckdb.DuckDBPyConnection, parks: Sequence[str] | None, last_files: str | None
+) -> dict[Cell, HiddenCell]:
+    """`hidden_cells` of `parks` (all of them: None), in one query."""
+    where, params = parks_filter(parks)
     if last_files is None and _has_ledger(con):
-        # the last files of the park's facilities only, not aggregated over the whole warehouse
-        of_park = (
+        # the last files of the parks' facilities only, not aggregated over the whole warehouse
+        of_parks = (
             "\n        WHERE o.facility_id IN "
-            "(SELECT facility_id FROM out_facility_monthly WHERE park_id = $park_id)"
-            if park_id is not None
+            "(SELECT facility_id FROM out_facility_monthly WHERE park_id IN (SELECT unnest($park_ids)))"
+            if parks is not None
             else ""
         )
-        last_files = f"({_last_files_sql(of_park)})"
-    divisors = months_with_data(con, park_id)
-    where, params = park_filter(park_id)
+        last_files = f"({_last_files_sql(of_parks)})"
+    divisors = months_with_data(con, parks=parks)
     cells: dict[Cell, HiddenCell] = {}
     for park, level, key, column, facilities, values, seqs in con.execute(
-        _contributions_sql(PARK_ADDITIVE, last_files, park_id), params
+        _contributions_sql(PARK_ADDITIVE, last_files, parks), params
     ).fetchall():
         contributions = dict(zip(facilities, map(float, values), strict=True))
         if level == YEAR and column in STOCKS:
@@ -181,16 +191,43 @@ def _has_ledger(con: duckdb.DuckDBPyConnection) -> bool:
     return {"observations", "submission_files"} <= _tables(con)
 
 
-def hidden_cells_by_park(con: duckdb.DuckDBPyConnection) -> Iterator[tuple[str, dict[Cell, HiddenCell]]]:
-    """Each park's hidden cells (`hidden_cells`), park by park: one park's contributions are in memory at a
-    time, and the last file of every facility-month is read from the ledger once for all parks (a
-    temporary table of one row per facility-month) instead of once per park."""
-    parks = park_ids(con)
+# Parks whose facility-months together stay within this many are read in one query (one scan of the
+# facility rows for them all, instead of one per park); the contributions held at once stay bounded.
+FACILITY_MONTHS_PER_READ = 100_000
+
+
+def park_batches(con: duckdb.DuckDBPyConnection, limit: int = FACILITY_MONTHS_PER_READ) -> list[list[str]]:
+    """The parks with facility-months (`park_ids`), in order, in runs of at most `limit` facility-months
+    (a park larger than that alone)."""
+    batches: list[list[str]] = []
+    size = 0
+    for park_id, rows in con.execute(
+        "SELECT park_id, count(*) FROM out_facility_monthly GROUP BY 1 ORDER BY 1"
+    ).fetchall():
+        if not batches or size + rows > limit:
+            batches.append([])
+            size = 0
+        batches[-1].append(park_id)
+        size += rows
+    return batches
+
+
+def hidden_cells_by_park(
+    con: duckdb.DuckDBPyConnection, limit: int = FACILITY_MONTHS_PER_READ
+) -> Iterator[tuple[str, dict[Cell, HiddenCell]]]:
+    """Each park's hidden cells (`hidden_cells`), park by park, read for several parks at once
+    (`park_batches`), so only those parks' contributions are in memory at a time; the last file of
+    every facility-month is read from the ledger once for all parks (a temporary table of one row per
+    facility-month) instead of once per read."""
     last_files = f"temp.main.{LAST_FILES}" if _has_ledger(con) else None
     if last_files:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {LAST_FILES} AS {_last_files_sql()}")
     try:
-        for park_id in parks:
-            yield park_id, hidden_cells(con, park_id, last_files)
+        for batch in park_batches(con, limit):
+            by_park: dict[str, dict[Cell, HiddenCell]] = defaultdict(dict)
+            for cell, hidden in _hidden_cells(con, batch, last_files).items():
+                by_park[cell[0]][cell] = hidden
+            for park_id in batch:
+                yield park_id, by_park.pop(park_id, {})
     finally:
         con.execute(f"DROP TABLE IF EXISTS temp.main.{LAST_FILES}")

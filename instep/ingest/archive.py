@@ -108,10 +108,10 @@ def archive_problems(
         "SELECT submission_id, original_name, archived_path, file_hash FROM submission_files "
         "ORDER BY file_seq"
     ).fetchall():
-        path = archive_dir / archived
-        if archived not in present and not path.is_file():
+        # the name looked up first: a path per copy cost more than the directory read
+        if archived not in present and not (archive_dir / archived).is_file():
             problems.append(ArchiveProblem(submission_id, name, archived, "the archived copy is missing"))
-        elif verify_hashes and (found := file_sha256(path)) != file_hash:
+        elif verify_hashes and (found := file_sha256(archive_dir / archived)) != file_hash:
             problems.append(
                 ArchiveProblem(
                     submission_id,
