@@ -123,12 +123,12 @@ def park_filter(park_id: str | None) -> tuple[str, dict[str, list[str]]]:
 
 
 def months_with_data(
-    con: duckdb.DuckDBPyConnection, park_id: str | None = None, parks: Sequence[str] | None = None
+    con: duckdb.DuckDBPyConnection, parks: Sequence[str] | None = None
 ) -> dict[tuple[str, str, str], int]:
     """(park_id, year, column) -> months of the year with a park value: the divisor of an annual stock
-    (of one park, of `parks`, or of every park)."""
+    (of `parks`, or of every park)."""
     counts = ", ".join(f"count({c}) AS {c}" for c in STOCKS)
-    where, params = parks_filter(parks) if parks is not None else park_filter(park_id)
+    where, params = parks_filter(parks)
     out: dict[tuple[str, str, str], int] = {}
     for row in con.execute(
         f"SELECT park_id, CAST(year AS VARCHAR), {counts} FROM out_park_monthly {where} GROUP BY ALL", params
@@ -163,7 +163,7 @@ def _hidden_cells(
             else ""
         )
         last_files = f"({_last_files_sql(of_parks)})"
-    divisors = months_with_data(con, parks=parks)
+    divisors = months_with_data(con, parks)
     cells: dict[Cell, HiddenCell] = {}
     for park, level, key, column, facilities, values, seqs in con.execute(
         _contributions_sql(PARK_ADDITIVE, last_files, parks), params
@@ -197,8 +197,8 @@ FACILITY_MONTHS_PER_READ = 100_000
 
 
 def park_batches(con: duckdb.DuckDBPyConnection, limit: int = FACILITY_MONTHS_PER_READ) -> list[list[str]]:
-    """The parks with facility-months (`park_ids`), in order, in runs of at most `limit` facility-months
-    (a park larger than that alone)."""
+    """The parks with facility-months, in order, in runs of at most `limit` facility-months (a park
+    larger than that alone). No relation joins two parks' cells, so each park is planned on its own."""
     batches: list[list[str]] = []
     size = 0
     for park_id, rows in con.execute(

@@ -68,7 +68,7 @@ def relations(con: duckdb.DuckDBPyConnection, cells: dict[Cell, HiddenCell]) -> 
     parks = {cell[0] for cell in cells}
     # The cells of one park (as the plan gives them) need that park's rows only.
     only_park = next(iter(parks)) if len(parks) == 1 else None
-    divisors = months_with_data(con, only_park)
+    divisors = months_with_data(con, None if only_park is None else [only_park])
     months: dict[tuple[str, str, str], list[Cell]] = defaultdict(list)
     for cell in cells:
         park_id, level, key, column = cell
