@@ -117,11 +117,6 @@ def parks_filter(parks: Sequence[str] | None) -> tuple[str, dict[str, list[str]]
     )
 
 
-def park_filter(park_id: str | None) -> tuple[str, dict[str, list[str]]]:
-    """`parks_filter` of one park (all without a park)."""
-    return parks_filter(None if park_id is None else [park_id])
-
-
 def months_with_data(
     con: duckdb.DuckDBPyConnection, parks: Sequence[str] | None = None
 ) -> dict[tuple[str, str, str], int]:

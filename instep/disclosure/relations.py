@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from instep.disclosure.cells import MONTH, YEAR, Cell, HiddenCell, months_with_data, park_filter
+from instep.disclosure.cells import MONTH, YEAR, Cell, HiddenCell, months_with_data, parks_filter
 from instep.indicators.formulas import COEFFICIENT_COLUMNS, IDENTITIES, STOCKS
 
 
@@ -29,12 +29,12 @@ class Relation:
 
 
 def _coefficients(
-    con: duckdb.DuckDBPyConnection, park_id: str | None
+    con: duckdb.DuckDBPyConnection, parks: list[str]
 ) -> dict[tuple[str, str, str], dict[str, float]]:
-    """(park_id, level, key) -> value of each coefficient column of that park row (of one park or all)."""
+    """(park_id, level, key) -> value of each coefficient column of that park row (of `parks`)."""
     names = list(COEFFICIENT_COLUMNS)
     select = ", ".join(f"{sql} AS {name}" for name, sql in COEFFICIENT_COLUMNS.items())
-    where, params = park_filter(park_id)
+    where, params = parks_filter(parks)
     out: dict[tuple[str, str, str], dict[str, float]] = {}
     for level, table, key in ((MONTH, "out_park_monthly", "period"), (YEAR, "out_park_annual", "year")):
         query = f"SELECT park_id, CAST({key} AS VARCHAR), {select} FROM {table} {where}"
@@ -65,10 +65,9 @@ def relations(con: duckdb.DuckDBPyConnection, cells: dict[Cell, HiddenCell]) -> 
     contract does not exceed the grid electricity) is left out: it cannot pin anything exactly.
     """
     out: list[Relation] = []
-    parks = {cell[0] for cell in cells}
     # The cells of one park (as the plan gives them) need that park's rows only.
-    only_park = next(iter(parks)) if len(parks) == 1 else None
-    divisors = months_with_data(con, None if only_park is None else [only_park])
+    parks = sorted({cell[0] for cell in cells})
+    divisors = months_with_data(con, parks)
     months: dict[tuple[str, str, str], list[Cell]] = defaultdict(list)
     for cell in cells:
         park_id, level, key, column = cell
@@ -81,7 +80,7 @@ def relations(con: duckdb.DuckDBPyConnection, cells: dict[Cell, HiddenCell]) -> 
         if year_cell in cells:
             members.append((year_cell, weight))
         out.append(Relation("months", tuple(members)))
-    coefficients = _coefficients(con, only_park)
+    coefficients = _coefficients(con, parks)
     rows = sorted({(c[0], c[1], c[2]) for c in cells})
     for row in rows:
         for identity in IDENTITIES:
