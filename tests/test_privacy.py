@@ -222,3 +222,81 @@ def test_hundreds_of_comments_at_the_cell_limit_are_scanned_and_still_found(tmp_
     found = [(f.where, f.what) for f in scan_file(leak, "leak.md", rules)]
     assert [where for where, _ in found] == ["line 3", "line 4"]
     assert found[0][1].startswith("submitter comment 'w007w007")
+
+
+class CountingMatcher(Matcher):
+    """The scan's matcher, counting what the scan hands it: bytes to the prefilter, characters to the
+    exact rules."""
+
+    def __init__(self, rules: PrivacyRules) -> None:
+        super().__init__(rules)
+        self.prefiltered = 0
+        self.searched = 0
+
+    def flagged(self, lowered):
+        import pyarrow.compute as pc
+
+        self.prefiltered += pc.sum(pc.binary_length(lowered)).as_py() or 0
+        return super().flagged(lowered)
+
+    def find(self, text: str) -> list[tuple[int, str]]:
+        self.searched += len(text)
+        return super().find(text)
+
+
+def test_a_comment_of_megabytes_leaves_the_raw_scan_reading_the_file_at_most_twice(tmp_path: Path):
+    """A rejected row keeps its comment whatever its length (the inbox takes a 2 MB JSON string): the
+    raw bytes' blocks overlap by the longest rule, and must not copy that overlap for every 64 KB."""
+    import duckdb
+    import pyarrow as pa
+
+    rules = PrivacyRules((), ("Beta Dyeing",), ("y" * (2 * 1024 * 1024),), ())
+    rng = random.Random(3)
+    blobs = pa.table({"blob": pa.array([rng.randbytes(64 * 1024) for _ in range(32)], pa.binary())})
+    path = tmp_path / "release.duckdb"
+    db = duckdb.connect(str(path))
+    db.register("random_bytes", blobs)
+    db.execute("CREATE TABLE blobs AS SELECT * FROM random_bytes")
+    db.execute("COMMENT ON TABLE blobs IS 'operated with Beta Dyeing'")
+    db.close()
+    size = path.stat().st_size
+    assert size > 2 * 1024 * 1024  # more than a block of RAW_BLOCK bytes, less than the overlap
+    matcher = CountingMatcher(rules)
+    found = [(f.where, f.what) for f in scan_file(path, "release.duckdb", rules, matcher)]
+    assert [what for _, what in found] == ["facility name 'Beta Dyeing'"]
+    assert found[0][0].startswith("raw bytes, near byte ")
+    assert matcher.prefiltered <= 2 * size
+
+
+@pytest.mark.parametrize("offset", [-12, -5, 0, 3])
+def test_a_name_across_the_end_of_a_raw_block_is_found_whatever_the_blocks_length(offset: int):
+    from instep.release.privacy import RAW_BLOCK, _scan_raw
+
+    for longest in (40, 100_000):  # blocks of RAW_BLOCK bytes, and blocks as long as their overlap
+        rules = PrivacyRules((), ("Beta Dyeing",), ("z" * longest,), ())
+        matcher = Matcher(rules)
+        block = max(RAW_BLOCK, 4 * matcher.longest + 64)
+        data = bytearray(b"." * (3 * block))
+        at = 2 * block + offset
+        data[at : at + 11] = b"BETA DYEING"
+        found = [(f.where, f.what) for f in _scan_raw("x.duckdb", "", bytes(data), matcher)]
+        assert found == [(f"near byte {at}", "facility name 'Beta Dyeing'")], longest
+
+
+def test_a_comment_of_thousands_of_words_leaves_the_text_scan_reading_each_line_at_most_three_times(
+    tmp_path: Path,
+):
+    """A comment of 16,000 words (32,767 characters, the cell limit) makes a match span as many lines;
+    a file whose every line is flagged is still read a bounded number of times."""
+    many_words = " ".join(["ab"] * 10_922)[:32_767]
+    rules = PrivacyRules((), ("Yarrow Garments 2",), (many_words,), ())
+    lines = [f"ab,Yarrow Public {n}" for n in range(40_000)]
+    lines[30_000] += ",Yarrow"
+    lines[30_001] = "Garments 2," + lines[30_001]
+    text = "\n".join(lines)
+    path = tmp_path / "facilities.csv"
+    path.write_text(text, encoding="utf-8")
+    matcher = CountingMatcher(rules)
+    found = [(f.where, f.what) for f in scan_file(path, "data/facilities.csv", rules, matcher)]
+    assert found == [("line 30001", "facility name 'Yarrow Garments 2'")]
+    assert matcher.searched <= 3 * len(text)

@@ -289,20 +289,24 @@ def _scan_text(file: str, where: str, text: str, matcher: Matcher) -> Iterator[F
         return
     # A match can cross line breaks (words separated by any white space): check a window around each
     # flagged line wide enough for the longest rule, merged into ranges of lines, and the ranges cut
-    # into windows of at most WINDOW_LINES lines (plus the span on either side, so a match across a cut
-    # is whole in one window). Unbounded windows would make a file whose every line is flagged cost
-    # (lines x rules).
+    # into windows (plus the span on either side, so a match across a cut is whole in one window).
+    # Unbounded windows would make a file whose every line is flagged cost (lines x rules); windows
+    # shorter than the span (a comment of thousands of words) would read each line many times over, so
+    # a window holds WINDOW_LINES lines or the span, whichever is more: every line is read at most three
+    # times.
+    span = matcher.span
     ranges: list[list[int]] = []
     for index in flagged:
-        low, high = max(0, index - matcher.span), min(len(lines), index + matcher.span + 1)
+        low, high = max(0, index - span), min(len(lines), index + span + 1)
         if ranges and low <= ranges[-1][1]:
             ranges[-1][1] = max(ranges[-1][1], high)
         else:
             ranges.append([low, high])
+    window_lines = max(WINDOW_LINES, span)
     bounds = [
-        (max(low, start - matcher.span), min(high, start + WINDOW_LINES + matcher.span))
+        (max(low, start - span), min(high, start + window_lines + span))
         for low, high in ranges
-        for start in range(low, high, WINDOW_LINES)
+        for start in range(low, high, window_lines)
     ]
 
     def found() -> Iterator[tuple[str, str]]:
@@ -320,10 +324,17 @@ RAW_BLOCK = 1 << 16
 
 def _scan_raw(file: str, where: str, data: bytes, matcher: Matcher) -> Iterator[Finding]:
     """Bytes that are not text (a database file): overlapping blocks through the prefilter, then the
-    exact rules on each flagged block, read as UTF-8 and as Latin-1."""
+    exact rules on each flagged block, read as UTF-8 and as Latin-1.
+
+    Consecutive blocks overlap by the longest rule's bytes, so that a match across a block's end is
+    whole in the block. The overlap grows with the rules (a rejected row keeps its comment, which may
+    be megabytes), so a block is at least as long as its overlap: the blocks hold at most twice the
+    file's bytes, never (file size / RAW_BLOCK) x overlap.
+    """
     overlap = 4 * matcher.longest + 64
-    starts = list(range(0, max(len(data), 1), RAW_BLOCK))
-    blocks = [data[s : s + RAW_BLOCK + overlap] for s in starts]
+    block = max(RAW_BLOCK, overlap)
+    starts = list(range(0, max(len(data), 1), block))
+    blocks = [data[s : s + block + overlap] for s in starts]
     flagged = matcher.flagged(pa.array([b.lower() for b in blocks], pa.large_binary()))
 
     def found() -> Iterator[tuple[str, str]]:
