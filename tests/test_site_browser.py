@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -20,6 +22,9 @@ from instep.site.build import SITE_SOURCES
 from tests.shared_demo import VERSION, BuiltSite
 from tests.test_site import SITE_ROOT, save_screenshot, target_file
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 pytestmark = pytest.mark.browser
 
 
@@ -27,6 +32,35 @@ pytestmark = pytest.mark.browser
 def built(demo_site: BuiltSite) -> BuiltSite:
     """The run's demo site (shared, read only)."""
     return demo_site
+
+
+@pytest.fixture(scope="module")
+def base(demo_site: BuiltSite) -> Iterator[str]:
+    """The demo site served on 127.0.0.1 for the module's tests (the server only reads the files)."""
+    with serving(demo_site.path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the module's tests (started once: each test opens its own contexts)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def browser(chromium: Browser) -> Iterator[Browser]:
+    """The module's Chromium; the browser contexts a test opens (each its own cookies, storage, viewport
+    and scripts, as a new reader's) are closed when it ends."""
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
 
 
 # Every kind of page: (name, path); {park} and {facility} are filled in from the release.
@@ -137,112 +171,102 @@ def _page_paths(built: BuiltSite) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS, ids=("phone", "desktop"))
-def test_pages_in_a_browser(built: BuiltSite, width: int, height: int):
+def test_pages_in_a_browser(built: BuiltSite, base: str, browser: Browser, width: int, height: int):
     """Every kind of page on a 390 px phone and a 1280 px desktop: nothing wider than the screen, no
     table cell off to the side on a phone, chart text at least 11 px, charts interactive, no console
     error, nothing from another origin, the CSP holds, and axe-core finds nothing serious."""
     from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import sync_playwright
 
     paths = _page_paths(built)
     for _, path in paths:
         assert target_file(built.path, SITE_ROOT + path).is_file(), path
-    axe = Axe()
     # Colour contrast is judged at desktop width only: the site's colours do not change with the width
     # (its media queries change layout, never a text colour), and the rule is most of axe's time.
-    axe_options = {"resultTypes": ["violations"]}
+    axe_options: dict = {"resultTypes": ["violations"]}
     if width < 600:
         axe_options["rules"] = {"color-contrast": {"enabled": False}}
-    with serving(built.path) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        try:
-            context = browser.new_context(viewport={"width": width, "height": height})
-            context.add_init_script(CSP_LISTENER)
-            foreign: list[str] = []
-            context.on(
-                "request",
-                lambda request, foreign=foreign: (
-                    None if request.url.startswith(base) else foreign.append(request.url)
-                ),
-            )
-            # One tab visits every page, as a reader would: each visit starts a new document (its scripts,
-            # the CSP listener and the charts run again); the errors are counted per page.
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            for name, path in paths:
-                where = f"{path or 'home'} at {width} px"
-                errors.clear()
-                response = page.goto(base + path)  # returns once the page and its images have loaded
-                assert response is not None and response.ok, where
-                figures = page.locator("figure.instep-chart").count()
-                if name in ("home", "parks", "park", "facility", "quality"):
-                    assert figures > 0, where
-                if figures:
-                    mounted = "document.querySelectorAll('figure.instep-chart.is-interactive').length"
-                    # a function, not an expression: Playwright evaluates an expression with eval() in
-                    # the page on every poll, which the site's CSP (no 'unsafe-eval') refuses
-                    page.wait_for_function(f"() => {mounted} === {figures}")
-                    assert page.locator(".instep-chart__interactive svg").count() >= figures
-                assert page.locator(".instep-synthetic").count() == 1
-                save_screenshot(page, name, width)
-                assert page.evaluate("document.documentElement.scrollWidth") <= width, where
-                assert page.evaluate(OVERFLOWING) == [], where
-                if width < 600:
-                    assert page.evaluate(CELLS_OFF_SCREEN) == 0, where
-                else:
-                    assert page.evaluate(TABLES_CUT_OFF) == 0, where
-                assert page.evaluate(SMALL_CHART_TEXT) == [], where
-                violations = page.evaluate("window.__cspViolations")
-                assert not violations, (where, violations)
-                results = axe.run(page, options=axe_options)
-                serious = [
-                    (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                    for v in results.response["violations"]
-                    if v["impact"] in ("serious", "critical")
-                ]
-                assert not serious, (where, serious)
-                assert not errors, (where, errors)
-            page.close()
-            assert not foreign, foreign
-            context.close()
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        context.add_init_script(CSP_LISTENER)
+        # axe-core is given to the context once, and starts with every page, instead of being sent into
+        # each page after it has loaded (half a megabyte of script each time).
+        context.add_init_script(Axe().axe_script)
+        foreign: list[str] = []
+        context.on(
+            "request",
+            lambda request: None if request.url.startswith(base) else foreign.append(request.url),
+        )
+        # One tab visits every page, as a reader would: each visit starts a new document (its scripts,
+        # the CSP listener and the charts run again); the errors are counted per page.
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        for name, path in paths:
+            where = f"{path or 'home'} at {width} px"
+            errors.clear()
+            response = page.goto(base + path)  # returns once the page and its images have loaded
+            assert response is not None and response.ok, where
+            figures = page.locator("figure.instep-chart").count()
+            if name in ("home", "parks", "park", "facility", "quality"):
+                assert figures > 0, where
+            if figures:
+                mounted = "document.querySelectorAll('figure.instep-chart.is-interactive').length"
+                # a function, not an expression: Playwright evaluates an expression with eval() in the
+                # page on every poll, which the site's CSP (no 'unsafe-eval') refuses
+                page.wait_for_function(f"() => {mounted} === {figures}")
+                assert page.locator(".instep-chart__interactive svg").count() >= figures
+            assert page.locator(".instep-synthetic").count() == 1
+            save_screenshot(page, name, width)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, where
+            assert page.evaluate(OVERFLOWING) == [], where
+            if width < 600:
+                assert page.evaluate(CELLS_OFF_SCREEN) == 0, where
+            else:
+                assert page.evaluate(TABLES_CUT_OFF) == 0, where
+            assert page.evaluate(SMALL_CHART_TEXT) == [], where
+            violations = page.evaluate("window.__cspViolations")
+            assert not violations, (where, violations)
+            results = page.evaluate("options => axe.run(document, options)", axe_options)
+            serious = [
+                (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                for v in results["violations"]
+                if v["impact"] in ("serious", "critical")
+            ]
+            assert not serious, (where, serious)
+            assert not errors, (where, errors)
+        assert not foreign, foreign
+    finally:
+        context.close()
 
 
-def test_the_search_finds_a_public_facility_by_name_and_puts_its_page_first(built: BuiltSite):
-    from playwright.sync_api import sync_playwright
-
+def test_the_search_finds_a_public_facility_by_name_and_puts_its_page_first(
+    built: BuiltSite, base: str, browser: Browser
+):
     facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str, keep_default_na=False)
     factory = facilities[facilities["type"] == "factory"].iloc[-1]
-    with serving(built.path) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        try:
-            page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
-            page.goto(base)
-            page.wait_for_load_state("networkidle")
-            page.locator("label.md-header__button[for='__search']").click()
-            search = page.locator("input.md-search__input")
-            # Typed as a reader types (the search reacts to key strokes), by name, then by id.
-            for query in (factory["name"].replace(" (synthetic)", ""), factory["facility_id"]):
-                search.fill("")
-                search.press_sequentially(query, delay=20)
-                first = page.locator(".md-search-result__item a").first
-                first.wait_for()
-                page.wait_for_timeout(500)  # the results of the last key stroke
-                href = urlsplit(first.get_attribute("href")).path
-                assert href.rstrip("/").endswith(f"facilities/{factory['facility_id']}"), (query, href)
-            first.click()
-            page.wait_for_load_state("networkidle")
-            assert page.locator("h1").inner_text() == factory["name"]
-        finally:
-            browser.close()
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    page.goto(base)
+    page.wait_for_load_state("networkidle")
+    page.locator("label.md-header__button[for='__search']").click()
+    search = page.locator("input.md-search__input")
+    # Typed as a reader types (the search reacts to key strokes), by name, then by id.
+    for query in (factory["name"].replace(" (synthetic)", ""), factory["facility_id"]):
+        search.fill("")
+        search.press_sequentially(query, delay=20)
+        first = page.locator(".md-search-result__item a").first
+        first.wait_for()
+        page.wait_for_timeout(500)  # the results of the last key stroke
+        href = urlsplit(first.get_attribute("href")).path
+        assert href.rstrip("/").endswith(f"facilities/{factory['facility_id']}"), (query, href)
+    first.click()
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text() == factory["name"]
 
 
-def test_the_explorer_filters_a_table_and_downloads_the_rows_of_the_release_file(built: BuiltSite):
-    from playwright.sync_api import sync_playwright
-
+def test_the_explorer_filters_a_table_and_downloads_the_rows_of_the_release_file(
+    built: BuiltSite, base: str, browser: Browser
+):
     release = pd.read_csv(built.release_dir / "data" / "park_monthly.csv", dtype=str, keep_default_na=False)
     park = sorted(set(release["park_id"]))[-1]
     periods = sorted(set(release.loc[release["park_id"] == park, "period"]))
@@ -251,102 +275,79 @@ def test_the_explorer_filters_a_table_and_downloads_the_rows_of_the_release_file
         (release["park_id"] == park) & (release["period"] >= start) & (release["period"] <= end)
     ]
     assert 0 < len(expected) < len(release)
-    with serving(built.path) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        try:
-            page = browser.new_context(accept_downloads=True).new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(base + "explorer/")
-            page.wait_for_load_state("networkidle")
-            page.select_option("#explorer-table", "park_monthly")
-            page.wait_for_selector(
-                "[data-explorer-filter='park_id']:not([hidden]) option[value='" + park + "']",
-                state="attached",
-            )
-            page.select_option("[data-explorer-filter='park_id'] select", park)
-            page.fill("#explorer-from", start)
-            page.fill("#explorer-to", end)
-            page.locator("#explorer-to").dispatch_event("change")
-            page.wait_for_function(
-                "() => document.getElementById('explorer-status').textContent"
-                f".startsWith('{len(expected)} of')"
-            )
-            assert page.locator("#explorer-rows tbody tr").count() == len(expected)
-            with page.expect_download() as download:
-                page.click("#explorer-download")
-            path = download.value.path()
-            got = pd.read_csv(path, dtype=str, keep_default_na=False)
-            assert list(got.columns) == list(release.columns)
-            assert got.to_dict("records") == expected.to_dict("records")
-            assert not errors
-        finally:
-            browser.close()
+    page = browser.new_context(accept_downloads=True).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(base + "explorer/")
+    page.wait_for_load_state("networkidle")
+    page.select_option("#explorer-table", "park_monthly")
+    page.wait_for_selector(
+        "[data-explorer-filter='park_id']:not([hidden]) option[value='" + park + "']",
+        state="attached",
+    )
+    page.select_option("[data-explorer-filter='park_id'] select", park)
+    page.fill("#explorer-from", start)
+    page.fill("#explorer-to", end)
+    page.locator("#explorer-to").dispatch_event("change")
+    page.wait_for_function(
+        f"() => document.getElementById('explorer-status').textContent.startsWith('{len(expected)} of')"
+    )
+    assert page.locator("#explorer-rows tbody tr").count() == len(expected)
+    with page.expect_download() as download:
+        page.click("#explorer-download")
+    path = download.value.path()
+    got = pd.read_csv(path, dtype=str, keep_default_na=False)
+    assert list(got.columns) == list(release.columns)
+    assert got.to_dict("records") == expected.to_dict("records")
+    assert not errors
 
 
-def test_the_facilities_list_filters_by_park_with_javascript_and_lists_all_without(built: BuiltSite):
-    from playwright.sync_api import sync_playwright
-
+def test_the_facilities_list_filters_by_park_with_javascript_and_lists_all_without(
+    built: BuiltSite, base: str, browser: Browser
+):
     facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str, keep_default_na=False)
     park = facilities["park_id"].iloc[0]
-    with serving(built.path) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        try:
-            plain = browser.new_context(java_script_enabled=False).new_page()
-            plain.goto(base + "facilities/")
-            assert plain.locator("table[data-filterable] tbody tr").count() == len(facilities)
-            assert not plain.locator("#facility-filters").is_visible()
-            page = browser.new_context().new_page()
-            page.goto(base + "facilities/")
-            page.wait_for_load_state("networkidle")
-            page.select_option("#facility-filters select[data-filter='park']", park.lower())
-            visible = page.locator("table[data-filterable] tbody tr:not([hidden])")
-            assert visible.count() == int((facilities["park_id"] == park).sum())
-            # Sorting by id, descending: the last id comes first.
-            page.locator("th button.instep-sort", has_text="Facility id").click()
-            page.locator("th button.instep-sort", has_text="Facility id").click()
-            first = page.locator("table[data-filterable] tbody tr:not([hidden]) td").nth(1).inner_text()
-            assert first == max(facilities.loc[facilities["park_id"] == park, "facility_id"])
-        finally:
-            browser.close()
+    plain = browser.new_context(java_script_enabled=False).new_page()
+    plain.goto(base + "facilities/")
+    assert plain.locator("table[data-filterable] tbody tr").count() == len(facilities)
+    assert not plain.locator("#facility-filters").is_visible()
+    page = browser.new_context().new_page()
+    page.goto(base + "facilities/")
+    page.wait_for_load_state("networkidle")
+    page.select_option("#facility-filters select[data-filter='park']", park.lower())
+    visible = page.locator("table[data-filterable] tbody tr:not([hidden])")
+    assert visible.count() == int((facilities["park_id"] == park).sum())
+    # Sorting by id, descending: the last id comes first.
+    page.locator("th button.instep-sort", has_text="Facility id").click()
+    page.locator("th button.instep-sort", has_text="Facility id").click()
+    first = page.locator("table[data-filterable] tbody tr:not([hidden]) td").nth(1).inner_text()
+    assert first == max(facilities.loc[facilities["park_id"] == park, "facility_id"])
 
 
-def test_charts_stay_readable_without_javascript(built: BuiltSite):
-    from playwright.sync_api import sync_playwright
-
+def test_charts_stay_readable_without_javascript(built: BuiltSite, base: str, browser: Browser):
     park = pd.read_csv(built.release_dir / "data" / "parks.csv", dtype=str).iloc[0]["park_id"]
-    with serving(built.path) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            page.goto(base + f"parks/{park}/")
-            images = page.locator(".instep-chart__static img")
-            assert images.count() >= 3
-            first = images.first
-            first.scroll_into_view_if_needed()
-            page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=first.element_handle())
-            assert first.get_attribute("alt")
-            assert page.locator("details.instep-chart__data table").count() == images.count()
-        finally:
-            browser.close()
+    page = browser.new_context(java_script_enabled=False).new_page()
+    page.goto(base + f"parks/{park}/")
+    images = page.locator(".instep-chart__static img")
+    assert images.count() >= 3
+    first = images.first
+    first.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=first.element_handle())
+    assert first.get_attribute("alt")
+    assert page.locator("details.instep-chart__data table").count() == images.count()
 
 
-def test_the_factories_page_links_the_three_templates_and_each_downloads(built: BuiltSite):
+def test_the_factories_page_links_the_three_templates_and_each_downloads(
+    built: BuiltSite, base: str, browser: Browser
+):
     """(The factories pages' fit at both widths, their CSP and their screenshots are the walk's.)"""
-    from playwright.sync_api import sync_playwright
-
-    with serving(built.path) as base, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        try:
-            context = browser.new_context(viewport={"width": 390, "height": 844})
-            page = context.new_page()
-            response = page.goto(base + "factories/")
-            assert response is not None and response.ok
-            links = "article a[href*='templates/']"
-            hrefs = page.eval_on_selector_all(links, "links => links.map(a => a.href)")
-            assert len(hrefs) == 3, hrefs
-            for href in hrefs:
-                download = context.request.get(href)
-                assert download.ok and download.body(), href
-        finally:
-            browser.close()
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    response = page.goto(base + "factories/")
+    assert response is not None and response.ok
+    links = "article a[href*='templates/']"
+    hrefs = page.eval_on_selector_all(links, "links => links.map(a => a.href)")
+    assert len(hrefs) == 3, hrefs
+    for href in hrefs:
+        download = context.request.get(href)
+        assert download.ok and download.body(), href
