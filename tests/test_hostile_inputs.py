@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from instep.check import check_files
@@ -43,37 +45,43 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return settings
 
 
-def file_record(settings: Settings, name: str) -> tuple:
-    with connect(settings, read_only=True) as con:
-        found = con.execute(
-            "SELECT submission_id, status, rule, message, rows_read FROM submission_files "
-            "WHERE original_name = ?",
-            [name],
-        ).fetchall()
+@pytest.fixture(scope="module")
+def warehouse(ingested: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One read-only connection to the ingested warehouse, for the module's tests that read it."""
+    with connect(ingested, read_only=True) as con:
+        yield con
+
+
+def file_record(con: duckdb.DuckDBPyConnection, name: str) -> tuple:
+    found = con.execute(
+        "SELECT submission_id, status, rule, message, rows_read FROM submission_files "
+        "WHERE original_name = ?",
+        [name],
+    ).fetchall()
     assert len(found) == 1, name
     return found[0]
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: display_name(case.name))
-def test_each_hostile_file_gets_its_verdict(ingested: Settings, case: Case):
+def test_each_hostile_file_gets_its_verdict(
+    ingested: Settings, warehouse: duckdb.DuckDBPyConnection, case: Case
+):
     if not case.ingested:
-        with connect(ingested, read_only=True) as con:
-            names = {n for (n,) in con.execute("SELECT original_name FROM submission_files").fetchall()}
+        names = {n for (n,) in warehouse.execute("SELECT original_name FROM submission_files").fetchall()}
         assert case.name not in names
         assert os.path.lexists(ingested.inbox_dir / case.name)  # left where it was
         return
-    submission_id, status, rule, message, rows_read = file_record(ingested, case.name)
+    submission_id, status, rule, message, rows_read = file_record(warehouse, case.name)
     if case.file_rule:
         assert (status, rule, rows_read) == ("unreadable", case.file_rule, 0)
         texts = [message]
     else:
         assert (status, rule, rows_read) == ("ingested", None, case.rows)
-        with connect(ingested, read_only=True) as con:
-            states = con.execute(
-                "SELECT row_number, state, rule, message FROM submission_rows WHERE submission_id = ? "
-                "ORDER BY row_number",
-                [submission_id],
-            ).fetchall()
+        states = warehouse.execute(
+            "SELECT row_number, state, rule, message FROM submission_rows WHERE submission_id = ? "
+            "ORDER BY row_number",
+            [submission_id],
+        ).fetchall()
         assert len(states) == case.rows
         for row_number, state, row_rule, row_message in states:
             if row_number in case.row_rules:
@@ -86,27 +94,29 @@ def test_each_hostile_file_gets_its_verdict(ingested: Settings, case: Case):
         assert any(word in text for text in texts), (word, texts)
 
 
-def test_valid_file_is_accepted_whole_beside_the_corpus(ingested: Settings):
-    submission_id, status, _, _, rows_read = file_record(ingested, VALID_NAME)
-    with connect(ingested, read_only=True) as con:
-        states = con.execute(
-            "SELECT state, count(*) FROM submission_rows WHERE submission_id = ? GROUP BY state",
-            [submission_id],
-        ).fetchall()
-        observed = con.execute(
-            "SELECT count(*) FROM observations WHERE facility_id = ?", [VALID_FACILITY]
-        ).fetchall()[0][0]
+def test_valid_file_is_accepted_whole_beside_the_corpus(
+    ingested: Settings, warehouse: duckdb.DuckDBPyConnection
+):
+    submission_id, status, _, _, rows_read = file_record(warehouse, VALID_NAME)
+    states = warehouse.execute(
+        "SELECT state, count(*) FROM submission_rows WHERE submission_id = ? GROUP BY state",
+        [submission_id],
+    ).fetchall()
+    observed = warehouse.execute(
+        "SELECT count(*) FROM observations WHERE facility_id = ?", [VALID_FACILITY]
+    ).fetchall()[0][0]
     assert (status, rows_read) == ("ingested", 3)
     assert states == [("accepted", 3)]
     assert observed == 3
 
 
-def test_row_states_add_up_per_file_and_observations_are_the_accepted_rows(ingested: Settings):
-    with connect(ingested, read_only=True) as con:
-        per_file = row_state_counts(con).fetchall()
-        accepted = con.execute("SELECT count(*) FROM submission_rows WHERE state = 'accepted'").fetchall()
-        observations = con.execute("SELECT count(*) FROM observations").fetchall()
-        staged = con.execute("SELECT count(*) FROM staged_rows").fetchall()
+def test_row_states_add_up_per_file_and_observations_are_the_accepted_rows(
+    warehouse: duckdb.DuckDBPyConnection,
+):
+    per_file = row_state_counts(warehouse).fetchall()
+    accepted = warehouse.execute("SELECT count(*) FROM submission_rows WHERE state = 'accepted'").fetchall()
+    observations = warehouse.execute("SELECT count(*) FROM observations").fetchall()
+    staged = warehouse.execute("SELECT count(*) FROM staged_rows").fetchall()
     assert len(per_file) == len(INGESTED) + 1
     for _, name, status, rows_read, n_accepted, n_rejected, n_superseded in per_file:
         assert n_accepted + n_rejected + n_superseded == rows_read, name
@@ -116,14 +126,15 @@ def test_row_states_add_up_per_file_and_observations_are_the_accepted_rows(inges
     assert staged == [(0,)]
 
 
-def test_archive_names_are_content_hashes_whatever_the_file_was_called(ingested: Settings):
+def test_archive_names_are_content_hashes_whatever_the_file_was_called(
+    ingested: Settings, warehouse: duckdb.DuckDBPyConnection
+):
     archived = sorted(ingested.archive_dir.iterdir())
     assert len(archived) == len(INGESTED) + 1
     for path in archived:
         assert ARCHIVE_NAME.fullmatch(path.name), path.name
         assert path.resolve().parent == ingested.archive_dir.resolve()
-    with connect(ingested, read_only=True) as con:
-        names = con.execute("SELECT original_name, archived_path FROM submission_files").fetchall()
+    names = warehouse.execute("SELECT original_name, archived_path FROM submission_files").fetchall()
     for original, archived_name in names:
         assert (ingested.archive_dir / archived_name).read_bytes() == (
             ingested.inbox_dir / original
@@ -140,10 +151,9 @@ def test_archive_names_are_content_hashes_whatever_the_file_was_called(ingested:
 
 
 def test_reports_are_named_by_submission_and_show_control_characters_escaped(
-    ingested: Settings, tmp_path: Path
+    warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
 ):
-    with connect(ingested, read_only=True) as con:
-        verdicts = verdicts_from_warehouse(con)
+    verdicts = verdicts_from_warehouse(warehouse)
     written = write_reports(verdicts, tmp_path / "reports")
     assert sorted(p.parent for p in written) == [tmp_path / "reports"] * len(written)
     # facility, period and original name, then the id: safe characters only, whatever the file was called
@@ -155,10 +165,9 @@ def test_reports_are_named_by_submission_and_show_control_characters_escaped(
     assert "\x1b" not in report and "\r" not in report
 
 
-def test_submitted_markup_is_shown_as_text_in_the_report(ingested: Settings):
-    submission_id = file_record(ingested, "markup_in_cells.csv")[0]
-    with connect(ingested, read_only=True) as con:
-        (verdict,) = verdicts_from_warehouse(con, [submission_id])
+def test_submitted_markup_is_shown_as_text_in_the_report(warehouse: duckdb.DuckDBPyConnection):
+    submission_id = file_record(warehouse, "markup_in_cells.csv")[0]
+    (verdict,) = verdicts_from_warehouse(warehouse, [submission_id])
     report = render_report(verdict)
     assert "\\<script\\>alert(1)\\</script\\>" in report
     assert "\\| \\<b\\>bold\\</b\\>" in report
@@ -169,10 +178,9 @@ def test_submitted_markup_is_shown_as_text_in_the_report(ingested: Settings):
             assert len(re.findall(r"(?<!\\)\|", line)) == 7, line
 
 
-def test_long_cell_report_does_not_carry_the_megabyte(ingested: Settings):
-    submission_id = file_record(ingested, "long_cell.csv")[0]
-    with connect(ingested, read_only=True) as con:
-        (verdict,) = verdicts_from_warehouse(con, [submission_id])
+def test_long_cell_report_does_not_carry_the_megabyte(warehouse: duckdb.DuckDBPyConnection):
+    submission_id = file_record(warehouse, "long_cell.csv")[0]
+    (verdict,) = verdicts_from_warehouse(warehouse, [submission_id])
     assert len(render_report(verdict)) < 5_000
 
 
@@ -240,7 +248,7 @@ def test_json_keys_differing_only_in_case_are_a_duplicate(tmp_path: Path):
 
 
 def test_instep_check_reaches_the_pipelines_verdict_on_every_case_without_a_traceback(
-    ingested: Settings, tmp_path: Path
+    ingested: Settings, warehouse: duckdb.DuckDBPyConnection, tmp_path: Path
 ):
     from click.testing import CliRunner
 
@@ -259,16 +267,15 @@ def test_instep_check_reaches_the_pipelines_verdict_on_every_case_without_a_trac
     verdicts = {v.file_name: v for v in check_files(paths, read_registry(ingested.registry_dir), AS_OF)}
     for case in INGESTED:
         verdict = verdicts[case.name]
-        _, status, rule, _, rows_read = file_record(ingested, case.name)
+        _, status, rule, _, rows_read = file_record(warehouse, case.name)
         assert (verdict.unreadable_rule, verdict.rows_read) == (rule, rows_read), case.name
         assert verdict.unreadable == (status == "unreadable"), case.name
         assert f"{display_name(case.name)}: " in result.output
-        with connect(ingested, read_only=True) as con:
-            rejected = con.execute(
-                "SELECT count(*) FROM submission_rows AS r JOIN submission_files USING (submission_id) "
-                "WHERE original_name = ? AND state = 'rejected'",
-                [case.name],
-            ).fetchall()[0][0]
+        rejected = warehouse.execute(
+            "SELECT count(*) FROM submission_rows AS r JOIN submission_files USING (submission_id) "
+            "WHERE original_name = ? AND state = 'rejected'",
+            [case.name],
+        ).fetchall()[0][0]
         assert verdict.rows_rejected == rejected, case.name
     assert verdicts[VALID_NAME].valid
 
