@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 from filelock import FileLock
 
-from assets import ASSETS
+from assets import ASSETS, PREVIEW_ASSETS
 from assets.resources import InstepWorkspace
 from assets.site import transparency_site
 from instep.demo import generate_demo
@@ -45,8 +45,11 @@ def _settings(root: Path) -> Settings:
 def _build(root: Path) -> None:
     settings = _settings(root)
     generate_demo(settings.workspace, facilities=FACILITIES, months=MONTHS, seed=SEED)
+    # What the README's main command (`instep run`, the main job) builds: every stage, without the
+    # nightly preview (its own tests run `instep preview`).
+    main_chain = [a for a in ASSETS if a not in PREVIEW_ASSETS]
     result = dg.materialize(
-        list(ASSETS),
+        main_chain,
         resources={"instep": InstepWorkspace.from_settings(settings)},
         run_config=release_run_config(VERSION, RELEASE_DATE),
     )
