@@ -20,7 +20,7 @@ from assets.resources import InstepWorkspace
 from assets.site import transparency_site
 from instep.demo import generate_demo
 from instep.settings import Settings
-from instep.site.build import built_site_dir
+from instep.site.build import built_site_dir, chart_cache_dir
 from pipelines.runs import release_run_config
 from tests.conftest import AS_OF
 
@@ -79,13 +79,22 @@ def run_temp_dir(basetemp: Path) -> Path:
 
 
 def copy_demo(demo: BuiltSite, destination: Path) -> Settings:
-    """The demo's workspace and published releases copied to `destination`, without the built site, to
-    go on from (the copy's own runs do not touch the shared demo)."""
+    """The demo's workspace and published releases copied to `destination` to go on from (the copy's own
+    runs do not touch the shared demo): its data, releases and chart cache, as a programme's workspace
+    keeps them from one release to the next; not the built site, its pages or the Dagster instance."""
     settings = demo.settings.with_(
         workspace=destination / "workspace", datapackages_dir=destination / "datapackages"
     )
-    shutil.copytree(
-        demo.settings.workspace, settings.workspace, ignore=shutil.ignore_patterns("site-build*", "dagster")
-    )
+    site_build = demo.settings.site_build_dir
+    chart_cache = chart_cache_dir(demo.settings)
+
+    def not_copied(folder: str, names: list[str]) -> set[str]:
+        if Path(folder) == demo.settings.workspace:
+            return {"dagster"}
+        if Path(folder) == site_build:
+            return {name for name in names if site_build / name != chart_cache}
+        return set()
+
+    shutil.copytree(demo.settings.workspace, settings.workspace, ignore=not_copied)
     shutil.copytree(demo.settings.datapackages_dir, settings.datapackages_dir)
     return settings
