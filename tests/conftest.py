@@ -58,16 +58,15 @@ LONGEST_MODULES_FIRST = (
     "test_cli_run.py",
     "test_timeline.py",
     "test_disclosure_attacks.py",
-    "test_hostile_inputs.py",
-    "test_site.py",
-    "test_expected_errors.py",
-    "test_site_releases.py",
     "test_crash_safety.py",
-    "test_dagster_ui.py",
-    "test_settle_chunks.py",
-    "test_run_review.py",
+    "test_site_releases.py",
     "test_incremental_indicators.py",
     "test_reader_properties.py",
+    "test_expected_errors.py",
+    "test_dagster_ui.py",
+    "test_settle_chunks.py",
+    "test_hostile_inputs.py",
+    "test_pipeline_checks.py",
 )
 
 

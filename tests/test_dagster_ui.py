@@ -23,6 +23,8 @@ from pipelines.jobs import STAGES
 from tests.conftest import AS_OF, write_registry
 
 STARTUP_SECONDS = 240
+# How often the test asks the UI whether the code location has loaded.
+POLL_SECONDS = 0.25
 
 WORKSPACE_QUERY = """
 { workspaceOrError { __typename ... on Workspace { locationEntries {
@@ -67,12 +69,12 @@ def wait_until_loaded(base: str, process: subprocess.Popen, log: Path) -> dict:
         try:
             data = graphql(base, WORKSPACE_QUERY)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(1.0)
+            time.sleep(POLL_SECONDS)
             continue
         entries = data["workspaceOrError"].get("locationEntries") or []
         if entries and all(e["locationOrLoadError"] is not None for e in entries):
             return data
-        time.sleep(1.0)
+        time.sleep(POLL_SECONDS)
     pytest.fail(
         f"dagster dev did not load the code location in {STARTUP_SECONDS} s:\n{log.read_text()[-4000:]}"
     )
