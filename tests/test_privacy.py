@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +14,9 @@ from instep.release import PrivacyLeak, publish_release
 from instep.release.privacy import Matcher, PrivacyRules, rules_from_warehouse, scan_file
 from instep.settings import Settings
 from instep.warehouse import connect
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 from tests.release_helpers import BASE_RESOURCES, RELEASE_DATE, all_published_bytes, prepare
 
 SUBMISSION = (
@@ -233,7 +237,7 @@ class CountingMatcher(Matcher):
         self.prefiltered = 0
         self.searched = 0
 
-    def flagged(self, lowered):
+    def flagged(self, lowered: pa.Array) -> list[int]:
         import pyarrow.compute as pc
 
         self.prefiltered += pc.sum(pc.binary_length(lowered)).as_py() or 0
@@ -270,12 +274,13 @@ def test_a_comment_of_megabytes_leaves_the_raw_scan_reading_the_file_at_most_twi
 
 @pytest.mark.parametrize("offset", [-12, -5, 0, 3])
 def test_a_name_across_the_end_of_a_raw_block_is_found_whatever_the_blocks_length(offset: int):
-    from instep.release.privacy import RAW_BLOCK, _scan_raw
+    from instep.release.privacy import RAW_BLOCK, _scan_raw, raw_blocks
 
     for longest in (40, 100_000):  # blocks of RAW_BLOCK bytes, and blocks as long as their overlap
         rules = PrivacyRules((), ("Beta Dyeing",), ("z" * longest,), ())
         matcher = Matcher(rules)
-        block = max(RAW_BLOCK, 4 * matcher.longest + 64)
+        block, overlap = raw_blocks(matcher)
+        assert (block == RAW_BLOCK) == (longest == 40) and block >= overlap
         data = bytearray(b"." * (3 * block))
         at = 2 * block + offset
         data[at : at + 11] = b"BETA DYEING"
@@ -286,8 +291,8 @@ def test_a_name_across_the_end_of_a_raw_block_is_found_whatever_the_blocks_lengt
 def test_a_comment_of_thousands_of_words_leaves_the_text_scan_reading_each_line_at_most_three_times(
     tmp_path: Path,
 ):
-    """A comment of 16,000 words (32,767 characters, the cell limit) makes a match span as many lines;
-    a file whose every line is flagged is still read a bounded number of times."""
+    """A comment of 10,922 words (32,765 characters, within the cell limit) lets a match span as many
+    lines; a file whose every line is flagged is still read a bounded number of times."""
     many_words = " ".join(["ab"] * 10_922)[:32_767]
     rules = PrivacyRules((), ("Yarrow Garments 2",), (many_words,), ())
     lines = [f"ab,Yarrow Public {n}" for n in range(40_000)]

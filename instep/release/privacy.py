@@ -322,17 +322,23 @@ def _scan_text(file: str, where: str, text: str, matcher: Matcher) -> Iterator[F
 RAW_BLOCK = 1 << 16
 
 
-def _scan_raw(file: str, where: str, data: bytes, matcher: Matcher) -> Iterator[Finding]:
-    """Bytes that are not text (a database file): overlapping blocks through the prefilter, then the
-    exact rules on each flagged block, read as UTF-8 and as Latin-1.
+def raw_blocks(matcher: Matcher) -> tuple[int, int]:
+    """(block, overlap): the bytes between the starts of consecutive raw blocks, and how far each block
+    reaches into the next.
 
-    Consecutive blocks overlap by the longest rule's bytes, so that a match across a block's end is
-    whole in the block. The overlap grows with the rules (a rejected row keeps its comment, which may
-    be megabytes), so a block is at least as long as its overlap: the blocks hold at most twice the
+    The overlap is the longest rule's bytes (four per character in UTF-8), so that a match across a
+    block's end is whole in the block. It grows with the rules (a rejected row keeps its comment, which
+    may be megabytes), so a block is at least as long as its overlap: the blocks hold at most twice the
     file's bytes, never (file size / RAW_BLOCK) x overlap.
     """
     overlap = 4 * matcher.longest + 64
-    block = max(RAW_BLOCK, overlap)
+    return max(RAW_BLOCK, overlap), overlap
+
+
+def _scan_raw(file: str, where: str, data: bytes, matcher: Matcher) -> Iterator[Finding]:
+    """Bytes that are not text (a database file): overlapping blocks (`raw_blocks`) through the
+    prefilter, then the exact rules on each flagged block, read as UTF-8 and as Latin-1."""
+    block, overlap = raw_blocks(matcher)
     starts = list(range(0, max(len(data), 1), block))
     blocks = [data[s : s + block + overlap] for s in starts]
     flagged = matcher.flagged(pa.array([b.lower() for b in blocks], pa.large_binary()))
