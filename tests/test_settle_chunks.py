@@ -43,6 +43,14 @@ def _settled(root: Path, demo: Path, chunk_rows: int) -> dict[str, object]:
             "ON later.submission_id = r.superseded_by "
             "WHERE r.state = 'superseded' AND later.file_seq <= r.file_seq"
         ).fetchall()[0][0]
+        # Where each superseded row and the row that restated it were settled: (file_seq, file_seq).
+        restatements = con.execute(
+            "SELECT r.file_seq, later.file_seq FROM submission_rows AS r JOIN submission_files AS later "
+            "ON later.submission_id = r.superseded_by WHERE r.state = 'superseded'"
+        ).fetchall()
+        rows_per_file = con.execute(
+            "SELECT file_seq, count(*) FROM submission_rows GROUP BY file_seq ORDER BY file_seq"
+        ).fetchall()
         staged = con.execute("SELECT count(*) FROM staged_rows").fetchall()[0][0]
         issues = con.execute("SELECT count(*) FROM row_issues").fetchall()[0][0]
     return {
@@ -50,6 +58,8 @@ def _settled(root: Path, demo: Path, chunk_rows: int) -> dict[str, object]:
         "states": states,
         "observations": observations,
         "backwards": backwards,
+        "restatements": restatements,
+        "chunks": file_chunks(rows_per_file, chunk_rows),
         "staged": staged,
         "issues": issues,
     }
@@ -59,7 +69,18 @@ def test_chunked_settling_matches_settling_at_once(tmp_path: Path):
     demo = tmp_path / "demo"
     generate_demo(demo, facilities=8, months=12, seed=11)
     at_once = _settled(tmp_path / "once", demo, chunk_rows=10**9)
-    chunked = _settled(tmp_path / "chunked", demo, chunk_rows=150)
+    # Chunks of a few files each (nine here): enough for every restatement to be settled in a later
+    # chunk than the row it supersedes, which is what chunking could get wrong.
+    chunked = _settled(tmp_path / "chunked", demo, chunk_rows=700)
+    chunks = chunked["chunks"]
+
+    def chunk_of(file_seq: int) -> int:
+        return next(i for i, (first, last) in enumerate(chunks) if first <= file_seq <= last)
+
+    assert len(chunks) >= 5 and len(at_once["chunks"]) == 1
+    assert chunked["restatements"] and all(
+        chunk_of(earlier) < chunk_of(later) for earlier, later in chunked["restatements"]
+    )
     assert chunked["states"] == at_once["states"]
     assert chunked["observations"] == at_once["observations"]
     assert chunked["summary"] == at_once["summary"]
