@@ -341,13 +341,19 @@ def test_downloads_and_release_pages_describe_the_dataset(built: BuiltSite):
 
 def test_methodology_and_dictionary_come_from_the_code_and_schema(built: BuiltSite):
     descriptor = json.loads((built.release_dir / "datapackage.json").read_text(encoding="utf-8"))
-    dictionary = (built.path / "data-dictionary" / "index.html").read_text(encoding="utf-8")
-    # Column names may break after an underscore, never inside a word.
-    dictionary = dictionary.replace("<wbr>", "").replace('<code class="instep-column">', "<code>")
+    index = (built.path / "data-dictionary" / "index.html").read_text(encoding="utf-8")
+    names = [resource["name"] for resource in descriptor["resources"]]
+    # The index links every table's page, in the package's order.
+    linked = re.findall(r'<td data-label="Table"><a href="([a-z_]+)/">', index)
+    assert linked == names
     for resource in descriptor["resources"]:
-        assert f'id="{resource["name"]}"' in dictionary
-        for field in resource["schema"]["fields"]:
-            assert f"<code>{field['name']}</code>" in dictionary
+        page = (built.path / "data-dictionary" / resource["name"] / "index.html").read_text(encoding="utf-8")
+        # Column names may break after an underscore, never inside a word.
+        columns = re.findall(r'<code class="instep-column">(.*?)</code>', page.replace("<wbr>", ""))
+        assert columns == [field["name"] for field in resource["schema"]["fields"]], resource["name"]
+        for foreign in resource["schema"].get("foreignKeys", []):
+            target = foreign["reference"]["resource"]
+            assert f'<a href="../{target}/">{target}</a>' in page
     from instep.methodology import rubric_markdown
 
     methodology = (built.path / "methodology" / "index.html").read_text(encoding="utf-8")

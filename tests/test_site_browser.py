@@ -7,6 +7,7 @@ each page kind at both sizes go to test-artifacts/ (`site-<page>-<width>.jpg`).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -63,7 +64,8 @@ def browser(chromium: Browser) -> Iterator[Browser]:
         context.close()
 
 
-# Every kind of page: (name, path); {park} and {facility} are filled in from the release.
+# Every kind of page: (name, path); {park}, {facility} and {table} (the one of most columns) are filled
+# in from the release.
 PAGE_KINDS = (
     ("home", ""),
     ("parks", "parks/"),
@@ -74,6 +76,7 @@ PAGE_KINDS = (
     ("methodology", "methodology/"),
     ("glossary", "glossary/"),
     ("dictionary", "data-dictionary/"),
+    ("dictionary-table", "data-dictionary/{table}/"),
     ("quality", "data-quality/"),
     ("downloads", "downloads/"),
     ("releases", "releases/"),
@@ -167,7 +170,11 @@ def _page_paths(built: BuiltSite) -> list[tuple[str, str]]:
     facilities = pd.read_csv(built.release_dir / "data" / "facilities.csv", dtype=str)
     factory = facilities[facilities["type"] == "factory"].iloc[0]["facility_id"]
     park = f"parks/{parks.iloc[0]['park_id']}/"
-    return [(name, p.format(park=park, facility=f"facilities/{factory}/")) for name, p in PAGE_KINDS]
+    resources = json.loads((built.release_dir / "datapackage.json").read_text(encoding="utf-8"))["resources"]
+    table = max(resources, key=lambda resource: len(resource["schema"]["fields"]))["name"]
+    return [
+        (name, p.format(park=park, facility=f"facilities/{factory}/", table=table)) for name, p in PAGE_KINDS
+    ]
 
 
 @pytest.mark.parametrize(("width", "height"), VIEWPORTS, ids=("phone", "desktop"))

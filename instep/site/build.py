@@ -155,6 +155,11 @@ def _nav(ctx: SiteContext, handwritten: list[str]) -> list[Any]:
         if path.startswith("parks/") and path != "parks/index.md"
     ]
     releases = [{f"Release {r.version}": f"releases/{r.version}/index.md"} for r in reversed(ctx.releases)]
+    dictionary = [
+        {title: path}
+        for path, title in ctx.written.items()
+        if path.startswith("data-dictionary/") and path != "data-dictionary/index.md"
+    ]
     nav: list[Any] = [
         {"Home": "index.md"},
         {"Parks": ["parks/index.md", {"Compare parks": "compare/index.md"}, *parks]},
@@ -165,7 +170,7 @@ def _nav(ctx: SiteContext, handwritten: list[str]) -> list[Any]:
             "Data": [
                 {"Downloads": "downloads/index.md"},
                 {"Table explorer": "explorer/index.md"},
-                {"Data dictionary": "data-dictionary/index.md"},
+                {"Data dictionary": ["data-dictionary/index.md", *dictionary]},
                 {"Data quality": "data-quality/index.md"},
                 {"Releases": ["releases/index.md", *releases]},
                 *([{"Scope 3 recipe": SCOPE3_RECIPE}] if SCOPE3_RECIPE in handwritten else []),

@@ -82,48 +82,81 @@ data.
     ctx.write("methodology/index.md", "Methodology", body)
 
 
+def dictionary_page(name: str) -> str:
+    """The data dictionary's page of one table of the package."""
+    return f"data-dictionary/{name}/index.md"
+
+
+def _column_rows(schema: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for field in schema.get("fields", []):
+        unit = field.get("unit", "") or ""
+        rows.append(
+            [
+                f'<code class="instep-column">{esc(field["name"]).replace("_", "_<wbr>")}</code>',
+                esc(words.TYPE_WORDS.get(field.get("type", ""), field.get("type", ""))),
+                esc(unit_label(words.unit_words(unit, field["name"])) if unit else ""),
+                esc(field.get("description", "")),
+                esc(words.constraint_words(field.get("constraints", {}))),
+            ]
+        )
+    return rows
+
+
+def _keys_text(schema: dict[str, Any], tables: set[str]) -> str:
+    """What identifies a row, and which columns refer to which table (linked to its page)."""
+    keys = schema.get("primaryKey", [])
+    keys = keys if isinstance(keys, list) else [keys]
+    text = (
+        "Each row is identified by " + " and ".join(f"<code>{esc(k)}</code>" for k in keys) + "."
+        if keys
+        else "The table has no primary key."
+    )
+    for foreign in schema.get("foreignKeys", []):
+        fields = " and ".join(f"<code>{esc(f)}</code>" for f in foreign.get("fields", []))
+        target = foreign.get("reference", {}).get("resource", "")
+        table = link(f"../{target}/", target) if target in tables else esc(target)
+        text += f" {fields} refer to the table {table}."
+    return text
+
+
 def data_dictionary(ctx: SiteContext) -> None:
-    sections = []
-    for resource in ctx.release.descriptor.get("resources", []):
+    """An index of the package's tables, and a page per table with every column: a reader looking up
+    the table they downloaded finds its columns without scrolling past the other tables'."""
+    resources = ctx.release.descriptor.get("resources", [])
+    tables = {resource["name"] for resource in resources}
+    version = esc(ctx.release.version)
+    index_rows = []
+    for resource in resources:
+        name = resource["name"]
         schema = resource.get("schema", {})
-        rows = []
-        for field in schema.get("fields", []):
-            unit = field.get("unit", "") or ""
-            rows.append(
-                [
-                    f'<code class="instep-column">{esc(field["name"]).replace("_", "_<wbr>")}</code>',
-                    esc(words.TYPE_WORDS.get(field.get("type", ""), field.get("type", ""))),
-                    esc(unit_label(words.unit_words(unit, field["name"])) if unit else ""),
-                    esc(field.get("description", "")),
-                    esc(words.constraint_words(field.get("constraints", {}))),
-                ]
-            )
-        keys = schema.get("primaryKey", [])
-        keys = keys if isinstance(keys, list) else [keys]
-        foreign = [
-            f"{' and '.join(fk.get('fields', []))} refer to the table "
-            f"{fk.get('reference', {}).get('resource', '')}"
-            for fk in schema.get("foreignKeys", [])
-        ]
-        key_text = (
-            "Each row is identified by " + " and ".join(f"<code>{esc(k)}</code>" for k in keys) + "."
-            if keys
-            else "The table has no primary key."
+        title = resource.get("title", name)
+        index_rows.append(
+            [
+                link(f"{name}/", title) + f"<br><code>{esc(name)}</code>",
+                esc(resource.get("description", "")),
+                f"<code>{esc(resource.get('path', ''))}</code>",
+                str(len(schema.get("fields", []))),
+            ]
         )
-        sections.append(
-            f'<h2 id="{esc(resource["name"])}">{esc(resource.get("title", resource["name"]))} '
-            f"(<code>{esc(resource['name'])}</code>)</h2>\n\n"
+        body = (
+            f"# {esc(title)} (<code>{esc(name)}</code>)\n\n"
             f"<p>{esc(resource.get('description', ''))}</p>\n\n"
-            f"<p>In the file <code>{esc(resource.get('path', ''))}</code>. {key_text}"
-            + (f" {esc('; '.join(foreign))}." if foreign else "")
-            + "</p>\n\n"
-            + table_html(["Column", "Type", "Unit", "Description", "Allowed values"], rows)
+            f"<p>In the file <code>{esc(resource.get('path', ''))}</code> of release {version}. "
+            f"{_keys_text(schema, tables)}</p>\n\n"
+            + table_html(["Column", "Type", "Unit", "Description", "Allowed values"], _column_rows(schema))
+            + "\n\nEvery table of the release is in the [data dictionary](../index.md); abbreviations and "
+            "indicators are explained in the [glossary](../../glossary/index.md).\n"
         )
+        ctx.write(dictionary_page(name), f"{title} ({name})", body, wide=True)
     body = (
-        "# Data dictionary\n\nEvery table and column of release "
-        f"{esc(ctx.release.version)}, generated from the package's <code>datapackage.json</code>. "
-        "Abbreviations and indicators are explained in the [glossary](../glossary/index.md).\n\n"
-        + "\n\n".join(sections)
+        "# Data dictionary\n\nEvery table of release "
+        f"{version}, generated from the package's <code>datapackage.json</code>: each table's page lists "
+        "its columns, their types, units, meaning and allowed values. Abbreviations and indicators are "
+        "explained in the [glossary](../glossary/index.md).\n\n"
+        + table_html(
+            ["Table", "What a row is", "File", "Columns"], index_rows, numeric=[False, False, False, True]
+        )
     )
     ctx.write("data-dictionary/index.md", "Data dictionary", body)
 
