@@ -89,3 +89,63 @@ def test_every_panel_title_is_drawn_whole_with_its_unit():
         assert all(line in drawn for line in lines), lines
         assert " ".join(lines).endswith(")")  # the unit, last, is there
     assert any("(t CO₂e)" in t for t in drawn)
+
+
+def _park_months(values: dict[str, dict[str, str]], columns: list[str]) -> pd.DataFrame:
+    """A park's monthly rows of 2025 (every month a row, as in the release): `values` by period."""
+    columns = [*columns, "electricity_grid_kwh", "electricity_renewable_contract_kwh"]
+    rows = [
+        {"period": f"2025-{month:02d}", **dict.fromkeys(columns, ""), **values.get(f"2025-{month:02d}", {})}
+        for month in range(1, 13)
+    ]
+    return _monthly(rows)
+
+
+def _mark(figure) -> str:
+    mark = figure.chart["mark"]
+    return mark if isinstance(mark, str) else mark["type"]
+
+
+def _x_scale(figure) -> dict:
+    return figure.chart["encoding"]["x"]["scale"]
+
+
+def test_a_single_month_is_one_bar_on_the_table_s_months_and_its_text_says_it_is_the_only_one():
+    columns = ["fuel_energy_gj", "water_municipal_m3", "water_groundwater_m3"]
+    monthly = _park_months({"2025-12": {"fuel_energy_gj": "7181", "water_municipal_m3": "1492"}}, columns)
+    for figure in (
+        trends.energy_mix(monthly, "Demo Park", "park_monthly"),
+        trends.water(monthly, "Demo Park", "park_monthly"),
+    ):
+        assert figure is not None
+        # An area of one month draws nothing: a single month is a bar, of one month's width, on an axis
+        # of the table's twelve months (to the end of December).
+        assert _mark(figure) == "bar"
+        assert _x_scale(figure)["domain"] == [
+            {"year": 2025, "month": 1, "date": 1, "utc": True},
+            {"year": 2026, "month": 1, "date": 1, "utc": True},
+        ]
+        assert "2025-12, the only one of the 12 months from 2025-01 to 2025-12 with a value." in figure.alt
+        assert " to 2025-12:" not in figure.alt and "first month" not in figure.alt
+
+
+def test_energy_is_an_area_over_unbroken_months_and_bars_across_a_gap():
+    columns = ["fuel_energy_gj", "steam_purchased_gj"]
+    both = {"fuel_energy_gj": "10", "steam_purchased_gj": "5"}
+    unbroken = _park_months({"2025-03": both, "2025-04": both, "2025-05": both}, columns)
+    figure = trends.energy_mix(unbroken, "Demo Park", "park_monthly")
+    assert _mark(figure) == "area"
+    # points at the first of each month: the axis ends at the table's last month
+    assert _x_scale(figure)["domain"][-1] == {"year": 2025, "month": 12, "date": 1, "utc": True}
+    assert "; 3 of the 12 months from 2025-01 to 2025-12 have a value. No month" in figure.alt
+    # April withheld: an area would join March to May as if April were known
+    gap = _park_months({"2025-03": both, "2025-05": both}, columns)
+    assert _mark(trends.energy_mix(gap, "Demo Park", "park_monthly")) == "bar"
+    # a series missing in one month of the run: its area would be drawn through that month
+    partly = _park_months({"2025-03": both, "2025-04": {"fuel_energy_gj": "10"}, "2025-05": both}, columns)
+    assert _mark(trends.energy_mix(partly, "Demo Park", "park_monthly")) == "bar"
+
+
+def test_months_from_to_counts_both_ends_across_a_new_year():
+    assert trends.months_from_to("2025-11", "2026-02") == 4
+    assert trends.months_from_to("2025-06", "2025-06") == 1

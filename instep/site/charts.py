@@ -88,22 +88,44 @@ def base_config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     )
 
 
-def month_axis(field: str = "month") -> alt.X:
+def _month_start(period: str) -> dict[str, Any]:
+    """The first day of a month (YYYY-MM) as a Vega-Lite date-time, in UTC as the axis is."""
+    year, month = (int(part) for part in period.split("-"))
+    return {"year": year, "month": month, "date": 1, "utc": True}
+
+
+def month_after(period: str) -> str:
+    year, month = (int(part) for part in period.split("-"))
+    return f"{year + month // 12}-{month % 12 + 1:02d}"
+
+
+def month_axis(field: str = "month", window: tuple[str, str] | None = None, bars: bool = False) -> alt.X:
+    """The time axis of monthly charts; `window` (first and last month, YYYY-MM) fixes its extent, so
+    that months without a value show as gaps and a single month is not stretched over the whole axis.
+    A bar spans its month, so with `bars` the axis runs to the end of the last month."""
+    scale = alt.Undefined
+    if window is not None:
+        end = month_after(window[1]) if bars else window[1]
+        scale = alt.Scale(domain=[_month_start(window[0]), _month_start(end)])
     return alt.X(
         f"{field}:T",
         timeUnit="utcyearmonth",
         title=None,
+        scale=scale,
         axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=6),
     )
 
 
-def stacked_monthly(frame: pd.DataFrame, unit: str, mark: str = "bar") -> alt.Chart:
-    """Monthly values by series, stacked; `frame` has columns month, series, value."""
+def stacked_monthly(
+    frame: pd.DataFrame, unit: str, mark: str = "bar", window: tuple[str, str] | None = None
+) -> alt.Chart:
+    """Monthly values by series, stacked; `frame` has columns month, series, value; `window` as in
+    `month_axis`."""
     label = unit_label(unit)
     base = alt.Chart(frame)
     marked = base.mark_area(opacity=0.85) if mark == "area" else base.mark_bar()
     return marked.encode(
-        x=month_axis(),
+        x=month_axis(window=window, bars=mark != "area"),
         y=alt.Y("value:Q", title=label, stack="zero"),
         color=alt.Color(
             "series:N", title=None, legend=alt.Legend(orient="bottom", columns=2, labelLimit=320)

@@ -7,12 +7,13 @@ Input frames are release tables read as text (`Release.table`); the charts get n
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from instep.indicators.formulas import KWH_TO_GJ
-from instep.site.charts import Figure, share_line, small_multiples, stacked_monthly
+from instep.site.charts import Figure, month_after, share_line, small_multiples, stacked_monthly
 from instep.site.markup import unit_label
 
 # The same conversion the indicators use (reference/units.csv), for drawing electricity beside fuels.
@@ -69,19 +70,43 @@ def _stacked(
     table: str,
     mark: str = "bar",
 ) -> Figure | None:
-    """A stacked monthly chart of `series` (label, column, factor), or None when none has data."""
+    """A stacked monthly chart of `series` (label, column, factor), or None when none has data.
+
+    Its time axis spans every month of `monthly` (the table's months, with a value or not), so a month
+    without one is a gap. An area is drawn only over an unbroken run of months in which every series
+    has a value: across a gap it would join the months on either side as if the values between were
+    known, and a single month would not show at all. Otherwise the chart has bars."""
     data = _long(monthly, series, unit)
     if data.empty:
         return None
+    window = (str(monthly["period"].min()), str(monthly["period"].max()))
+    if mark == "area" and not _unbroken(data):
+        mark = "bar"
     return _figure(
         data,
         slug,
         title,
-        _summary(data, description, unit),
-        stacked_monthly(data, unit, mark=mark),
+        _summary(data, description, unit, window, [label for label, _, _ in series]),
+        stacked_monthly(data, unit, mark=mark, window=window),
         table,
         unit,
     )
+
+
+def _unbroken(data: pd.DataFrame) -> bool:
+    """Whether the long rows hold every series in every month from their first month to their last,
+    and at least two months."""
+    months = sorted(data["month"].str[:7].unique())
+    run = [months[0]]
+    while run[-1] < months[-1]:
+        run.append(month_after(run[-1]))
+    return len(run) > 1 and len(data) == len(run) * data["series"].nunique()
+
+
+def months_from_to(first: str, last: str) -> int:
+    """How many months from `first` to `last` (YYYY-MM), both included."""
+    (y0, m0), (y1, m1) = ((int(p) for p in period.split("-")) for period in (first, last))
+    return (y1 - y0) * 12 + m1 - m0 + 1
 
 
 def emissions(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
@@ -290,12 +315,34 @@ def _panel_text(label: str, unit: str, first: tuple, last: tuple) -> str:
     )
 
 
-def _summary(data: pd.DataFrame, what: str, unit: str) -> str:
-    """A text alternative: what is drawn, the period, and the first and last monthly totals."""
+def _summary(
+    data: pd.DataFrame, what: str, unit: str, window: tuple[str, str], series: Sequence[str] = ()
+) -> str:
+    """A text alternative: what is drawn, the period, the first and last monthly totals, how many of
+    the window's months (first and last, YYYY-MM) have a value, and which of the chart's `series` have
+    none (the totals are then of the others only)."""
     totals = data.groupby("month")["value"].sum().sort_index()
     first, last = totals.index[0][:7], totals.index[-1][:7]
     unit_text = {"t CO2e": "t CO₂e", "m3": "m³"}.get(unit, unit)
-    return (
-        f"{what}, {first} to {last}: {totals.iloc[0]:,.0f} {unit_text} in the first month and "
-        f"{totals.iloc[-1]:,.0f} {unit_text} in the last (highest {totals.max():,.0f} {unit_text})."
-    )
+    months = months_from_to(*window)
+    span = f"the {months} months from {window[0]} to {window[1]}"
+    if len(totals) == 1:
+        text = f"{what}: {totals.iloc[0]:,.0f} {unit_text} in {first}"
+        if months > 1:
+            text += f", the only one of {span} with a value"
+    else:
+        text = (
+            f"{what}, {first} to {last}: {totals.iloc[0]:,.0f} {unit_text} in the first month and "
+            f"{totals.iloc[-1]:,.0f} {unit_text} in the last (highest {totals.max():,.0f} {unit_text})"
+        )
+        if len(totals) < months:
+            text += f"; {len(totals)} of {span} have a value"
+    shown = set(data["series"])
+    if absent := [label for label in series if label not in shown]:
+        pronoun = "it" if len(absent) == 1 else "them"
+        text += f". No month has a value for {_or(absent)}; the totals leave {pronoun} out"
+    return text + "."
+
+
+def _or(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
