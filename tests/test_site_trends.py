@@ -149,3 +149,19 @@ def test_energy_is_an_area_over_unbroken_months_and_bars_across_a_gap():
 def test_months_from_to_counts_both_ends_across_a_new_year():
     assert trends.months_from_to("2025-11", "2026-02") == 4
     assert trends.months_from_to("2025-06", "2025-06") == 1
+
+
+def test_a_line_breaks_at_a_month_without_a_value_and_the_download_holds_only_values():
+    monthly = _monthly(
+        [
+            {"period": f"2025-{month:02d}", "zdhc_foundational_share_pct": value}
+            for month, value in ((1, "50"), (2, "60"), (3, ""), (4, "70"))
+        ]
+    )
+    figure = trends.wastewater(monthly, "Demo Park", "park_monthly")
+    spec = figure.chart.to_dict()
+    values = spec["data"].get("values") or spec["datasets"][spec["data"]["name"]]
+    drawn = [(row["month"], row["value"]) for row in values]
+    # the missing month is a row without value, where Vega-Lite breaks the line instead of bridging it
+    assert drawn == [("2025-01-01", 50.0), ("2025-02-01", 60.0), ("2025-03-01", None), ("2025-04-01", 70.0)]
+    assert figure.data["month"].tolist() == ["2025-01-01", "2025-02-01", "2025-04-01"]

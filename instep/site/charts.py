@@ -139,16 +139,19 @@ def stacked_monthly(
     ).properties(width=WIDTH, height=HEIGHT)
 
 
-def share_line(frame: pd.DataFrame, unit: str = "%", percent: bool = True) -> alt.Chart:
+def share_line(
+    frame: pd.DataFrame, unit: str = "%", percent: bool = True, window: tuple[str, str] | None = None
+) -> alt.Chart:
     """A monthly percentage (or, not `percent`, any rate from zero) as lines with points; `frame` has
-    month, series, value."""
+    month, series, value. A row whose value is missing breaks its line (Vega-Lite breaks paths at
+    invalid values), so a month without a value is not bridged; `window` as in `month_axis`."""
     label = unit_label(unit)
     zoom = alt.selection_interval(bind="scales", encodings=["x"])
     return (
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=month_axis(),
+            x=month_axis(window=window if window and window[0] < window[1] else None),
             y=alt.Y(
                 "value:Q",
                 title=label,

@@ -79,7 +79,7 @@ def _stacked(
     data = _long(monthly, series, unit)
     if data.empty:
         return None
-    window = (str(monthly["period"].min()), str(monthly["period"].max()))
+    window = _window(monthly)
     if mark == "area" and not _unbroken(data):
         mark = "bar"
     return _figure(
@@ -93,13 +93,40 @@ def _stacked(
     )
 
 
+def _window(monthly: pd.DataFrame) -> tuple[str, str]:
+    """The first and last month of a table's rows (YYYY-MM), with a value or not."""
+    return str(monthly["period"].min()), str(monthly["period"].max())
+
+
+def _months(window: tuple[str, str]) -> list[str]:
+    months = [window[0]]
+    while months[-1] < window[1]:
+        months.append(month_after(months[-1]))
+    return months
+
+
+def _with_gaps(data: pd.DataFrame, window: tuple[str, str]) -> pd.DataFrame:
+    """The long rows of a line chart with a row without value for each series' months that have none,
+    so that the drawn line breaks there (the download keeps the rows with values only)."""
+    months = [f"{month}-01" for month in _months(window)]
+    full = pd.MultiIndex.from_product([data["series"].unique(), months], names=["series", "month"])
+    present = pd.MultiIndex.from_frame(data[["series", "month"]])
+    missing = full.difference(present)
+    if missing.empty:
+        return data
+    blanks = missing.to_frame(index=False).assign(value=float("nan"), unit=data["unit"].iloc[0])
+    order = dict(zip(data["series"], data["order"], strict=False))
+    blanks["order"] = blanks["series"].map(order)
+    return pd.concat([data, blanks[data.columns]], ignore_index=True).sort_values(
+        ["month", "order"], kind="stable", ignore_index=True
+    )
+
+
 def _unbroken(data: pd.DataFrame) -> bool:
     """Whether the long rows hold every series in every month from their first month to their last,
     and at least two months."""
     months = sorted(data["month"].str[:7].unique())
-    run = [months[0]]
-    while run[-1] < months[-1]:
-        run.append(month_after(run[-1]))
+    run = _months((months[0], months[-1]))
     return len(run) > 1 and len(data) == len(run) * data["series"].nunique()
 
 
@@ -173,7 +200,9 @@ def wastewater(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
         f"Monthly share of discharge wastewater results of {name} meeting the ZDHC foundational limits, "
         f"between {low:.1f} % and {high:.1f} % over {data['month'].nunique()} months with results."
     )
-    return _figure(data, "wastewater", f"Wastewater compliance, {name}", alt, share_line(data), table, "%")
+    window = _window(monthly)
+    chart = share_line(_with_gaps(data, window), window=window)
+    return _figure(data, "wastewater", f"Wastewater compliance, {name}", alt, chart, table, "%")
 
 
 def _lines(
@@ -199,7 +228,9 @@ def _lines(
     )
     first, last = data["month"].min()[:7], data["month"].max()[:7]
     alt = f"{description}, {first} to {last}: {ranges}."
-    return _figure(data, slug, title, alt, share_line(data, unit, percent=unit == "%"), table, unit)
+    window = _window(monthly)
+    chart = share_line(_with_gaps(data, window), unit, percent=unit == "%", window=window)
+    return _figure(data, slug, title, alt, chart, table, unit)
 
 
 def social(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
