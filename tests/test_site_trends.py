@@ -146,9 +146,9 @@ def test_energy_is_an_area_over_unbroken_months_and_bars_across_a_gap():
     assert _mark(trends.energy_mix(partly, "Demo Park", "park_monthly")) == "bar"
 
 
-def test_months_from_to_counts_both_ends_across_a_new_year():
-    assert trends.months_from_to("2025-11", "2026-02") == 4
-    assert trends.months_from_to("2025-06", "2025-06") == 1
+def test_months_in_a_window_include_both_ends_across_a_new_year():
+    assert trends.months_in(("2025-11", "2026-02")) == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert trends.months_in(("2025-06", "2025-06")) == ["2025-06"]
 
 
 def test_a_line_breaks_at_a_month_without_a_value_and_the_download_holds_only_values():

@@ -98,7 +98,8 @@ def _window(monthly: pd.DataFrame) -> tuple[str, str]:
     return str(monthly["period"].min()), str(monthly["period"].max())
 
 
-def _months(window: tuple[str, str]) -> list[str]:
+def months_in(window: tuple[str, str]) -> list[str]:
+    """Every month (YYYY-MM) from the window's first to its last, both included."""
     months = [window[0]]
     while months[-1] < window[1]:
         months.append(month_after(months[-1]))
@@ -108,7 +109,7 @@ def _months(window: tuple[str, str]) -> list[str]:
 def _with_gaps(data: pd.DataFrame, window: tuple[str, str]) -> pd.DataFrame:
     """The long rows of a line chart with a row without value for each series' months that have none,
     so that the drawn line breaks there (the download keeps the rows with values only)."""
-    months = [f"{month}-01" for month in _months(window)]
+    months = [f"{month}-01" for month in months_in(window)]
     full = pd.MultiIndex.from_product([data["series"].unique(), months], names=["series", "month"])
     present = pd.MultiIndex.from_frame(data[["series", "month"]])
     missing = full.difference(present)
@@ -126,14 +127,8 @@ def _unbroken(data: pd.DataFrame) -> bool:
     """Whether the long rows hold every series in every month from their first month to their last,
     and at least two months."""
     months = sorted(data["month"].str[:7].unique())
-    run = _months((months[0], months[-1]))
+    run = months_in((months[0], months[-1]))
     return len(run) > 1 and len(data) == len(run) * data["series"].nunique()
-
-
-def months_from_to(first: str, last: str) -> int:
-    """How many months from `first` to `last` (YYYY-MM), both included."""
-    (y0, m0), (y1, m1) = ((int(p) for p in period.split("-")) for period in (first, last))
-    return (y1 - y0) * 12 + m1 - m0 + 1
 
 
 def emissions(monthly: pd.DataFrame, name: str, table: str) -> Figure | None:
@@ -355,7 +350,7 @@ def _summary(
     totals = data.groupby("month")["value"].sum().sort_index()
     first, last = totals.index[0][:7], totals.index[-1][:7]
     unit_text = {"t CO2e": "t CO₂e", "m3": "m³"}.get(unit, unit)
-    months = months_from_to(*window)
+    months = len(months_in(window))
     span = f"the {months} months from {window[0]} to {window[1]}"
     if len(totals) == 1:
         text = f"{what}: {totals.iloc[0]:,.0f} {unit_text} in {first}"
