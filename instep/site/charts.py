@@ -102,9 +102,11 @@ def month_after(period: str) -> str:
 def month_axis(field: str = "month", window: tuple[str, str] | None = None, bars: bool = False) -> alt.X:
     """The time axis of monthly charts; `window` (first and last month, YYYY-MM) fixes its extent, so
     that months without a value show as gaps and a single month is not stretched over the whole axis.
-    A bar spans its month, so with `bars` the axis runs to the end of the last month."""
+    A bar spans its month, so with `bars` the axis runs to the end of the last month; points sit at
+    the start of theirs, so a window of one month leaves the extent to Vega-Lite (a domain of one
+    instant has no width)."""
     scale = alt.Undefined
-    if window is not None:
+    if window is not None and (bars or window[0] < window[1]):
         end = month_after(window[1]) if bars else window[1]
         scale = alt.Scale(domain=[_month_start(window[0]), _month_start(end)])
     return alt.X(
@@ -151,7 +153,7 @@ def share_line(
         alt.Chart(frame)
         .mark_line(point=True)
         .encode(
-            x=month_axis(window=window if window and window[0] < window[1] else None),
+            x=month_axis(window=window),
             y=alt.Y(
                 "value:Q",
                 title=label,
